@@ -1,0 +1,119 @@
+import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type Config = {
+	workerCount: number;
+	rtcBasePort: number;
+	rtcPortsPerWorker: number;
+	webrtcListenIp: string;
+	announcedIp: string | undefined;
+	httpHost: string;
+	port: number;
+	logLevel: LogLevel;
+	cpuSampleIntervalMs: number;
+	cpuSimilarThreshold: number;
+	roomIdleTimeoutMs: number;
+	maxPeersPerRoom: number;
+	wsMaxMessageBytes: number;
+};
+
+type Env = Record<string, string | undefined>;
+
+/** A bad environment value: names the variable, the value and what is allowed. */
+export class ConfigError extends Error {
+	constructor(
+		readonly variable: string,
+		readonly value: string,
+		readonly allowed: string,
+	) {
+		super(`${variable}=${JSON.stringify(value)} is invalid: allowed is ${allowed}`);
+		this.name = 'ConfigError';
+	}
+}
+
+function raw(env: Env, name: string): string | undefined {
+	const value = env[name];
+	return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+	const value = raw(env, name);
+	if (value === undefined) return fallback;
+	const n = Number(value);
+	if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+		throw new ConfigError(name, value, `a whole number from ${min} to ${max}`);
+	}
+	return n;
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+	const value = raw(env, name);
+	if (value === undefined) return fallback;
+	const n = Number(value);
+	if (!/^\d*\.?\d+$/.test(value) || n > 1) throw new ConfigError(name, value, 'a number from 0 to 1');
+	return n;
+}
+
+function ip(env: Env, name: string, fallback: string): string {
+	const value = raw(env, name) ?? fallback;
+	if (isIP(value) === 0) throw new ConfigError(name, value, 'an IPv4 or IPv6 address');
+	return value;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function hostOrIp(env: Env, name: string): string | undefined {
+	const value = raw(env, name);
+	if (value === undefined) return undefined;
+	if (isIP(value) === 0 && !HOSTNAME.test(value)) {
+		throw new ConfigError(name, value, 'an IPv4/IPv6 address or a DNS host name');
+	}
+	return value;
+}
+
+function workerCount(env: Env): number {
+	const value = raw(env, 'MEDIASOUP_WORKER_COUNT');
+	if (value === 'auto') return availableParallelism();
+	return integer(env, 'MEDIASOUP_WORKER_COUNT', 4, 1, 256);
+}
+
+function logLevel(env: Env): LogLevel {
+	const value = raw(env, 'LOG_LEVEL') ?? 'info';
+	if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+		throw new ConfigError('LOG_LEVEL', value, `one of ${LOG_LEVELS.join(', ')}`);
+	}
+	return value as LogLevel;
+}
+
+/** Reads and validates every setting; throws ConfigError on the first bad one. */
+export function loadConfig(env: Env): Config {
+	const count = workerCount(env);
+	const rtcBasePort = integer(env, 'RTC_BASE_PORT', 10000, 1024, 65535);
+	const rtcPortsPerWorker = integer(env, 'RTC_PORTS_PER_WORKER', 1000, 2, 64511);
+	const lastPort = rtcBasePort + count * rtcPortsPerWorker - 1;
+	if (lastPort > 65535) {
+		throw new ConfigError(
+			'RTC_PORTS_PER_WORKER',
+			String(rtcPortsPerWorker),
+			`a size that keeps ${count} workers' ranges from ${rtcBasePort} below 65536 (they would end at ${lastPort})`,
+		);
+	}
+	return {
+		workerCount: count,
+		rtcBasePort,
+		rtcPortsPerWorker,
+		webrtcListenIp: ip(env, 'WEBRTC_LISTEN_IP', '127.0.0.1'),
+		announcedIp: hostOrIp(env, 'ANNOUNCED_IP'),
+		httpHost: ip(env, 'HTTP_HOST', '0.0.0.0'),
+		port: integer(env, 'PORT', 3000, 0, 65535),
+		logLevel: logLevel(env),
+		cpuSampleIntervalMs: integer(env, 'CPU_SAMPLE_INTERVAL_MS', 1000, 100, 60000),
+		cpuSimilarThreshold: fraction(env, 'CPU_SIMILAR_THRESHOLD', 0.1),
+		roomIdleTimeoutMs: integer(env, 'ROOM_IDLE_TIMEOUT_MS', 30000, 0, 86_400_000),
+		maxPeersPerRoom: integer(env, 'MAX_PEERS_PER_ROOM', 50, 1, 10000),
+		wsMaxMessageBytes: integer(env, 'WS_MAX_MESSAGE_BYTES', 65536, 1024, 16 * 1024 * 1024),
+	};
+}

@@ -1,0 +1,56 @@
+import swagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+import { isTureenError } from '../errors.ts';
+
+/** A Fastify instance whose every error reply is `{ error: { code, message } }`. */
+export async function createHttpApp(logger: Logger): Promise<FastifyInstance> {
+	const app = Fastify({
+		loggerInstance: logger,
+		// Per-request lines would drown the room and worker events operators need.
+		logController: new LogController({ disableRequestLogging: true }),
+		bodyLimit: 64 * 1024,
+		ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+	}) as unknown as FastifyInstance;
+
+	await app.register(swagger, {
+		openapi: {
+			info: {
+				title: 'Tureen',
+				description: 'Multi-worker mediasoup media server: rooms, workers and stats.',
+				version: '0.1.0',
+			},
+			components: {
+				securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, when set' } },
+			},
+		},
+	});
+
+	app.setErrorHandler((error: FastifyError, request, reply) => {
+		if (isTureenError(error)) {
+			return reply.code(error.httpStatus).send({ error: error.toJSON() });
+		}
+		if (error.validation) {
+			const aboutRoomId = error.validation.some((v) => v.instancePath.endsWith('roomId'));
+			const code = aboutRoomId ? 'INVALID_ROOM_ID' : 'BAD_REQUEST';
+			return reply.code(400).send({ error: { code, message: error.message } });
+		}
+		const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+		if (status === 500) request.log.error({ err: error }, 'request failed');
+		const code = status === 500 ? 'INTERNAL' : status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+		return reply.code(status).send({ error: { code, message: status === 500 ? 'internal error' : error.message } });
+	});
+
+	app.setNotFoundHandler((request, reply) => {
+		reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } });
+	});
+
+	return app;
+}
+
+/** Serves the generated OpenAPI document; call after every route is registered. */
+export function registerOpenApiRoutes(app: FastifyInstance): void {
+	app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+	app.get('/docs', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/openapi.json'));
+}

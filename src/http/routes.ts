@@ -1,0 +1,124 @@
+import type { FastifyInstance } from 'fastify';
+
+import { TureenError } from '../errors.ts';
+import type { Room } from '../services/room.ts';
+import type { Tureen } from '../server.ts';
+import {
+	createRoomBodySchema,
+	errorSchema,
+	roomIdParamsSchema,
+	roomSchema,
+	statsSchema,
+	workerIdParamsSchema,
+	workerStatsSchema,
+} from './schemas.ts';
+
+function describeRoom(room: Room) {
+	return {
+		roomId: room.roomId,
+		workerId: room.workerId,
+		peerCount: room.members.size,
+		peers: [...room.members.values()].map((m) => ({ peerId: m.peerId, displayName: m.displayName })),
+		createdAt: new Date(room.createdAt).toISOString(),
+	};
+}
+
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 503: errorSchema };
+
+/** Operator endpoints: everything the ADMIN_TOKEN guard covers when it is set. */
+export function registerAdminRoutes(app: FastifyInstance, tureen: Tureen): void {
+	const { pool, rooms } = tureen;
+
+	app.get('/stats', { schema: { response: { 200: statsSchema, ...errors } } }, async () => ({
+		workers: pool.getWorkerStats(),
+		distribution: pool.getRoomDistribution(),
+		totalRooms: rooms.rooms.length,
+		totalPeers: rooms.totalPeers,
+		uptimeMs: Math.round(process.uptime() * 1000),
+		version: tureen.version,
+		mediasoupVersion: tureen.mediasoupVersion,
+		draining: tureen.draining,
+	}));
+
+	app.get(
+		'/workers',
+		{ schema: { response: { 200: { type: 'object', properties: { workers: { type: 'array', items: workerStatsSchema } } }, ...errors } } },
+		async () => ({ workers: pool.getWorkerStats() }),
+	);
+
+	app.get(
+		'/rooms',
+		{ schema: { response: { 200: { type: 'object', properties: { rooms: { type: 'array', items: roomSchema } } }, ...errors } } },
+		async () => ({ rooms: rooms.rooms.map(describeRoom) }),
+	);
+
+	app.post<{ Body: { roomId: string } }>(
+		'/rooms',
+		{
+			schema: {
+				body: createRoomBodySchema,
+				response: {
+					200: {
+						type: 'object',
+						properties: { roomId: { type: 'string' }, workerId: { type: 'integer' }, created: { type: 'boolean' } },
+					},
+					201: {
+						type: 'object',
+						properties: { roomId: { type: 'string' }, workerId: { type: 'integer' }, created: { type: 'boolean' } },
+					},
+					...errors,
+				},
+			},
+		},
+		async (request, reply) => {
+			const { room, created } = await rooms.getOrCreateRoom(request.body.roomId);
+			reply.code(created ? 201 : 200);
+			return { roomId: room.roomId, workerId: room.workerId, created };
+		},
+	);
+
+	app.get<{ Params: { roomId: string } }>(
+		'/rooms/:roomId',
+		{ schema: { params: roomIdParamsSchema, response: { 200: roomSchema, ...errors } } },
+		async (request) => describeRoom(rooms.requireRoom(request.params.roomId)),
+	);
+
+	app.delete<{ Params: { roomId: string } }>(
+		'/rooms/:roomId',
+		{ schema: { params: roomIdParamsSchema, response: { 204: { type: 'null' }, ...errors } } },
+		async (request, reply) => {
+			rooms.closeRoom(request.params.roomId, 'deleted');
+			reply.code(204);
+		},
+	);
+
+	for (const action of ['drain', 'undrain'] as const) {
+		app.post<{ Params: { workerId: number } }>(
+			`/workers/:workerId/${action}`,
+			{ schema: { params: workerIdParamsSchema, response: { 200: workerStatsSchema, ...errors } } },
+			async (request) => {
+				const { workerId } = request.params;
+				tureen.setWorkerDraining(workerId, action === 'drain');
+				const stats = pool.getWorkerStats()[workerId];
+				if (!stats) throw new TureenError('NOT_FOUND', `no worker ${workerId}`);
+				return stats;
+			},
+		);
+	}
+}
+
+/** Probes for orchestrators and PM2: always open. */
+export function registerProbeRoutes(app: FastifyInstance, tureen: Tureen): void {
+	const probe = {
+		type: 'object',
+		properties: { status: { type: 'string' }, workers: { type: 'integer' }, liveWorkers: { type: 'integer' } },
+	};
+	app.get('/health', { schema: { response: { 200: probe } } }, async () => ({ status: 'ok' }));
+	app.get('/ready', { schema: { response: { 200: probe, 503: probe } } }, async (_request, reply) => {
+		const workers = tureen.pool.workers;
+		const liveWorkers = workers.filter((w) => w.alive).length;
+		const ready = !tureen.draining && liveWorkers === workers.length;
+		reply.code(ready ? 200 : 503);
+		return { status: ready ? 'ready' : tureen.draining ? 'draining' : 'degraded', workers: workers.length, liveWorkers };
+	});
+}

@@ -1,0 +1,97 @@
+// JSON schemas of the HTTP API: Fastify validates requests and serialises
+// responses with them, and /openapi.json is generated from them.
+import { ROOM_ID_PATTERN } from '../protocol/ids.ts';
+
+export const errorSchema = {
+	type: 'object',
+	required: ['error'],
+	properties: {
+		error: {
+			type: 'object',
+			required: ['code', 'message'],
+			properties: { code: { type: 'string' }, message: { type: 'string' } },
+		},
+	},
+} as const;
+
+const portRangeSchema = {
+	type: 'object',
+	required: ['min', 'max'],
+	properties: { min: { type: 'integer' }, max: { type: 'integer' } },
+} as const;
+
+export const workerStatsSchema = {
+	type: 'object',
+	required: ['workerId', 'pid', 'closed', 'roomCount', 'peerCount', 'cpuUsage', 'portRange', 'restarts'],
+	properties: {
+		workerId: { type: 'integer' },
+		pid: { type: ['integer', 'null'] },
+		closed: { type: 'boolean' },
+		draining: { type: 'boolean' },
+		roomCount: { type: 'integer' },
+		peerCount: { type: 'integer' },
+		cpuUsage: { type: 'number', description: 'CPU over the last sample interval, fraction of one core' },
+		cpuUsageAvg: { type: 'number', description: 'moving average of cpuUsage; used by placement' },
+		portRange: portRangeSchema,
+		memory: { type: 'object', properties: { ru_maxrss: { type: 'integer', description: 'KiB' } } },
+		lastUsedAt: { type: ['string', 'null'] },
+		restarts: { type: 'integer' },
+		uptimeMs: { type: 'integer' },
+	},
+} as const;
+
+export const roomIdParamsSchema = {
+	type: 'object',
+	required: ['roomId'],
+	properties: { roomId: { type: 'string', pattern: ROOM_ID_PATTERN } },
+} as const;
+
+export const workerIdParamsSchema = {
+	type: 'object',
+	required: ['workerId'],
+	properties: { workerId: { type: 'integer', minimum: 0 } },
+} as const;
+
+export const createRoomBodySchema = {
+	type: 'object',
+	required: ['roomId'],
+	additionalProperties: false,
+	properties: { roomId: { type: 'string', pattern: ROOM_ID_PATTERN } },
+} as const;
+
+export const roomSchema = {
+	type: 'object',
+	required: ['roomId', 'workerId', 'peerCount'],
+	properties: {
+		roomId: { type: 'string' },
+		workerId: { type: 'integer' },
+		peerCount: { type: 'integer' },
+		peers: {
+			type: 'array',
+			items: {
+				type: 'object',
+				properties: { peerId: { type: 'string' }, displayName: { type: 'string' } },
+			},
+		},
+		createdAt: { type: 'string' },
+	},
+} as const;
+
+export const statsSchema = {
+	type: 'object',
+	required: ['workers', 'distribution', 'totalRooms'],
+	properties: {
+		workers: { type: 'array', items: workerStatsSchema },
+		distribution: {
+			type: 'object',
+			description: 'room ids per workerId',
+			additionalProperties: { type: 'array', items: { type: 'string' } },
+		},
+		totalRooms: { type: 'integer' },
+		totalPeers: { type: 'integer' },
+		uptimeMs: { type: 'integer' },
+		version: { type: 'string' },
+		mediasoupVersion: { type: 'string' },
+		draining: { type: 'boolean' },
+	},
+} as const;

@@ -1,0 +1,167 @@
+import { EventEmitter } from 'node:events';
+
+import * as mediasoup from 'mediasoup';
+import type { types as ms } from 'mediasoup';
+
+import { cpuFraction, MovingAverage, type CpuTimes } from './cpuUsage.ts';
+import type { PortRange } from './portPlan.ts';
+
+export type ManagedWorkerEvents = {
+	/** The mediasoup worker process is gone (crash, kill, or it stopped answering). */
+	died: [reason: string];
+};
+
+export type ManagedWorkerOptions = {
+	workerId: number;
+	portRange: PortRange;
+	cpuSampleIntervalMs: number;
+	/** A worker that does not answer getResourceUsage() within this counts as dead. */
+	unresponsiveTimeoutMs: number;
+	logLevel: ms.WorkerLogLevel;
+};
+
+const CPU_AVERAGE_SAMPLES = 5;
+
+class Timeout extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	return Promise.race([
+		promise,
+		new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Timeout(`no answer within ${ms} ms`)), ms);
+		}),
+	]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One slot of the pool: a stable workerId and port range, and the mediasoup
+ * worker process currently filling it (replaced on respawn). Samples CPU and
+ * memory from the worker and reports its death once.
+ */
+export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
+	readonly workerId: number;
+	readonly portRange: PortRange;
+	readonly #options: ManagedWorkerOptions;
+	readonly #cpuAverage = new MovingAverage(CPU_AVERAGE_SAMPLES);
+	#worker: ms.Worker | undefined;
+	#lastTimes: CpuTimes | undefined;
+	#sampler: NodeJS.Timeout | undefined;
+	#sampling = false;
+	#cpu = 0;
+	#maxRssKb = 0;
+	#startedAt = 0;
+	/** Epoch ms of the last time placement chose this worker; 0 = never. */
+	lastUsedAt = 0;
+	restarts = 0;
+	draining = false;
+
+	private constructor(options: ManagedWorkerOptions) {
+		super();
+		this.#options = options;
+		this.workerId = options.workerId;
+		this.portRange = options.portRange;
+	}
+
+	static async create(options: ManagedWorkerOptions): Promise<ManagedWorker> {
+		const managed = new ManagedWorker(options);
+		await managed.start();
+		return managed;
+	}
+
+	/** Spawns a mediasoup worker into this slot (first start or respawn). */
+	async start(): Promise<void> {
+		const worker = await mediasoup.createWorker({
+			logLevel: this.#options.logLevel,
+			appData: { workerId: this.workerId },
+		});
+		this.#worker = worker;
+		this.#startedAt = Date.now();
+		this.#lastTimes = undefined;
+		this.#cpu = 0;
+		this.#cpuAverage.reset();
+		worker.on('died', (error) => this.#markDead(worker, `worker process died: ${error.message}`));
+		this.#sampler = setInterval(() => void this.#sample(), this.#options.cpuSampleIntervalMs);
+		this.#sampler.unref();
+		await this.#sample();
+	}
+
+	/** The live mediasoup worker; undefined while this slot is dead. */
+	get worker(): ms.Worker | undefined {
+		return this.#worker;
+	}
+
+	get alive(): boolean {
+		return this.#worker !== undefined && !this.#worker.closed;
+	}
+
+	get pid(): number | undefined {
+		return this.#worker?.pid;
+	}
+
+	/** CPU over the last sample interval, as a fraction of one core. */
+	get cpuUsage(): number {
+		return this.#cpu;
+	}
+
+	/** Mean of the last few samples: what placement looks at. */
+	get cpuUsageAverage(): number {
+		return this.#cpuAverage.value;
+	}
+
+	get maxRssKb(): number {
+		return this.#maxRssKb;
+	}
+
+	get uptimeMs(): number {
+		return this.alive ? Date.now() - this.#startedAt : 0;
+	}
+
+	webRtcListenInfos(ip: string, announcedAddress: string | undefined): ms.TransportListenInfo[] {
+		const base = { ip, portRange: this.portRange, ...(announcedAddress ? { announcedAddress } : {}) };
+		return [
+			{ protocol: 'udp', ...base },
+			{ protocol: 'tcp', ...base },
+		];
+	}
+
+	async #sample(): Promise<void> {
+		const worker = this.#worker;
+		if (!worker || worker.closed || this.#sampling) return;
+		this.#sampling = true;
+		try {
+			const usage = await withTimeout(worker.getResourceUsage(), this.#options.unresponsiveTimeoutMs);
+			const now: CpuTimes = { cpuMs: usage.ru_utime + usage.ru_stime, atMs: Date.now() };
+			if (this.#lastTimes) {
+				this.#cpu = cpuFraction(this.#lastTimes, now);
+				this.#cpuAverage.push(this.#cpu);
+			}
+			this.#lastTimes = now;
+			this.#maxRssKb = usage.ru_maxrss;
+		} catch (error) {
+			if (error instanceof Timeout && this.#worker === worker) {
+				this.#markDead(worker, `worker stopped answering: ${error.message}`);
+				worker.close();
+			}
+			// Otherwise the worker is closing; its 'died' event tells the rest.
+		} finally {
+			this.#sampling = false;
+		}
+	}
+
+	#markDead(worker: ms.Worker, reason: string): void {
+		if (this.#worker !== worker) return;
+		this.#worker = undefined;
+		clearInterval(this.#sampler);
+		this.#cpu = 0;
+		this.emit('died', reason);
+	}
+
+	/** Closes the worker for good (shutdown); no 'died' event. */
+	close(): void {
+		clearInterval(this.#sampler);
+		const worker = this.#worker;
+		this.#worker = undefined;
+		worker?.close();
+	}
+}

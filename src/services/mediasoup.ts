@@ -1,0 +1,216 @@
+import { EventEmitter } from 'node:events';
+
+import type { Logger } from 'pino';
+
+import type { Config } from '../config.ts';
+import { TureenError } from '../errors.ts';
+import { ManagedWorker } from './managedWorker.ts';
+import { chooseWorker, type WorkerSnapshot } from './placement.ts';
+import { portRangeFor, type PortRange } from './portPlan.ts';
+import { DEFAULT_RESPAWN_POLICY, decideRespawn, type RespawnPolicy } from './respawnPolicy.ts';
+
+/** What the pool needs to know about rooms; the room registry provides it. */
+export interface RoomIndex {
+	roomIdsOn(workerId: number): string[];
+	peerCountOn(workerId: number): number;
+}
+
+export type WorkerStats = {
+	workerId: number;
+	pid: number | null;
+	closed: boolean;
+	draining: boolean;
+	roomCount: number;
+	peerCount: number;
+	/** CPU over the last sample interval, fraction of one core. */
+	cpuUsage: number;
+	/** Mean of the last samples; what placement uses. */
+	cpuUsageAvg: number;
+	portRange: PortRange;
+	memory: { ru_maxrss: number };
+	lastUsedAt: string | null;
+	restarts: number;
+	uptimeMs: number;
+};
+
+export type WorkerPoolEvents = {
+	workerDied: [workerId: number, reason: string];
+	workerRespawned: [workerId: number];
+	workerGaveUp: [workerId: number];
+};
+
+export type WorkerPoolOptions = Pick<
+	Config,
+	'workerCount' | 'rtcBasePort' | 'rtcPortsPerWorker' | 'cpuSampleIntervalMs' | 'cpuSimilarThreshold'
+> & {
+	logger: Logger;
+	unresponsiveTimeoutMs?: number;
+	respawnPolicy?: RespawnPolicy;
+};
+
+const NO_ROOMS: RoomIndex = { roomIdsOn: () => [], peerCountOn: () => 0 };
+
+/**
+ * The mediasoup worker pool: one slot per worker with a fixed id and port
+ * range, load-aware placement, and respawn of dead workers into their slot.
+ */
+export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
+	readonly #options: WorkerPoolOptions;
+	readonly #workers: ManagedWorker[];
+	readonly #deaths = new Map<number, number[]>();
+	readonly #respawnTimers = new Set<NodeJS.Timeout>();
+	#rooms: RoomIndex = NO_ROOMS;
+	#closed = false;
+
+	private constructor(options: WorkerPoolOptions, workers: ManagedWorker[]) {
+		super();
+		this.#options = options;
+		this.#workers = workers;
+		for (const worker of workers) {
+			worker.on('died', (reason) => this.#handleWorkerDied(worker, reason));
+		}
+	}
+
+	static async create(options: WorkerPoolOptions): Promise<WorkerPool> {
+		const workers = await Promise.all(
+			Array.from({ length: options.workerCount }, (_, workerId) =>
+				ManagedWorker.create({
+					workerId,
+					portRange: portRangeFor(workerId, options),
+					cpuSampleIntervalMs: options.cpuSampleIntervalMs,
+					unresponsiveTimeoutMs: options.unresponsiveTimeoutMs ?? 5000,
+					logLevel: 'warn',
+				}),
+			),
+		).catch((error: unknown) => {
+			throw new Error(`could not start the mediasoup workers: ${(error as Error).message}`);
+		});
+		return new WorkerPool(options, workers);
+	}
+
+	/** Lets the pool count rooms and peers per worker; the room map stays the source of truth. */
+	attachRoomIndex(rooms: RoomIndex): void {
+		this.#rooms = rooms;
+	}
+
+	get workers(): readonly ManagedWorker[] {
+		return this.#workers;
+	}
+
+	getWorker(workerId: number): ManagedWorker | undefined {
+		return this.#workers[workerId];
+	}
+
+	get allAlive(): boolean {
+		return this.#workers.every((w) => w.alive);
+	}
+
+	snapshots(): WorkerSnapshot[] {
+		return this.#workers.map((w) => ({
+			workerId: w.workerId,
+			alive: w.alive,
+			draining: w.draining,
+			roomCount: this.#rooms.roomIdsOn(w.workerId).length,
+			cpu: w.cpuUsageAverage,
+			lastUsedAt: w.lastUsedAt,
+		}));
+	}
+
+	/**
+	 * The worker a new room should go to (see placement.ts), marked used now so
+	 * the next call spreads. Throws NO_WORKER_AVAILABLE when none may take it.
+	 */
+	getLeastLoadedWorker(): ManagedWorker {
+		const chosen = chooseWorker(this.snapshots(), { cpuSimilarThreshold: this.#options.cpuSimilarThreshold });
+		const worker = chosen === undefined ? undefined : this.#workers[chosen];
+		if (!worker) throw new TureenError('NO_WORKER_AVAILABLE', 'no live, non-draining mediasoup worker');
+		worker.lastUsedAt = Date.now();
+		return worker;
+	}
+
+	getWorkerStats(): WorkerStats[] {
+		return this.#workers.map((w) => ({
+			workerId: w.workerId,
+			pid: w.pid ?? null,
+			closed: !w.alive,
+			draining: w.draining,
+			roomCount: this.#rooms.roomIdsOn(w.workerId).length,
+			peerCount: this.#rooms.peerCountOn(w.workerId),
+			cpuUsage: round(w.cpuUsage),
+			cpuUsageAvg: round(w.cpuUsageAverage),
+			portRange: w.portRange,
+			memory: { ru_maxrss: w.maxRssKb },
+			lastUsedAt: w.lastUsedAt ? new Date(w.lastUsedAt).toISOString() : null,
+			restarts: w.restarts,
+			uptimeMs: w.uptimeMs,
+		}));
+	}
+
+	/** Room ids per workerId (as string keys, for JSON). */
+	getRoomDistribution(): Record<string, string[]> {
+		return Object.fromEntries(this.#workers.map((w) => [String(w.workerId), this.#rooms.roomIdsOn(w.workerId)]));
+	}
+
+	setDraining(workerId: number, draining: boolean): ManagedWorker {
+		const worker = this.#workers[workerId];
+		if (!worker) throw new TureenError('NOT_FOUND', `no worker ${workerId}`);
+		worker.draining = draining;
+		return worker;
+	}
+
+	#handleWorkerDied(worker: ManagedWorker, reason: string): void {
+		if (this.#closed) return;
+		const now = Date.now();
+		const deaths = [...(this.#deaths.get(worker.workerId) ?? []), now].filter(
+			(t) => now - t < (this.#options.respawnPolicy ?? DEFAULT_RESPAWN_POLICY).windowMs,
+		);
+		this.#deaths.set(worker.workerId, deaths);
+		this.#options.logger.error({ workerId: worker.workerId, reason }, 'mediasoup worker died');
+		this.emit('workerDied', worker.workerId, reason);
+
+		const decision = decideRespawn(deaths, now, this.#options.respawnPolicy ?? DEFAULT_RESPAWN_POLICY);
+		if (!decision.respawn) {
+			this.#options.logger.error({ workerId: worker.workerId }, 'worker died too often; it stays down');
+			this.emit('workerGaveUp', worker.workerId);
+			return;
+		}
+		const timer = setTimeout(() => {
+			this.#respawnTimers.delete(timer);
+			void this.#respawn(worker);
+		}, decision.delayMs);
+		this.#respawnTimers.add(timer);
+	}
+
+	async #respawn(worker: ManagedWorker): Promise<void> {
+		if (this.#closed) return;
+		try {
+			await worker.start();
+		} catch (error) {
+			this.#options.logger.error({ workerId: worker.workerId, err: error }, 'worker respawn failed');
+			this.#handleWorkerDied(worker, `respawn failed: ${(error as Error).message}`);
+			return;
+		}
+		if (this.#closed) {
+			worker.close();
+			return;
+		}
+		worker.restarts += 1;
+		this.#options.logger.info({ workerId: worker.workerId, pid: worker.pid }, 'mediasoup worker respawned');
+		this.emit('workerRespawned', worker.workerId);
+	}
+
+	close(): void {
+		this.#closed = true;
+		for (const timer of this.#respawnTimers) clearTimeout(timer);
+		for (const worker of this.#workers) worker.close();
+	}
+}
+
+function round(n: number): number {
+	return Math.round(n * 1000) / 1000;
+}
+
+/** Starts `config.workerCount` mediasoup workers, each with its own RTC port range. */
+export function initMediasoup(options: WorkerPoolOptions): Promise<WorkerPool> {
+	return WorkerPool.create(options);
+}

@@ -1,0 +1,231 @@
+import { EventEmitter } from 'node:events';
+
+import type { types as ms } from 'mediasoup';
+import type { Logger } from 'pino';
+
+import { TureenError } from '../errors.ts';
+import { roomIdSchema } from '../protocol/ids.ts';
+import { MEDIA_CODECS } from './codecs.ts';
+import type { RoomIndex, WorkerPool } from './mediasoup.ts';
+
+/** What a room knows of each member; the signalling layer's Peer fills it in. */
+export interface RoomMember {
+	readonly peerId: string;
+	readonly displayName: string;
+	/** Called when the room closes under the member. */
+	close(reason: string): void;
+}
+
+export type RoomEvents = {
+	close: [reason: string];
+	/** The room now lives on another worker with a new router (its worker died). */
+	moved: [fromWorkerId: number, toWorkerId: number];
+};
+
+export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<RoomEvents> {
+	readonly roomId: string;
+	readonly createdAt = Date.now();
+	readonly members = new Map<string, Member>();
+	#workerId: number;
+	#router: ms.Router;
+	#closed = false;
+
+	constructor(roomId: string, workerId: number, router: ms.Router) {
+		super();
+		this.roomId = roomId;
+		this.#workerId = workerId;
+		this.#router = router;
+	}
+
+	get workerId(): number {
+		return this.#workerId;
+	}
+
+	get router(): ms.Router {
+		return this.#router;
+	}
+
+	get closed(): boolean {
+		return this.#closed;
+	}
+
+	/** Re-homes the room after its worker died; callers re-create media on the new router. */
+	rehome(workerId: number, router: ms.Router): void {
+		const from = this.#workerId;
+		if (!this.#router.closed) this.#router.close();
+		this.#workerId = workerId;
+		this.#router = router;
+		this.emit('moved', from, workerId);
+	}
+
+	close(reason: string): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		for (const member of [...this.members.values()]) member.close(reason);
+		this.members.clear();
+		if (!this.#router.closed) this.#router.close();
+		this.emit('close', reason);
+	}
+}
+
+export type RoomRegistryOptions = {
+	pool: WorkerPool;
+	logger: Logger;
+	roomIdleTimeoutMs: number;
+};
+
+export type RoomRegistryEvents = {
+	roomCreated: [Room];
+	roomClosed: [Room, string];
+};
+
+/**
+ * Rooms and the room-to-worker map: the single source of truth for where each
+ * room lives. Creation is race-safe; empty rooms close after an idle timeout.
+ */
+export class RoomRegistry<Member extends RoomMember = RoomMember>
+	extends EventEmitter<RoomRegistryEvents>
+	implements RoomIndex
+{
+	readonly #options: RoomRegistryOptions;
+	readonly #rooms = new Map<string, Room<Member>>();
+	readonly #creating = new Map<string, Promise<Room<Member>>>();
+	readonly #idleTimers = new Map<string, NodeJS.Timeout>();
+	#acceptingRooms = true;
+
+	constructor(options: RoomRegistryOptions) {
+		super();
+		this.#options = options;
+		options.pool.attachRoomIndex(this);
+	}
+
+	/** Returns the room, creating it on the least-loaded worker when it does not exist. */
+	async getOrCreateRoom(roomId: string): Promise<{ room: Room<Member>; created: boolean }> {
+		validateRoomId(roomId);
+		const existing = this.#rooms.get(roomId);
+		if (existing) return { room: existing, created: false };
+		const pending = this.#creating.get(roomId);
+		if (pending) return { room: await pending, created: false };
+
+		if (!this.#acceptingRooms) throw new TureenError('SHUTTING_DOWN', 'the server is draining and takes no new rooms');
+		const creation = this.#createRoom(roomId);
+		this.#creating.set(roomId, creation);
+		try {
+			return { room: await creation, created: true };
+		} finally {
+			this.#creating.delete(roomId);
+		}
+	}
+
+	async #createRoom(roomId: string): Promise<Room<Member>> {
+		const managed = this.#options.pool.getLeastLoadedWorker();
+		const router = await createRouter(managed.worker, roomId);
+		const room = new Room<Member>(roomId, managed.workerId, router);
+		this.#rooms.set(roomId, room);
+		room.once('close', (reason) => {
+			this.#rooms.delete(roomId);
+			this.#clearIdleTimer(roomId);
+			this.#options.logger.info({ roomId, workerId: room.workerId, reason }, 'room closed');
+			this.emit('roomClosed', room, reason);
+		});
+		this.#options.logger.info({ roomId, workerId: managed.workerId }, 'room created');
+		this.emit('roomCreated', room);
+		this.noteMembership(room);
+		return room;
+	}
+
+	getRoom(roomId: string): Room<Member> | undefined {
+		return this.#rooms.get(roomId);
+	}
+
+	requireRoom(roomId: string): Room<Member> {
+		validateRoomId(roomId);
+		const room = this.#rooms.get(roomId);
+		if (!room) throw new TureenError('ROOM_NOT_FOUND', `room "${roomId}" does not exist`);
+		return room;
+	}
+
+	get rooms(): Room<Member>[] {
+		return [...this.#rooms.values()];
+	}
+
+	closeRoom(roomId: string, reason: string): void {
+		this.requireRoom(roomId).close(reason);
+	}
+
+	/** Call after members join or leave: an empty room closes after the idle timeout. */
+	noteMembership(room: Room<Member>): void {
+		this.#clearIdleTimer(room.roomId);
+		if (room.members.size > 0 || room.closed) return;
+		const timer = setTimeout(() => {
+			this.#idleTimers.delete(room.roomId);
+			if (room.members.size === 0) room.close('idle');
+		}, this.#options.roomIdleTimeoutMs);
+		timer.unref();
+		this.#idleTimers.set(room.roomId, timer);
+	}
+
+	#clearIdleTimer(roomId: string): void {
+		clearTimeout(this.#idleTimers.get(roomId));
+		this.#idleTimers.delete(roomId);
+	}
+
+	roomsOn(workerId: number): Room<Member>[] {
+		return this.rooms.filter((r) => r.workerId === workerId);
+	}
+
+	roomIdsOn(workerId: number): string[] {
+		return this.roomsOn(workerId).map((r) => r.roomId);
+	}
+
+	peerCountOn(workerId: number): number {
+		return this.roomsOn(workerId).reduce((sum, r) => sum + r.members.size, 0);
+	}
+
+	get totalPeers(): number {
+		return this.rooms.reduce((sum, r) => sum + r.members.size, 0);
+	}
+
+	/**
+	 * Moves every room of a dead worker onto the least-loaded live worker, one
+	 * at a time so placement sees each move. Rooms that cannot move (no live
+	 * worker) are closed so no endpoint ever lists a room on a dead worker.
+	 */
+	async rehomeRoomsOf(workerId: number): Promise<void> {
+		for (const room of this.roomsOn(workerId)) {
+			try {
+				const managed = this.#options.pool.getLeastLoadedWorker();
+				const router = await createRouter(managed.worker, room.roomId);
+				if (room.closed) {
+					router.close();
+					continue;
+				}
+				room.rehome(managed.workerId, router);
+				this.#options.logger.warn({ roomId: room.roomId, from: workerId, to: managed.workerId }, 'room moved');
+			} catch (error) {
+				this.#options.logger.error({ roomId: room.roomId, err: error }, 'room could not move; closing it');
+				room.close('worker-died');
+			}
+		}
+	}
+
+	/** Stops taking new rooms (drain); existing rooms carry on. */
+	stopAcceptingRooms(): void {
+		this.#acceptingRooms = false;
+	}
+
+	closeAll(reason: string): void {
+		for (const room of this.rooms) room.close(reason);
+	}
+}
+
+function validateRoomId(roomId: string): void {
+	if (!roomIdSchema.safeParse(roomId).success) {
+		throw new TureenError('INVALID_ROOM_ID', 'roomId must be 1-64 characters of A-Z, a-z, 0-9, _ and -');
+	}
+}
+
+async function createRouter(worker: ms.Worker | undefined, roomId: string): Promise<ms.Router> {
+	if (!worker || worker.closed) throw new TureenError('NO_WORKER_AVAILABLE', 'the chosen worker is not alive');
+	return worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { roomId } });
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// Builds the mediasoup-worker binary without network access beyond Debian's
+// packages and the npm registry: the C++ sources come from the installed npm
+// package of the pinned mediasoup version, and every C/C++ subproject that
+// mediasoup's Meson build would download is replaced by a small folder from
+// ./glue that wraps the matching Debian library (see the comment in each).
+//
+// Usage: node tools/offline-worker/build.mjs --source <mediasoup package dir> --out <binary path>
+// Dependency-free on purpose: it runs before `npm ci` has finished its job.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { buildInputsHash, cacheRoot, log } from './common.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+// Debian packages the build needs (bookworm names).
+const DEBIAN_PACKAGES = [
+	'build-essential',
+	'pkg-config',
+	'python3',
+	'ninja-build',
+	'libuv1-dev',
+	'libssl-dev',
+	'libsrtp2-dev',
+	'libabsl-dev',
+	'flatbuffers-compiler',
+	'libflatbuffers-dev',
+];
+const MIN_MESON = [1, 1, 0];
+
+function parseArgs(argv) {
+	const args = {};
+	for (let i = 0; i < argv.length; i += 2) {
+		const key = argv[i]?.replace(/^--/, '');
+		if (!key || argv[i + 1] === undefined) throw new Error(`bad argument near "${argv[i]}"`);
+		args[key] = argv[i + 1];
+	}
+	if (!args.source || !args.out) {
+		throw new Error('usage: build.mjs --source <mediasoup package dir> --out <binary path>');
+	}
+	return args;
+}
+
+function run(cmd, args, opts = {}) {
+	log(`$ ${cmd} ${args.join(' ')}`);
+	const res = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+	if (res.status !== 0) {
+		throw new Error(`${cmd} ${args.join(' ')} failed with ${res.status ?? res.signal}`);
+	}
+}
+
+function missingDebianPackages() {
+	return DEBIAN_PACKAGES.filter(pkg => {
+		const res = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+		return res.status !== 0 || !res.stdout.includes('install ok installed');
+	});
+}
+
+export function ensureDebianPackages(packages) {
+	const missing = packages ?? missingDebianPackages();
+	if (missing.length === 0) return;
+	if (process.getuid?.() !== 0) {
+		throw new Error(
+			`missing Debian packages: ${missing.join(' ')}; install them with: sudo apt-get install -y ${missing.join(' ')}`
+		);
+	}
+	log(`installing Debian packages: ${missing.join(' ')}`);
+	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+	run('apt-get', ['update', '-qq'], { env });
+	run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+}
+
+function versionAtLeast(text, min) {
+	const parts = text.trim().split('.').map(Number);
+	for (let i = 0; i < min.length; i++) {
+		if ((parts[i] ?? 0) !== min[i]) return (parts[i] ?? 0) > min[i];
+	}
+	return true;
+}
+
+// Debian bookworm's meson (1.0) is older than mediasoup's meson.build allows,
+// so a newer one is pip-installed into the cache (pip reaches a local mirror).
+function findMeson() {
+	const system = spawnSync('meson', ['--version'], { encoding: 'utf8' });
+	if (system.status === 0 && versionAtLeast(system.stdout, MIN_MESON)) {
+		return { cmd: 'meson', env: process.env };
+	}
+	const target = path.join(cacheRoot(), 'pytools');
+	const env = { ...process.env, PYTHONPATH: target };
+	const probe = spawnSync('python3', ['-m', 'mesonbuild.mesonmain', '--version'], { encoding: 'utf8', env });
+	if (probe.status !== 0 || !versionAtLeast(probe.stdout, MIN_MESON)) {
+		run('python3', ['-m', 'pip', 'install', '--quiet', '--upgrade', '--target', target, 'meson']);
+	}
+	return { cmd: 'python3', prefix: ['-m', 'mesonbuild.mesonmain'], env };
+}
+
+// Each wrap file names the folder Meson looks for; when that folder exists,
+// Meson uses it and downloads nothing.
+function placeGlue(workerDir) {
+	const subprojects = path.join(workerDir, 'subprojects');
+	for (const entry of fs.readdirSync(path.join(here, 'glue'))) {
+		const wrapFile = path.join(subprojects, `${entry}.wrap`);
+		if (!fs.existsSync(wrapFile)) {
+			throw new Error(`glue/${entry} has no matching ${entry}.wrap in this mediasoup version`);
+		}
+		const directory = /^directory\s*=\s*(\S+)/m.exec(fs.readFileSync(wrapFile, 'utf8'))?.[1];
+		if (!directory) throw new Error(`${wrapFile} has no directory line`);
+		fs.cpSync(path.join(here, 'glue', entry), path.join(subprojects, directory), { recursive: true });
+	}
+}
+
+export function buildWorker({ source, out }) {
+	const pkg = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8'));
+	const started = Date.now();
+	log(`building mediasoup-worker ${pkg.version} offline (takes 5-15 min on 2 cores)`);
+	ensureDebianPackages();
+	const meson = findMeson();
+	const mesonRun = args => run(meson.cmd, [...(meson.prefix ?? []), ...args], { env: meson.env });
+
+	const buildRoot = path.join(cacheRoot(), 'build', `${pkg.version}-${buildInputsHash()}`);
+	const workerDir = path.join(buildRoot, 'worker');
+	const outDir = path.join(buildRoot, 'out');
+	if (!fs.existsSync(path.join(outDir, 'build.ninja'))) {
+		fs.rmSync(buildRoot, { recursive: true, force: true });
+		fs.cpSync(path.join(source, 'worker'), workerDir, { recursive: true });
+		placeGlue(workerDir);
+		mesonRun([
+			'setup',
+			outDir,
+			workerDir,
+			'--buildtype=release',
+			'--wrap-mode=nodownload',
+			'-Db_pie=true',
+			'-Db_lto=false',
+		]);
+	}
+	const jobs = String(Math.max(1, os.availableParallelism()));
+	// The FBS headers must exist before any source that includes them compiles.
+	mesonRun(['compile', '-C', outDir, '-j', jobs, 'flatbuffers-generator']);
+	mesonRun(['compile', '-C', outDir, '-j', jobs, 'mediasoup-worker']);
+
+	const built = path.join(outDir, 'mediasoup-worker');
+	fs.mkdirSync(path.dirname(out), { recursive: true });
+	const tmp = `${out}.tmp-${process.pid}`;
+	fs.copyFileSync(built, tmp);
+	fs.chmodSync(tmp, 0o755);
+	fs.renameSync(tmp, out);
+	// The object files are large and the binary is cached; keep only the binary.
+	fs.rmSync(buildRoot, { recursive: true, force: true });
+	log(`built ${out} in ${Math.round((Date.now() - started) / 1000)} s`);
+	return out;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+	try {
+		buildWorker(parseArgs(process.argv.slice(2)));
+	} catch (error) {
+		console.error(`[offline-worker] ${error.message}`);
+		process.exit(1);
+	}
+}

@@ -1,0 +1,1 @@
+/* Empty: the real library is the shared system one. */
