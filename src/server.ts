@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { createHttpApp, registerOpenApiRoutes } from './http/app.ts';
 import { registerAdminRoutes, registerProbeRoutes } from './http/routes.ts';
+import { registerObservability, type Metrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
 import { firewallRules, portPlan } from './services/portPlan.ts';
 import { RoomRegistry, type RoomMember } from './services/room.ts';
@@ -22,6 +23,7 @@ export class Tureen {
 	readonly app: FastifyInstance;
 	readonly version = pkg.version;
 	readonly mediasoupVersion = mediasoup.version;
+	metrics: Metrics = { recordSignallingRequest: () => undefined };
 	#draining = false;
 
 	private constructor(config: Config, logger: Logger, pool: WorkerPool, app: FastifyInstance) {
@@ -39,6 +41,7 @@ export class Tureen {
 		tureen.#handleWorkerEvents();
 		registerProbeRoutes(app, tureen);
 		registerAdminRoutes(app, tureen);
+		tureen.metrics = registerObservability(app, tureen);
 		registerOpenApiRoutes(app);
 		return tureen;
 	}

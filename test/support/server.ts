@@ -1,0 +1,21 @@
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { Tureen } from '../../src/server.ts';
+
+/**
+ * Starts a real Tureen (real mediasoup workers) on 127.0.0.1 with an
+ * ephemeral HTTP port. `env` uses the same variable names as production.
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<{ tureen: Tureen; baseUrl: string }> {
+	const config = loadConfig({
+		MEDIASOUP_WORKER_COUNT: '2',
+		HTTP_HOST: '127.0.0.1',
+		WEBRTC_LISTEN_IP: '127.0.0.1',
+		PORT: '0',
+		LOG_LEVEL: 'warn',
+		...env,
+	});
+	const tureen = await Tureen.create(config, createLogger(config.logLevel));
+	await tureen.listen();
+	return { tureen, baseUrl: `http://127.0.0.1:${tureen.port}` };
+}
