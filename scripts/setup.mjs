@@ -25,6 +25,7 @@ import { cachedWorkerPath, log } from '../tools/offline-worker/common.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const stampFile = path.join(root, 'node_modules', '.tureen-setup.json');
 const workerTarget = path.join(root, 'node_modules/mediasoup/worker/out/Release/mediasoup-worker');
+const workerInfoFile = path.join(path.dirname(workerTarget), 'tureen-worker.json');
 const TEST_PACKAGES = { chromium: '/usr/bin/chromium', ffmpeg: '/usr/bin/ffmpeg' };
 
 function lockInfo() {
@@ -36,13 +37,6 @@ function lockInfo() {
 	};
 }
 
-function readStamp() {
-	try {
-		return JSON.parse(fs.readFileSync(stampFile, 'utf8'));
-	} catch {
-		return undefined;
-	}
-}
 
 function npmCi(extraEnv) {
 	log(`npm ci${extraEnv.MEDIASOUP_WORKER_BIN ? ' (mediasoup worker download skipped)' : ''}`);
@@ -83,20 +77,34 @@ async function installDependencies(mediasoupVersion) {
 	if (!npmCi({ MEDIASOUP_WORKER_BIN: cached })) throw new Error('npm ci failed');
 }
 
+function readJson(file) {
+	try {
+		return JSON.parse(fs.readFileSync(file, 'utf8'));
+	} catch {
+		return undefined;
+	}
+}
+
 function ensureWorker(mediasoupVersion) {
-	if (process.env.MEDIASOUP_WORKER_BIN || fs.existsSync(workerTarget)) return;
+	if (process.env.MEDIASOUP_WORKER_BIN) return;
 	const cached = cachedWorkerPath(mediasoupVersion);
+	const placed = readJson(workerInfoFile);
+	// A prebuilt worker (no info file) or the offline build of these exact inputs: keep it.
+	if (fs.existsSync(workerTarget) && (!placed || placed.cachedFrom === cached)) return;
 	if (!fs.existsSync(cached)) {
 		buildWorker({ source: path.join(root, 'node_modules/mediasoup'), out: cached });
 	}
 	fs.mkdirSync(path.dirname(workerTarget), { recursive: true });
-	fs.copyFileSync(cached, workerTarget);
-	fs.chmodSync(workerTarget, 0o755);
+	// Copy then rename: running workers keep their (old) file, nothing is half-written.
+	const tmp = `${workerTarget}.tmp-${process.pid}`;
+	fs.copyFileSync(cached, tmp);
+	fs.chmodSync(tmp, 0o755);
+	fs.renameSync(tmp, workerTarget);
 	// Lets the tests prove the binary in use is the one built from the pinned sources.
 	const sha256 = createHash('sha256').update(fs.readFileSync(workerTarget)).digest('hex');
 	fs.writeFileSync(
-		path.join(path.dirname(workerTarget), 'tureen-worker.json'),
-		JSON.stringify({ mediasoupVersion, builtBy: 'tools/offline-worker', sha256 }, null, 2)
+		workerInfoFile,
+		JSON.stringify({ mediasoupVersion, builtBy: 'tools/offline-worker', cachedFrom: cached, sha256 }, null, 2)
 	);
 	log(`mediasoup worker ${mediasoupVersion} placed from ${cached}`);
 }
@@ -111,7 +119,7 @@ function ensureTestPackages() {
 async function main() {
 	const started = Date.now();
 	const { hash, mediasoupVersion } = lockInfo();
-	const stamp = readStamp();
+	const stamp = readJson(stampFile);
 	if (stamp?.lockHash !== hash) {
 		await installDependencies(mediasoupVersion);
 	}

@@ -18,6 +18,11 @@ export type Config = {
 	roomIdleTimeoutMs: number;
 	maxPeersPerRoom: number;
 	wsMaxMessageBytes: number;
+	/** HMAC secret for join tokens; unset = anyone may join (development). */
+	joinSecret: string | undefined;
+	/** Bearer token for operator endpoints; unset = open (development). */
+	adminToken: string | undefined;
+	drainTimeoutMs: number;
 };
 
 type Env = Record<string, string | undefined>;
@@ -74,6 +79,14 @@ function hostOrIp(env: Env, name: string): string | undefined {
 	return value;
 }
 
+// Short secrets are guessable offline from a captured token; refuse them.
+function secret(env: Env, name: string): string | undefined {
+	const value = env[name];
+	if (value === undefined || value === '') return undefined;
+	if (value.length < 16) throw new ConfigError(name, '<hidden>', 'a secret of at least 16 characters');
+	return value;
+}
+
 function workerCount(env: Env): number {
 	const value = raw(env, 'MEDIASOUP_WORKER_COUNT');
 	if (value === 'auto') return availableParallelism();
@@ -115,5 +128,8 @@ export function loadConfig(env: Env): Config {
 		roomIdleTimeoutMs: integer(env, 'ROOM_IDLE_TIMEOUT_MS', 30000, 0, 86_400_000),
 		maxPeersPerRoom: integer(env, 'MAX_PEERS_PER_ROOM', 50, 1, 10000),
 		wsMaxMessageBytes: integer(env, 'WS_MAX_MESSAGE_BYTES', 65536, 1024, 16 * 1024 * 1024),
+		joinSecret: secret(env, 'JOIN_SECRET'),
+		adminToken: secret(env, 'ADMIN_TOKEN'),
+		drainTimeoutMs: integer(env, 'DRAIN_TIMEOUT_MS', 30000, 0, 86_400_000),
 	};
 }

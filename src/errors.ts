@@ -1,21 +1,28 @@
-// Every failure a client can cause or observe has a stable code; HTTP status
-// and WebSocket error replies are both derived from it.
-export const ERROR_HTTP_STATUS = {
+// Every failure a client can cause or observe has a stable code (listed in
+// the shared protocol); HTTP statuses and WebSocket error replies derive from it.
+import type { SignallingErrorCode } from './protocol/messages.ts';
+
+export const ERROR_HTTP_STATUS: Record<SignallingErrorCode, number> = {
 	BAD_REQUEST: 400,
+	INVALID_JSON: 400,
+	UNKNOWN_METHOD: 400,
 	INVALID_ROOM_ID: 400,
+	NOT_JOINED: 409,
+	ALREADY_JOINED: 409,
 	UNAUTHORIZED: 401,
 	FORBIDDEN: 403,
-	ROOM_NOT_FOUND: 404,
 	NOT_FOUND: 404,
-	CONFLICT: 409,
+	ROOM_NOT_FOUND: 404,
 	ROOM_FULL: 409,
+	MEDIA_ERROR: 400,
 	RATE_LIMITED: 429,
+	MESSAGE_TOO_LARGE: 413,
 	NO_WORKER_AVAILABLE: 503,
 	SHUTTING_DOWN: 503,
 	INTERNAL: 500,
-} as const;
+};
 
-export type ErrorCode = keyof typeof ERROR_HTTP_STATUS;
+export type ErrorCode = SignallingErrorCode;
 
 export class TureenError extends Error {
 	readonly code: ErrorCode;

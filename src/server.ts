@@ -4,27 +4,39 @@ import type { FastifyInstance } from 'fastify';
 import * as mediasoup from 'mediasoup';
 import type { Logger } from 'pino';
 
+import { adminGuard } from './auth/adminToken.ts';
+import { verifyJoinToken, type JoinClaims } from './auth/joinToken.ts';
 import type { Config } from './config.ts';
 import { createHttpApp, registerOpenApiRoutes } from './http/app.ts';
+import { registerClientRoutes } from './http/clientRoutes.ts';
 import { registerAdminRoutes, registerProbeRoutes } from './http/routes.ts';
 import { registerObservability, type Metrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
 import { firewallRules, portPlan } from './services/portPlan.ts';
-import { RoomRegistry, type RoomMember } from './services/room.ts';
+import { RoomRegistry } from './services/room.ts';
+import type { SignallingConnection } from './signalling/connection.ts';
+import { registerSignalling } from './signalling/index.ts';
+import type { Peer } from './signalling/peer.ts';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
-/** One running server: the worker pool, the rooms and the HTTP app. */
+/** Paths the ADMIN_TOKEN guard covers (the probes, the demo and the signalling stay open). */
+const ADMIN_PATHS = [/^\/stats/, /^\/workers/, /^\/rooms/, /^\/metrics/];
+
+/** One running server: the worker pool, the rooms, signalling and the HTTP app. */
 export class Tureen {
 	readonly config: Config;
 	readonly logger: Logger;
 	readonly pool: WorkerPool;
-	readonly rooms: RoomRegistry<RoomMember>;
+	readonly rooms: RoomRegistry<Peer>;
 	readonly app: FastifyInstance;
+	readonly connections = new Set<SignallingConnection>();
 	readonly version = pkg.version;
 	readonly mediasoupVersion = mediasoup.version;
 	metrics: Metrics = { recordSignallingRequest: () => undefined };
+	readonly #drainTimers = new Map<number, NodeJS.Timeout>();
 	#draining = false;
+	#closed = false;
 
 	private constructor(config: Config, logger: Logger, pool: WorkerPool, app: FastifyInstance) {
 		this.config = config;
@@ -39,9 +51,12 @@ export class Tureen {
 		const app = await createHttpApp(logger);
 		const tureen = new Tureen(config, logger, pool, app);
 		tureen.#handleWorkerEvents();
+		tureen.#guardAdminRoutes();
 		registerProbeRoutes(app, tureen);
 		registerAdminRoutes(app, tureen);
 		tureen.metrics = registerObservability(app, tureen);
+		await registerSignalling(app, tureen);
+		await registerClientRoutes(app);
 		registerOpenApiRoutes(app);
 		return tureen;
 	}
@@ -50,13 +65,49 @@ export class Tureen {
 		return this.#draining;
 	}
 
-	setWorkerDraining(workerId: number, draining: boolean): void {
-		this.pool.setDraining(workerId, draining);
-		this.logger.info({ workerId, draining }, 'worker drain state changed');
+	/** Resolves the join's identity from its token when JOIN_SECRET is set; undefined when open. */
+	async authorizeJoin(roomId: string, token: string | undefined): Promise<JoinClaims | undefined> {
+		if (!this.config.joinSecret) return undefined;
+		return verifyJoinToken(this.config.joinSecret, token, roomId);
+	}
+
+	#guardAdminRoutes(): void {
+		const { adminToken, joinSecret } = this.config;
+		if (!adminToken || !joinSecret) {
+			this.logger.warn(
+				{ adminToken: Boolean(adminToken), joinSecret: Boolean(joinSecret) },
+				'ADMIN_TOKEN and/or JOIN_SECRET unset: stats and joins are open to anyone (fine for local development only)',
+			);
+		}
+		if (!adminToken) return;
+		const guard = adminGuard(adminToken);
+		this.app.addHook('onRequest', async (request, reply) => {
+			const path = request.url.split('?')[0] ?? '';
+			if (ADMIN_PATHS.some((p) => p.test(path))) await guard(request, reply);
+		});
 	}
 
 	#handleWorkerEvents(): void {
-		this.pool.on('workerDied', (workerId) => void this.rooms.rehomeRoomsOf(workerId));
+		this.pool.on('workerDied', (workerId) => void this.rooms.moveRoomsOff(workerId, 'worker-died'));
+	}
+
+	/**
+	 * Drain one worker: placement skips it; its rooms stay until they empty,
+	 * or move to other workers after DRAIN_TIMEOUT_MS.
+	 */
+	setWorkerDraining(workerId: number, draining: boolean): void {
+		this.pool.setDraining(workerId, draining);
+		clearTimeout(this.#drainTimers.get(workerId));
+		this.#drainTimers.delete(workerId);
+		if (draining) {
+			const timer = setTimeout(() => {
+				this.#drainTimers.delete(workerId);
+				if (this.pool.getWorker(workerId)?.draining) void this.rooms.moveRoomsOff(workerId, 'worker-drained');
+			}, this.config.drainTimeoutMs);
+			timer.unref();
+			this.#drainTimers.set(workerId, timer);
+		}
+		this.logger.info({ workerId, draining }, 'worker drain state changed');
 	}
 
 	logPortPlan(): void {
@@ -79,7 +130,30 @@ export class Tureen {
 		return typeof address === 'object' && address ? address.port : this.config.port;
 	}
 
+	/**
+	 * Graceful shutdown: not ready, no new rooms, peers told; resolves once
+	 * every room is empty or the drain deadline passes, then closes everything.
+	 */
+	async drain(): Promise<void> {
+		if (this.#draining) return;
+		this.#draining = true;
+		this.rooms.stopAcceptingRooms();
+		const deadline = Date.now() + this.config.drainTimeoutMs;
+		for (const connection of this.connections) {
+			connection.peer.notify('serverDraining', { deadlineMs: deadline });
+		}
+		this.logger.info({ peers: this.rooms.totalPeers, deadline: new Date(deadline).toISOString() }, 'draining');
+		while (this.rooms.totalPeers > 0 && Date.now() < deadline) {
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+		await this.close();
+	}
+
 	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		for (const timer of this.#drainTimers.values()) clearTimeout(timer);
+		for (const connection of this.connections) connection.close(1001, 'server shutting down');
 		this.rooms.closeAll('shutdown');
 		await this.app.close();
 		this.pool.close();

@@ -69,6 +69,13 @@ export function registerAdminRoutes(app: FastifyInstance, tureen: Tureen): void 
 					...errors,
 				},
 			},
+			// Ajv's coerceTypes would turn 5, true or ["abc"] into a string room id.
+			preValidation: async (request) => {
+				const body = request.body as { roomId?: unknown } | null | undefined;
+				if (body && typeof body === 'object' && body.roomId !== undefined && typeof body.roomId !== 'string') {
+					throw new TureenError('INVALID_ROOM_ID', 'roomId must be a string');
+				}
+			},
 		},
 		async (request, reply) => {
 			const { room, created } = await rooms.getOrCreateRoom(request.body.roomId);

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { TureenError } from '../errors.ts';
 import { roomIdSchema } from '../protocol/ids.ts';
 import { MEDIA_CODECS } from './codecs.ts';
+import type { ManagedWorker } from './managedWorker.ts';
 import type { RoomIndex, WorkerPool } from './mediasoup.ts';
 
 /** What a room knows of each member; the signalling layer's Peer fills it in. */
@@ -18,8 +19,8 @@ export interface RoomMember {
 
 export type RoomEvents = {
 	close: [reason: string];
-	/** The room now lives on another worker with a new router (its worker died). */
-	moved: [fromWorkerId: number, toWorkerId: number];
+	/** The room now lives on another worker with a new router (its worker died or drained). */
+	moved: [fromWorkerId: number, toWorkerId: number, reason: string];
 };
 
 export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<RoomEvents> {
@@ -49,13 +50,22 @@ export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<R
 		return this.#closed;
 	}
 
-	/** Re-homes the room after its worker died; callers re-create media on the new router. */
-	rehome(workerId: number, router: ms.Router): void {
+	/**
+	 * First half of a move to another worker: from now on the room counts as
+	 * living there, so no endpoint lists it on a dead or drained worker.
+	 */
+	beginMove(toWorkerId: number): number {
 		const from = this.#workerId;
-		if (!this.#router.closed) this.#router.close();
-		this.#workerId = workerId;
+		this.#workerId = toWorkerId;
+		return from;
+	}
+
+	/** Second half: the new router is ready; members re-create their media on it. */
+	completeMove(fromWorkerId: number, router: ms.Router, reason: string): void {
+		const old = this.#router;
 		this.#router = router;
-		this.emit('moved', from, workerId);
+		if (!old.closed) old.close();
+		this.emit('moved', fromWorkerId, this.#workerId, reason);
 	}
 
 	close(reason: string): void {
@@ -187,26 +197,37 @@ export class RoomRegistry<Member extends RoomMember = RoomMember>
 	}
 
 	/**
-	 * Moves every room of a dead worker onto the least-loaded live worker, one
-	 * at a time so placement sees each move. Rooms that cannot move (no live
-	 * worker) are closed so no endpoint ever lists a room on a dead worker.
+	 * Moves every room of a worker (dead, or drained past its deadline) onto
+	 * the least-loaded other worker. Targets are chosen synchronously, one room
+	 * at a time so placement sees each move; routers are created after. A room
+	 * that cannot move (no live worker) is closed.
 	 */
-	async rehomeRoomsOf(workerId: number): Promise<void> {
+	async moveRoomsOff(workerId: number, reason: string): Promise<void> {
+		const moves: { room: Room<Member>; from: number; target: ManagedWorker }[] = [];
 		for (const room of this.roomsOn(workerId)) {
 			try {
-				const managed = this.#options.pool.getLeastLoadedWorker();
-				const router = await createRouter(managed.worker, room.roomId);
-				if (room.closed) {
-					router.close();
-					continue;
-				}
-				room.rehome(managed.workerId, router);
-				this.#options.logger.warn({ roomId: room.roomId, from: workerId, to: managed.workerId }, 'room moved');
-			} catch (error) {
-				this.#options.logger.error({ roomId: room.roomId, err: error }, 'room could not move; closing it');
-				room.close('worker-died');
+				const target = this.#options.pool.getLeastLoadedWorker();
+				moves.push({ room, from: room.beginMove(target.workerId), target });
+			} catch {
+				room.close(reason);
 			}
 		}
+		await Promise.all(
+			moves.map(async ({ room, from, target }) => {
+				try {
+					const router = await createRouter(target.worker, room.roomId);
+					if (room.closed) {
+						router.close();
+						return;
+					}
+					room.completeMove(from, router, reason);
+					this.#options.logger.warn({ roomId: room.roomId, from, to: target.workerId, reason }, 'room moved');
+				} catch (error) {
+					this.#options.logger.error({ roomId: room.roomId, err: error }, 'room could not move; closing it');
+					room.close(reason);
+				}
+			}),
+		);
 	}
 
 	/** Stops taking new rooms (drain); existing rooms carry on. */

@@ -31,7 +31,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
 	const context = await chromium.launchPersistentContext(profile, {
 		executablePath: CHROMIUM_PATH,
 		headless: true,
-		args: CHROMIUM_ARGS,
+		args: [...CHROMIUM_ARGS, ...(process.env.CHROMIUM_EXTRA_ARGS?.split(' ').filter(Boolean) ?? [])],
 		viewport: { width: 1280, height: 800 },
 	});
 	return {

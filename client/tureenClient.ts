@@ -1,0 +1,300 @@
+// Tureen's client library: join a room, publish tracks, get every remote
+// track as an event. It wraps mediasoup-client and the shared protocol, and
+// recovers by itself when the server moves the room to another worker.
+import { Device, type types as msc } from 'mediasoup-client';
+
+import type {
+	NotificationMessage,
+	Notifications,
+	PeerInfo,
+	ProducerInfo,
+	TransportInfo,
+} from '../src/protocol/messages.ts';
+import { Emitter } from './events.ts';
+import { SignallingChannel, type WebSocketFactory } from './signallingChannel.ts';
+
+export { SignallingError } from './signallingChannel.ts';
+
+export type RemoteTrack = {
+	track: MediaStreamTrack;
+	kind: 'audio' | 'video';
+	peerId: string;
+	producerId: string;
+	consumerId: string;
+	consumer: msc.Consumer;
+};
+
+export type TureenClientEvents = {
+	/** A remote track is ready to play. */
+	track: [RemoteTrack];
+	/** A remote track ended (its producer closed, its peer left, or the room moved). */
+	trackEnded: [{ consumerId: string; peerId: string; producerId: string }];
+	peerJoined: [PeerInfo];
+	peerLeft: [{ peerId: string }];
+	/** The room moved to another worker; the client is re-creating its media. */
+	roomMoved: [{ workerId: number; reason: string }];
+	/** Media is flowing again after a move: transports re-created, tracks re-published. */
+	recovered: [{ workerId: number; tookMs: number }];
+	serverDraining: [{ deadlineMs: number }];
+	/** The server closed the room or the connection. */
+	closed: [{ reason: string }];
+};
+
+export type TureenClientOptions = {
+	/** ws:// or wss:// URL of the server's /ws endpoint. */
+	url: string;
+	/** Defaults to the browser's WebSocket; Node passes one from the `ws` package. */
+	createWebSocket?: WebSocketFactory;
+	/** Defaults to mediasoup-client's browser detection; Node passes a Device on a Node WebRTC stack. */
+	createDevice?: () => Promise<Device>;
+	requestTimeoutMs?: number;
+};
+
+export type JoinOptions = { roomId: string; displayName: string; token?: string };
+export type JoinResult = { peerId: string; roomId: string; workerId: number; peers: PeerInfo[] };
+
+type Direction = 'send' | 'recv';
+
+export class TureenClient extends Emitter<TureenClientEvents> {
+	readonly #options: TureenClientOptions;
+	#channel: SignallingChannel | undefined;
+	#device: Device | undefined;
+	#sendTransport: msc.Transport | undefined;
+	#recvTransport: msc.Transport | undefined;
+	readonly #published: MediaStreamTrack[] = [];
+	readonly #producers = new Map<MediaStreamTrack, msc.Producer>();
+	readonly #consumers = new Map<string, RemoteTrack>();
+	/** Producers announced while no receive transport existed yet (join, or mid-move). */
+	readonly #pendingProducers = new Map<string, ProducerInfo>();
+	#peerId: string | undefined;
+	#workerId: number | undefined;
+	#moving: Promise<void> = Promise.resolve();
+
+	constructor(options: TureenClientOptions) {
+		super();
+		this.#options = options;
+	}
+
+	get peerId(): string | undefined {
+		return this.#peerId;
+	}
+
+	/** The worker currently hosting the room. */
+	get workerId(): number | undefined {
+		return this.#workerId;
+	}
+
+	get remoteTracks(): RemoteTrack[] {
+		return [...this.#consumers.values()];
+	}
+
+	get sendTransport(): msc.Transport | undefined {
+		return this.#sendTransport;
+	}
+
+	get recvTransport(): msc.Transport | undefined {
+		return this.#recvTransport;
+	}
+
+	async join({ roomId, displayName, token }: JoinOptions): Promise<JoinResult> {
+		const createWebSocket = this.#options.createWebSocket ?? ((url: string) => new WebSocket(url) as never);
+		const channel = await SignallingChannel.open(this.#options.url, createWebSocket, this.#options.requestTimeoutMs);
+		this.#channel = channel;
+		channel.on('notification', (message) => this.#onNotification(message));
+		channel.on('close', ({ reason }) => this.emit('closed', { reason: reason || 'connection closed' }));
+
+		const { rtpCapabilities } = await channel.request('getRouterRtpCapabilities', { roomId });
+		const device = this.#options.createDevice ? await this.#options.createDevice() : await Device.factory();
+		await device.load({ routerRtpCapabilities: rtpCapabilities as msc.RtpCapabilities });
+		this.#device = device;
+
+		const joined = await channel.request('join', {
+			roomId,
+			displayName,
+			rtpCapabilities: device.rtpCapabilities as unknown as Record<string, unknown>,
+			...(token ? { token } : {}),
+		});
+		this.#peerId = joined.peerId;
+		this.#workerId = joined.workerId;
+		for (const producer of joined.producers) this.#pendingProducers.set(producer.producerId, producer);
+		this.#recvTransport = await this.#createTransport('recv');
+		await this.#consumePending();
+		return { peerId: joined.peerId, roomId: joined.roomId, workerId: joined.workerId, peers: joined.peers };
+	}
+
+	/** Sends these tracks to the room; they are re-sent by themselves if the room moves. */
+	async publish(tracks: MediaStreamTrack[]): Promise<void> {
+		await this.#moving;
+		for (const track of tracks) {
+			if (this.#published.includes(track)) continue;
+			this.#published.push(track);
+			await this.#produce(track);
+		}
+	}
+
+	async leave(): Promise<void> {
+		const channel = this.#channel;
+		if (!channel || channel.closed) return;
+		await channel.request('leave', {}).catch(() => undefined);
+		this.#closeMedia();
+		channel.close();
+	}
+
+	#request(): SignallingChannel {
+		if (!this.#channel) throw new Error('join first');
+		return this.#channel;
+	}
+
+	async #produce(track: MediaStreamTrack): Promise<void> {
+		this.#sendTransport ??= await this.#createTransport('send');
+		const producer = await this.#sendTransport.produce({ track, stopTracks: false });
+		this.#producers.set(track, producer);
+	}
+
+	async #createTransport(direction: Direction): Promise<msc.Transport> {
+		const device = this.#device;
+		if (!device) throw new Error('join first');
+		const channel = this.#request();
+		const info: TransportInfo = await channel.request('createWebRtcTransport', { direction });
+		const params = {
+			id: info.transportId,
+			iceParameters: info.iceParameters as msc.IceParameters,
+			iceCandidates: info.iceCandidates as msc.IceCandidate[],
+			dtlsParameters: info.dtlsParameters as msc.DtlsParameters,
+		};
+		const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
+		transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+			channel
+				.request('connectWebRtcTransport', { transportId: transport.id, dtlsParameters: dtlsParameters as never })
+				.then(() => callback(), errback);
+		});
+		if (direction === 'send') {
+			transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
+				channel
+					.request('produce', { transportId: transport.id, kind, rtpParameters: rtpParameters as never })
+					.then(({ producerId }) => callback({ id: producerId }), errback);
+			});
+		}
+		transport.on('connectionstatechange', (state) => {
+			if (state === 'failed' && !transport.closed) {
+				channel
+					.request('restartIce', { transportId: transport.id })
+					.then(({ iceParameters }) => transport.restartIce({ iceParameters: iceParameters as msc.IceParameters }))
+					.catch(() => undefined);
+			}
+		});
+		return transport;
+	}
+
+	async #consumePending(): Promise<void> {
+		const transport = this.#recvTransport;
+		if (!transport || transport.closed) return;
+		const pending = [...this.#pendingProducers.values()];
+		this.#pendingProducers.clear();
+		for (const producer of pending) {
+			await this.#consume(transport, producer).catch((error: unknown) => {
+				console.warn(`could not consume producer ${producer.producerId}`, error);
+			});
+		}
+	}
+
+	async #consume(transport: msc.Transport, producer: ProducerInfo): Promise<void> {
+		const channel = this.#request();
+		const answer = await channel.request('consume', { producerId: producer.producerId, transportId: transport.id });
+		const consumer = await transport.consume({
+			id: answer.consumerId,
+			producerId: answer.producerId,
+			kind: answer.kind,
+			rtpParameters: answer.rtpParameters as msc.RtpParameters,
+		});
+		const remote: RemoteTrack = {
+			track: consumer.track,
+			kind: answer.kind,
+			peerId: answer.peerId,
+			producerId: answer.producerId,
+			consumerId: consumer.id,
+			consumer,
+		};
+		this.#consumers.set(consumer.id, remote);
+		await channel.request('resumeConsumer', { consumerId: consumer.id });
+		this.emit('track', remote);
+	}
+
+	#endConsumer(consumerId: string): void {
+		const remote = this.#consumers.get(consumerId);
+		if (!remote) return;
+		this.#consumers.delete(consumerId);
+		remote.consumer.close();
+		this.emit('trackEnded', { consumerId, peerId: remote.peerId, producerId: remote.producerId });
+	}
+
+	#onNotification(message: NotificationMessage): void {
+		switch (message.notification) {
+			case 'newProducer': {
+				const producer = message.data as Notifications['newProducer'];
+				this.#pendingProducers.set(producer.producerId, producer);
+				// Mid-move the new receive transport picks it up when ready.
+				void this.#moving.then(() => this.#consumePending());
+				break;
+			}
+			case 'consumerClosed':
+				this.#endConsumer((message.data as Notifications['consumerClosed']).consumerId);
+				break;
+			case 'producerClosed': {
+				const { producerId } = message.data as Notifications['producerClosed'];
+				this.#pendingProducers.delete(producerId);
+				for (const remote of this.#consumers.values()) {
+					if (remote.producerId === producerId) this.#endConsumer(remote.consumerId);
+				}
+				break;
+			}
+			case 'peerJoined':
+				this.emit('peerJoined', message.data as Notifications['peerJoined']);
+				break;
+			case 'peerLeft':
+				this.emit('peerLeft', message.data as Notifications['peerLeft']);
+				break;
+			case 'roomMoved': {
+				const data = message.data as Notifications['roomMoved'];
+				this.#moving = this.#moving.then(() => this.#recover(data));
+				break;
+			}
+			case 'serverDraining':
+				this.emit('serverDraining', message.data as Notifications['serverDraining']);
+				break;
+			case 'roomClosed':
+				this.#closeMedia();
+				this.emit('closed', { reason: (message.data as Notifications['roomClosed']).reason });
+				break;
+			default:
+				break;
+		}
+	}
+
+	/** Re-creates both transports on the room's new worker and re-publishes. */
+	async #recover({ workerId, reason }: Notifications['roomMoved']): Promise<void> {
+		const started = Date.now();
+		this.#workerId = workerId;
+		this.emit('roomMoved', { workerId, reason });
+		this.#closeMedia();
+		try {
+			this.#recvTransport = await this.#createTransport('recv');
+			for (const track of this.#published) {
+				if (track.readyState === 'live') await this.#produce(track);
+			}
+			await this.#consumePending();
+			this.emit('recovered', { workerId, tookMs: Date.now() - started });
+		} catch (error) {
+			console.warn('recovery after room move failed', error);
+		}
+	}
+
+	#closeMedia(): void {
+		for (const consumerId of [...this.#consumers.keys()]) this.#endConsumer(consumerId);
+		this.#sendTransport?.close();
+		this.#recvTransport?.close();
+		this.#sendTransport = undefined;
+		this.#recvTransport = undefined;
+		this.#producers.clear();
+	}
+}

@@ -1,0 +1,26 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** Hashing first makes the comparison constant-time whatever the lengths. */
+function digest(value: string): Buffer {
+	return createHash('sha256').update(value).digest();
+}
+
+export function tokenMatches(given: string, expected: string): boolean {
+	return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** A Fastify onRequest hook: Bearer ADMIN_TOKEN or 401/403 JSON. */
+export function adminGuard(expected: string) {
+	return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+		const header = request.headers.authorization;
+		const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
+		if (token === undefined) {
+			return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { code: 'UNAUTHORIZED', message: 'send Authorization: Bearer <ADMIN_TOKEN>' } });
+		}
+		if (!tokenMatches(token, expected)) {
+			return reply.code(403).send({ error: { code: 'FORBIDDEN', message: 'wrong admin token' } });
+		}
+	};
+}

@@ -1,0 +1,151 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+import type { ManagedWorker } from '../services/managedWorker.ts';
+import type { Tureen } from '../server.ts';
+import type { MediaCounter, MediaCounts } from './mediaCounts.ts';
+import { methodLabel, outcomeLabel, SIGNALLING_METHODS, SIGNALLING_OUTCOMES } from './signalling.ts';
+
+/** What the metrics read from the server; every value is read at scrape time. */
+export type MetricsSource = Pick<Tureen, 'pool' | 'rooms' | 'draining' | 'version' | 'mediasoupVersion'>;
+
+export type TureenRegistry = {
+	registry: Registry;
+	recordSignallingRequest(method: string, outcome: string): void;
+};
+
+type PerWorker = { rooms: number; peers: number };
+
+// One pass over the rooms instead of one per worker.
+function tallyRooms(source: MetricsSource): Map<number, PerWorker> {
+	const tally = new Map<number, PerWorker>();
+	for (const room of source.rooms.rooms) {
+		const entry = tally.get(room.workerId) ?? { rooms: 0, peers: 0 };
+		entry.rooms += 1;
+		entry.peers += room.members.size;
+		tally.set(room.workerId, entry);
+	}
+	return tally;
+}
+
+/**
+ * A Registry of its own per server (several run in one test process, and the
+ * global default registry would mix them). Every series is labelled by
+ * worker_id at most: bounded by the worker count, never one per room or peer.
+ */
+export function createTureenRegistry(source: MetricsSource, media: MediaCounter): TureenRegistry {
+	const registry = new Registry();
+	const registers = [registry];
+	const { pool } = source;
+	const labels = (w: ManagedWorker) => ({ worker_id: String(w.workerId) });
+
+	const workerGauge = (name: string, help: string, value: (w: ManagedWorker) => number) =>
+		new Gauge({
+			name,
+			help,
+			labelNames: ['worker_id'],
+			registers,
+			collect() {
+				for (const w of pool.workers) this.set(labels(w), value(w));
+			},
+		});
+
+	workerGauge('tureen_worker_cpu_ratio', 'Worker CPU over the last sample interval, fraction of one core.', (w) => w.cpuUsage);
+	workerGauge(
+		'tureen_worker_cpu_average_ratio',
+		'Moving average of the worker CPU samples (what placement uses), fraction of one core.',
+		(w) => w.cpuUsageAverage,
+	);
+	workerGauge(
+		'tureen_worker_alive',
+		'1 while the worker process is running, 0 while its slot is empty.',
+		(w) => (w.alive ? 1 : 0),
+	);
+	workerGauge('tureen_worker_draining', '1 while the worker takes no new rooms.', (w) => (w.draining ? 1 : 0));
+	workerGauge(
+		'tureen_worker_max_rss_bytes',
+		'Peak resident set size of the worker process (getrusage ru_maxrss).',
+		(w) => w.maxRssKb * 1024,
+	);
+	workerGauge(
+		'tureen_worker_uptime_seconds',
+		'Seconds since the worker process in this slot started; 0 while dead.',
+		(w) => w.uptimeMs / 1000,
+	);
+
+	new Counter({
+		name: 'tureen_worker_restarts_total',
+		help: 'Times the worker slot was respawned after its process died.',
+		labelNames: ['worker_id'],
+		registers,
+		collect() {
+			// The pool owns the count; mirror it rather than keep a second tally.
+			this.reset();
+			for (const w of pool.workers) this.inc(labels(w), w.restarts);
+		},
+	});
+
+	for (const key of ['rooms', 'peers'] as const) {
+		new Gauge({
+			name: `tureen_worker_${key}`,
+			help: `${key === 'rooms' ? 'Rooms' : 'Peers in the rooms'} hosted on the worker.`,
+			labelNames: ['worker_id'],
+			registers,
+			collect() {
+				const tally = tallyRooms(source);
+				for (const w of pool.workers) this.set(labels(w), tally.get(w.workerId)?.[key] ?? 0);
+			},
+		});
+	}
+
+	const mediaHelp: Record<keyof MediaCounts, string> = {
+		routers: 'Open mediasoup routers on the worker.',
+		transports: 'Open mediasoup transports on the worker.',
+		producers: 'Open mediasoup producers on the worker.',
+		consumers: 'Open mediasoup consumers on the worker.',
+	};
+	for (const key of Object.keys(mediaHelp) as (keyof MediaCounts)[]) {
+		workerGauge(`tureen_worker_${key}`, mediaHelp[key], (w) => media.countsOf(w.workerId, w.worker)[key]);
+	}
+
+	const totalGauge = (name: string, help: string, value: () => number) =>
+		new Gauge({
+			name,
+			help,
+			registers,
+			collect() {
+				this.set(value());
+			},
+		});
+	totalGauge('tureen_rooms', 'Rooms on this server.', () => source.rooms.rooms.length);
+	totalGauge('tureen_peers', 'Peers in all rooms on this server.', () => source.rooms.totalPeers);
+	totalGauge('tureen_workers', 'Worker slots configured.', () => pool.workers.length);
+	totalGauge('tureen_draining', '1 while the whole server is draining.', () => (source.draining ? 1 : 0));
+
+	new Gauge({
+		name: 'tureen_build_info',
+		help: 'Always 1; the labels say which versions are running.',
+		labelNames: ['version', 'mediasoup_version'],
+		registers,
+	}).set({ version: source.version, mediasoup_version: source.mediasoupVersion }, 1);
+
+	const requests = new Counter({
+		name: 'tureen_signalling_requests_total',
+		help: 'Signalling requests handled, by method (unknown names counted as "unknown") and outcome.',
+		labelNames: ['method', 'outcome'],
+		registers,
+	});
+	// Zero-valued series from the start so rate() and absent() behave before the first request.
+	for (const method of [...SIGNALLING_METHODS, 'unknown']) {
+		for (const outcome of SIGNALLING_OUTCOMES) requests.inc({ method, outcome }, 0);
+	}
+
+	// Standard process_* and nodejs_* names, so stock dashboards and alerts work unchanged.
+	collectDefaultMetrics({ register: registry });
+
+	return {
+		registry,
+		recordSignallingRequest(method, outcome) {
+			requests.inc({ method: methodLabel(method), outcome: outcomeLabel(outcome) });
+		},
+	};
+}

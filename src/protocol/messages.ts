@@ -1,0 +1,158 @@
+// The signalling protocol, defined once: message types and their runtime
+// validation. The server, the browser client and the Node test client all
+// import this file (esbuild bundles it for the browser).
+import { z } from 'zod';
+
+import { roomIdSchema } from './ids.ts';
+
+// mediasoup validates RTP/DTLS structures itself and rejects bad ones with a
+// clear error; here we only make sure they are plain objects of sane size.
+const mediasoupObject = z.record(z.string(), z.unknown());
+const entityId = z.string().min(1).max(64);
+
+export const requestSchemas = {
+	getRouterRtpCapabilities: z.object({ roomId: roomIdSchema }).strict(),
+	join: z
+		.object({
+			roomId: roomIdSchema,
+			displayName: z.string().trim().min(1).max(64),
+			rtpCapabilities: mediasoupObject,
+			/** Required when the server has JOIN_SECRET set. */
+			token: z.string().max(4096).optional(),
+		})
+		.strict(),
+	createWebRtcTransport: z.object({ direction: z.enum(['send', 'recv']) }).strict(),
+	connectWebRtcTransport: z.object({ transportId: entityId, dtlsParameters: mediasoupObject }).strict(),
+	restartIce: z.object({ transportId: entityId }).strict(),
+	produce: z
+		.object({
+			transportId: entityId,
+			kind: z.enum(['audio', 'video']),
+			rtpParameters: mediasoupObject,
+			appData: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+		})
+		.strict(),
+	closeProducer: z.object({ producerId: entityId }).strict(),
+	pauseProducer: z.object({ producerId: entityId }).strict(),
+	resumeProducer: z.object({ producerId: entityId }).strict(),
+	consume: z.object({ producerId: entityId, transportId: entityId }).strict(),
+	resumeConsumer: z.object({ consumerId: entityId }).strict(),
+	leave: z.object({}).strict(),
+} as const;
+
+export type Method = keyof typeof requestSchemas;
+export const METHODS = Object.keys(requestSchemas) as Method[];
+export type RequestData<M extends Method> = z.infer<(typeof requestSchemas)[M]>;
+
+export type PeerInfo = { peerId: string; displayName: string };
+export type ProducerInfo = { producerId: string; peerId: string; kind: 'audio' | 'video'; paused: boolean };
+export type TransportInfo = {
+	transportId: string;
+	iceParameters: unknown;
+	iceCandidates: unknown[];
+	dtlsParameters: unknown;
+};
+
+/** What each method answers with on success. */
+export type ResponseData = {
+	getRouterRtpCapabilities: { rtpCapabilities: unknown; workerId: number };
+	join: { peerId: string; roomId: string; workerId: number; peers: PeerInfo[]; producers: ProducerInfo[] };
+	createWebRtcTransport: TransportInfo;
+	connectWebRtcTransport: Record<string, never>;
+	restartIce: { iceParameters: unknown };
+	produce: { producerId: string };
+	closeProducer: Record<string, never>;
+	pauseProducer: Record<string, never>;
+	resumeProducer: Record<string, never>;
+	consume: {
+		consumerId: string;
+		producerId: string;
+		peerId: string;
+		kind: 'audio' | 'video';
+		rtpParameters: unknown;
+		paused: boolean;
+	};
+	resumeConsumer: Record<string, never>;
+	leave: Record<string, never>;
+};
+
+/** Server-initiated messages and their data. */
+export type Notifications = {
+	peerJoined: PeerInfo;
+	peerLeft: { peerId: string };
+	newProducer: ProducerInfo;
+	producerClosed: { producerId: string; peerId: string };
+	producerPaused: { producerId: string; peerId: string };
+	producerResumed: { producerId: string; peerId: string };
+	consumerClosed: { consumerId: string; producerId: string };
+	consumerPaused: { consumerId: string };
+	consumerResumed: { consumerId: string };
+	/**
+	 * The room's worker died and the room now lives on another worker: every
+	 * transport, producer and consumer of this peer is gone; the client
+	 * re-creates them (the peer stays joined).
+	 */
+	roomMoved: { workerId: number; reason: string };
+	/** The server is shutting down: finish up; the socket closes by the deadline. */
+	serverDraining: { deadlineMs: number };
+	roomClosed: { reason: string };
+};
+export type NotificationName = keyof Notifications;
+
+export const ERROR_CODES = [
+	'BAD_REQUEST',
+	'INVALID_JSON',
+	'UNKNOWN_METHOD',
+	'INVALID_ROOM_ID',
+	'NOT_JOINED',
+	'ALREADY_JOINED',
+	'UNAUTHORIZED',
+	'FORBIDDEN',
+	'NOT_FOUND',
+	'ROOM_NOT_FOUND',
+	'ROOM_FULL',
+	'MEDIA_ERROR',
+	'RATE_LIMITED',
+	'MESSAGE_TOO_LARGE',
+	'NO_WORKER_AVAILABLE',
+	'SHUTTING_DOWN',
+	'INTERNAL',
+] as const;
+export type SignallingErrorCode = (typeof ERROR_CODES)[number];
+export type ErrorBody = { code: SignallingErrorCode; message: string };
+
+/** Client -> server. */
+export type RequestMessage<M extends Method = Method> = { id: number; method: M; data: RequestData<M> };
+/** Server -> client, answering the request with the same id (id null when the request had none readable). */
+export type ResponseMessage =
+	| { id: number; ok: true; data: unknown }
+	| { id: number | null; ok: false; error: ErrorBody };
+export type NotificationMessage<N extends NotificationName = NotificationName> = {
+	notification: N;
+	data: Notifications[N];
+};
+export type ServerMessage = ResponseMessage | NotificationMessage;
+
+export const requestEnvelopeSchema = z
+	.object({
+		id: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+		method: z.string().max(64),
+		data: z.unknown().optional(),
+	})
+	.strict();
+
+export function isMethod(name: string): name is Method {
+	return Object.hasOwn(requestSchemas, name);
+}
+
+export function isNotification(message: ServerMessage): message is NotificationMessage {
+	return 'notification' in message;
+}
+
+/** First validation problem, in a line a developer can act on. */
+export function describeZodError(error: z.ZodError): string {
+	const issue = error.issues[0];
+	if (!issue) return 'invalid message';
+	const where = issue.path.length > 0 ? issue.path.join('.') : 'message';
+	return `${where}: ${issue.message}`;
+}

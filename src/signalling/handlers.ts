@@ -1,0 +1,168 @@
+import type { types as ms } from 'mediasoup';
+
+import { TureenError } from '../errors.ts';
+import type { Method, RequestData, ResponseData } from '../protocol/messages.ts';
+import type { Tureen } from '../server.ts';
+import type { Peer, PeerRoom } from './peer.ts';
+
+export type HandlerContext = { tureen: Tureen; peer: Peer };
+type Handler<M extends Method> = (ctx: HandlerContext, data: RequestData<M>) => Promise<ResponseData[M]>;
+type Handlers = { [M in Method]: Handler<M> };
+
+const EMPTY = {} as Record<string, never>;
+
+function findProducer(room: PeerRoom, producerId: string): { producer: ms.Producer; owner: Peer } | undefined {
+	for (const member of room.members.values()) {
+		const producer = member.producers.get(producerId);
+		if (producer) return { producer, owner: member };
+	}
+	return undefined;
+}
+
+function trackConsumer(peer: Peer, consumer: ms.Consumer): void {
+	peer.consumers.set(consumer.id, consumer);
+	consumer.observer.once('close', () => peer.consumers.delete(consumer.id));
+	consumer.on('producerclose', () => {
+		peer.notify('consumerClosed', { consumerId: consumer.id, producerId: consumer.producerId });
+	});
+	consumer.on('producerpause', () => peer.notify('consumerPaused', { consumerId: consumer.id }));
+	consumer.on('producerresume', () => peer.notify('consumerResumed', { consumerId: consumer.id }));
+}
+
+function trackProducer(peer: Peer, producer: ms.Producer): void {
+	peer.producers.set(producer.id, producer);
+	producer.observer.once('close', () => {
+		peer.producers.delete(producer.id);
+		peer.broadcast('producerClosed', { producerId: producer.id, peerId: peer.peerId });
+	});
+}
+
+export const handlers: Handlers = {
+	async getRouterRtpCapabilities({ tureen }, { roomId }) {
+		const { room } = await tureen.rooms.getOrCreateRoom(roomId);
+		return { rtpCapabilities: room.router.rtpCapabilities, workerId: room.workerId };
+	},
+
+	async join({ tureen, peer }, { roomId, displayName, rtpCapabilities, token }) {
+		if (peer.room) throw new TureenError('ALREADY_JOINED', `already in room "${peer.room.roomId}"`);
+		const identity = await tureen.authorizeJoin(roomId, token);
+		const { room } = await tureen.rooms.getOrCreateRoom(roomId);
+		if (room.members.size >= tureen.config.maxPeersPerRoom) {
+			throw new TureenError('ROOM_FULL', `room "${roomId}" has its maximum of ${tureen.config.maxPeersPerRoom} peers`);
+		}
+		peer.displayName = identity?.displayName ?? displayName;
+		peer.rtpCapabilities = rtpCapabilities as ms.RtpCapabilities;
+		const others = [...room.members.values()];
+		peer.enter(room);
+		tureen.rooms.noteMembership(room);
+		peer.broadcast('peerJoined', { peerId: peer.peerId, displayName: peer.displayName });
+		return {
+			peerId: peer.peerId,
+			roomId,
+			workerId: room.workerId,
+			peers: others.map((o) => ({ peerId: o.peerId, displayName: o.displayName })),
+			producers: others.flatMap((o) => o.producerInfos()),
+		};
+	},
+
+	async createWebRtcTransport({ tureen, peer }, { direction }) {
+		const room = peer.requireRoom();
+		const managed = tureen.pool.getWorker(room.workerId);
+		if (!managed?.alive) throw new TureenError('NO_WORKER_AVAILABLE', 'the room is moving to another worker; retry');
+		const transport = await room.router.createWebRtcTransport({
+			listenInfos: managed.webRtcListenInfos(tureen.config.webrtcListenIp, tureen.config.announcedIp),
+			enableUdp: true,
+			enableTcp: true,
+			preferUdp: true,
+			initialAvailableOutgoingBitrate: 1_000_000,
+			appData: { peerId: peer.peerId, direction },
+		});
+		peer.transports.set(transport.id, transport);
+		transport.observer.once('close', () => peer.transports.delete(transport.id));
+		return {
+			transportId: transport.id,
+			iceParameters: transport.iceParameters,
+			iceCandidates: transport.iceCandidates,
+			dtlsParameters: transport.dtlsParameters,
+		};
+	},
+
+	async connectWebRtcTransport({ peer }, { transportId, dtlsParameters }) {
+		await peer.ownTransport(transportId).connect({ dtlsParameters: dtlsParameters as ms.DtlsParameters });
+		return EMPTY;
+	},
+
+	async restartIce({ peer }, { transportId }) {
+		return { iceParameters: await peer.ownTransport(transportId).restartIce() };
+	},
+
+	async produce({ peer }, { transportId, kind, rtpParameters, appData }) {
+		peer.requireRoom();
+		const transport = peer.ownTransport(transportId);
+		if (transport.appData.direction !== 'send') {
+			throw new TureenError('BAD_REQUEST', 'produce needs a transport created with direction "send"');
+		}
+		const producer = await transport.produce({
+			kind,
+			rtpParameters: rtpParameters as ms.RtpParameters,
+			appData: { ...appData, peerId: peer.peerId },
+		});
+		trackProducer(peer, producer);
+		peer.broadcast('newProducer', { producerId: producer.id, peerId: peer.peerId, kind, paused: producer.paused });
+		return { producerId: producer.id };
+	},
+
+	async closeProducer({ peer }, { producerId }) {
+		peer.ownProducer(producerId).close();
+		return EMPTY;
+	},
+
+	async pauseProducer({ peer }, { producerId }) {
+		await peer.ownProducer(producerId).pause();
+		peer.broadcast('producerPaused', { producerId, peerId: peer.peerId });
+		return EMPTY;
+	},
+
+	async resumeProducer({ peer }, { producerId }) {
+		await peer.ownProducer(producerId).resume();
+		peer.broadcast('producerResumed', { producerId, peerId: peer.peerId });
+		return EMPTY;
+	},
+
+	async consume({ peer }, { producerId, transportId }) {
+		const room = peer.requireRoom();
+		const transport = peer.ownTransport(transportId);
+		if (transport.appData.direction !== 'recv') {
+			throw new TureenError('BAD_REQUEST', 'consume needs a transport created with direction "recv"');
+		}
+		const found = findProducer(room, producerId);
+		if (!found) throw new TureenError('NOT_FOUND', `no producer ${producerId} in this room`);
+		if (found.owner === peer) throw new TureenError('BAD_REQUEST', 'a peer does not consume its own producer');
+		const rtpCapabilities = peer.rtpCapabilities;
+		if (!rtpCapabilities || !room.router.canConsume({ producerId, rtpCapabilities })) {
+			throw new TureenError('MEDIA_ERROR', 'your RTP capabilities cannot receive this producer');
+		}
+		// Paused until the client has set up its side, as mediasoup recommends.
+		const consumer = await transport.consume({ producerId, rtpCapabilities, paused: true });
+		trackConsumer(peer, consumer);
+		return {
+			consumerId: consumer.id,
+			producerId,
+			peerId: found.owner.peerId,
+			kind: consumer.kind,
+			rtpParameters: consumer.rtpParameters,
+			paused: consumer.producerPaused,
+		};
+	},
+
+	async resumeConsumer({ peer }, { consumerId }) {
+		await peer.ownConsumer(consumerId).resume();
+		return EMPTY;
+	},
+
+	async leave({ tureen, peer }) {
+		const room = peer.leave();
+		if (room) tureen.rooms.noteMembership(room);
+		return EMPTY;
+	},
+};

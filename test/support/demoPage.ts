@@ -1,0 +1,43 @@
+import type { BrowserContext, Page } from 'playwright-core';
+
+export type VideoStat = { peerId: string; consumerId: string; framesDecoded: number };
+
+/** Opens the demo page, which joins `room` at once and publishes the fake camera. */
+export async function openDemo(context: BrowserContext, baseUrl: string, room: string, name: string): Promise<Page> {
+	const page = await context.newPage();
+	await page.goto(`${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
+	return page;
+}
+
+export function videoStats(page: Page): Promise<VideoStat[]> {
+	return page.evaluate(async () => {
+		const demo = (window as unknown as { tureenDemo?: { videoStats(): Promise<VideoStat[]> } }).tureenDemo;
+		return demo ? demo.videoStats() : [];
+	});
+}
+
+/**
+ * Polls until `check` passes (page.waitForFunction returns at once with an
+ * async predicate, so polling evaluate is the reliable way). Bounded.
+ */
+export async function pollUntil<T>(
+	read: () => Promise<T>,
+	check: (value: T) => boolean,
+	{ timeoutMs = 20_000, intervalMs = 200, what = 'condition' } = {},
+): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	let value = await read();
+	while (!check(value)) {
+		if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(value)}`);
+		await new Promise((resolve) => setTimeout(resolve, intervalMs));
+		value = await read();
+	}
+	return value;
+}
+
+/** Frames decoded from each remote peer, keyed by peerId. */
+export function framesByPeer(stats: VideoStat[]): Map<string, number> {
+	const byPeer = new Map<string, number>();
+	for (const s of stats) byPeer.set(s.peerId, (byPeer.get(s.peerId) ?? 0) + s.framesDecoded);
+	return byPeer;
+}

@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import { describe, it } from 'node:test';
+
+import { ConfigError, loadConfig, type Config } from '../../src/config.ts';
+
+/** Asserts that loadConfig(env) throws a ConfigError for `variable` carrying `value`. */
+function assertRejects(env: Record<string, string>, variable: string, value: string): ConfigError {
+	let caught: unknown;
+	try {
+		loadConfig(env);
+	} catch (error) {
+		caught = error;
+	}
+	assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${JSON.stringify(env)}, got ${String(caught)}`);
+	assert.equal(caught.name, 'ConfigError');
+	assert.equal(caught.variable, variable);
+	assert.equal(caught.value, value);
+	assert.ok(caught.message.includes(variable), `message names the variable: ${caught.message}`);
+	assert.ok(caught.message.includes(value), `message names the value: ${caught.message}`);
+	assert.ok(caught.allowed.length > 0);
+	assert.ok(!caught.message.includes('\n'), 'message is one line');
+	return caught;
+}
+
+const FIELDS = [
+	'workerCount',
+	'rtcBasePort',
+	'rtcPortsPerWorker',
+	'webrtcListenIp',
+	'announcedIp',
+	'httpHost',
+	'port',
+	'logLevel',
+	'cpuSampleIntervalMs',
+	'cpuSimilarThreshold',
+	'roomIdleTimeoutMs',
+	'maxPeersPerRoom',
+	'wsMaxMessageBytes',
+] as const satisfies readonly (keyof Config)[];
+
+/** The settings this file covers (the Config type may grow other fields). */
+function pick(config: Config): Pick<Config, (typeof FIELDS)[number]> {
+	return Object.fromEntries(FIELDS.map((field) => [field, config[field]])) as Pick<Config, (typeof FIELDS)[number]>;
+}
+
+describe('loadConfig defaults', () => {
+	it('an empty environment gives the documented defaults', () => {
+		assert.deepEqual(pick(loadConfig({})), {
+			workerCount: 4,
+			rtcBasePort: 10000,
+			rtcPortsPerWorker: 1000,
+			webrtcListenIp: '127.0.0.1',
+			announcedIp: undefined,
+			httpHost: '0.0.0.0',
+			port: 3000,
+			logLevel: 'info',
+			cpuSampleIntervalMs: 1000,
+			cpuSimilarThreshold: 0.1,
+			roomIdleTimeoutMs: 30000,
+			maxPeersPerRoom: 50,
+			wsMaxMessageBytes: 65536,
+		});
+	});
+
+	it('empty and blank values count as unset', () => {
+		const config = loadConfig({ MEDIASOUP_WORKER_COUNT: '', RTC_BASE_PORT: '   ', LOG_LEVEL: '' });
+		assert.equal(config.workerCount, 4);
+		assert.equal(config.rtcBasePort, 10000);
+		assert.equal(config.logLevel, 'info');
+	});
+
+	it('ignores unrelated variables', () => {
+		assert.deepEqual(loadConfig({ HOME: '/root', PATH: '/bin' }), loadConfig({}));
+	});
+});
+
+describe('loadConfig valid values', () => {
+	it('MEDIASOUP_WORKER_COUNT=auto is os.availableParallelism()', () => {
+		assert.equal(loadConfig({ MEDIASOUP_WORKER_COUNT: 'auto' }).workerCount, availableParallelism());
+	});
+
+	it('reads every setting', () => {
+		const config = loadConfig({
+			MEDIASOUP_WORKER_COUNT: '8',
+			RTC_BASE_PORT: '20000',
+			RTC_PORTS_PER_WORKER: '500',
+			WEBRTC_LISTEN_IP: '0.0.0.0',
+			ANNOUNCED_IP: 'media.example.com',
+			HTTP_HOST: '::1',
+			PORT: '0',
+			LOG_LEVEL: 'debug',
+			CPU_SAMPLE_INTERVAL_MS: '250',
+			CPU_SIMILAR_THRESHOLD: '0.25',
+			ROOM_IDLE_TIMEOUT_MS: '0',
+			MAX_PEERS_PER_ROOM: '10',
+			WS_MAX_MESSAGE_BYTES: '2048',
+		});
+		assert.deepEqual(pick(config), {
+			workerCount: 8,
+			rtcBasePort: 20000,
+			rtcPortsPerWorker: 500,
+			webrtcListenIp: '0.0.0.0',
+			announcedIp: 'media.example.com',
+			httpHost: '::1',
+			port: 0,
+			logLevel: 'debug',
+			cpuSampleIntervalMs: 250,
+			cpuSimilarThreshold: 0.25,
+			roomIdleTimeoutMs: 0,
+			maxPeersPerRoom: 10,
+			wsMaxMessageBytes: 2048,
+		});
+	});
+
+	it('trims surrounding whitespace', () => {
+		assert.equal(loadConfig({ MEDIASOUP_WORKER_COUNT: ' 3 ' }).workerCount, 3);
+	});
+
+	it('accepts an IP address as ANNOUNCED_IP', () => {
+		assert.equal(loadConfig({ ANNOUNCED_IP: '203.0.113.7' }).announcedIp, '203.0.113.7');
+		assert.equal(loadConfig({ ANNOUNCED_IP: '2001:db8::1' }).announcedIp, '2001:db8::1');
+	});
+
+	it('accepts port ranges that end exactly at 65535', () => {
+		const config = loadConfig({ RTC_BASE_PORT: '61536', MEDIASOUP_WORKER_COUNT: '4', RTC_PORTS_PER_WORKER: '1000' });
+		assert.equal(config.rtcBasePort + config.workerCount * config.rtcPortsPerWorker - 1, 65535);
+	});
+
+	it('accepts every log level pino knows', () => {
+		for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) {
+			assert.equal(loadConfig({ LOG_LEVEL: level }).logLevel, level);
+		}
+	});
+
+	it('accepts CPU_SIMILAR_THRESHOLD from 0 to 1', () => {
+		assert.equal(loadConfig({ CPU_SIMILAR_THRESHOLD: '0' }).cpuSimilarThreshold, 0);
+		assert.equal(loadConfig({ CPU_SIMILAR_THRESHOLD: '.5' }).cpuSimilarThreshold, 0.5);
+		assert.equal(loadConfig({ CPU_SIMILAR_THRESHOLD: '1' }).cpuSimilarThreshold, 1);
+	});
+});
+
+describe('loadConfig invalid values throw ConfigError naming the variable and value', () => {
+	for (const value of ['abc', '0', '-1', '1.5', '257', '1e3', 'Auto']) {
+		it(`MEDIASOUP_WORKER_COUNT=${JSON.stringify(value)}`, () => {
+			assertRejects({ MEDIASOUP_WORKER_COUNT: value }, 'MEDIASOUP_WORKER_COUNT', value);
+		});
+	}
+
+	for (const value of ['70000', '65536', '80', 'x', '-10000']) {
+		it(`RTC_BASE_PORT=${JSON.stringify(value)}`, () => {
+			assertRejects({ RTC_BASE_PORT: value }, 'RTC_BASE_PORT', value);
+		});
+	}
+
+	it('port ranges past 65535 (RTC_BASE_PORT=60000 with 10 workers of 1000)', () => {
+		// The overflow is reported on RTC_PORTS_PER_WORKER (its effective value),
+		// with the base port, the worker count and the would-be last port.
+		const error = assertRejects(
+			{ RTC_BASE_PORT: '60000', MEDIASOUP_WORKER_COUNT: '10' },
+			'RTC_PORTS_PER_WORKER',
+			'1000',
+		);
+		assert.match(error.message, /60000/);
+		assert.match(error.message, /10 workers/);
+		assert.match(error.message, /69999/);
+	});
+
+	it('port ranges past 65535 by one port', () => {
+		const error = assertRejects(
+			{ RTC_BASE_PORT: '61537', MEDIASOUP_WORKER_COUNT: '4', RTC_PORTS_PER_WORKER: '1000' },
+			'RTC_PORTS_PER_WORKER',
+			'1000',
+		);
+		assert.match(error.message, /65536/);
+	});
+
+	it('RTC_PORTS_PER_WORKER=1', () => {
+		assertRejects({ RTC_PORTS_PER_WORKER: '1' }, 'RTC_PORTS_PER_WORKER', '1');
+	});
+
+	for (const value of ['300.1.1.1', 'localhost', '1.2.3', 'not an ip']) {
+		it(`WEBRTC_LISTEN_IP=${JSON.stringify(value)}`, () => {
+			assertRejects({ WEBRTC_LISTEN_IP: value }, 'WEBRTC_LISTEN_IP', value);
+		});
+	}
+
+	for (const value of ['bad host!', 'a..b', '-leading.example.com', 'under_score.example.com']) {
+		it(`ANNOUNCED_IP=${JSON.stringify(value)}`, () => {
+			assertRejects({ ANNOUNCED_IP: value }, 'ANNOUNCED_IP', value);
+		});
+	}
+
+	it('HTTP_HOST="example.com"', () => {
+		assertRejects({ HTTP_HOST: 'example.com' }, 'HTTP_HOST', 'example.com');
+	});
+
+	for (const value of ['x', '-5', '65536', '80.5']) {
+		it(`PORT=${JSON.stringify(value)}`, () => {
+			assertRejects({ PORT: value }, 'PORT', value);
+		});
+	}
+
+	for (const value of ['loud', 'INFO', 'warning']) {
+		it(`LOG_LEVEL=${JSON.stringify(value)}`, () => {
+			assertRejects({ LOG_LEVEL: value }, 'LOG_LEVEL', value);
+		});
+	}
+
+	for (const value of ['2', '-0.1', '1.01', 'abc', '10%']) {
+		it(`CPU_SIMILAR_THRESHOLD=${JSON.stringify(value)}`, () => {
+			assertRejects({ CPU_SIMILAR_THRESHOLD: value }, 'CPU_SIMILAR_THRESHOLD', value);
+		});
+	}
+
+	it('CPU_SAMPLE_INTERVAL_MS below its minimum', () => {
+		assertRejects({ CPU_SAMPLE_INTERVAL_MS: '10' }, 'CPU_SAMPLE_INTERVAL_MS', '10');
+	});
+
+	it('ROOM_IDLE_TIMEOUT_MS that is not a whole number', () => {
+		assertRejects({ ROOM_IDLE_TIMEOUT_MS: '1s' }, 'ROOM_IDLE_TIMEOUT_MS', '1s');
+	});
+
+	it('MAX_PEERS_PER_ROOM=0', () => {
+		assertRejects({ MAX_PEERS_PER_ROOM: '0' }, 'MAX_PEERS_PER_ROOM', '0');
+	});
+
+	it('WS_MAX_MESSAGE_BYTES below 1024', () => {
+		assertRejects({ WS_MAX_MESSAGE_BYTES: '100' }, 'WS_MAX_MESSAGE_BYTES', '100');
+	});
+
+	it('reports the value trimmed', () => {
+		assertRejects({ PORT: '  x  ' }, 'PORT', 'x');
+	});
+});
