@@ -19,13 +19,32 @@ async function main(): Promise<void> {
 	const address = await tureen.listen();
 	logger.info({ address, workers: config.workerCount }, 'tureen listening');
 
+	// First SIGTERM/SIGINT: drain (peers told, no new rooms, exit 0 once rooms
+	// are empty or DRAIN_TIMEOUT_MS passes). A second one: exit at once.
+	let stopping = false;
 	const stop = (signal: string) => {
-		logger.info({ signal }, 'shutting down');
-		void tureen.close().then(() => process.exit(0));
+		if (stopping) {
+			logger.warn({ signal }, 'second signal: exiting now');
+			process.exit(130);
+		}
+		stopping = true;
+		logger.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, 'draining before exit');
+		tureen.drain().then(
+			() => process.exit(0),
+			(error: unknown) => {
+				logger.error({ err: error }, 'drain failed');
+				process.exit(1);
+			},
+		);
 	};
-	process.once('SIGINT', () => stop('SIGINT'));
-	process.once('SIGTERM', () => stop('SIGTERM'));
+	process.on('SIGINT', () => stop('SIGINT'));
+	process.on('SIGTERM', () => stop('SIGTERM'));
 }
+
+// The server must outlive any one request's bug: log, never crash.
+process.on('unhandledRejection', (reason) => {
+	process.stderr.write(`tureen: unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
+});
 
 main().catch((error: unknown) => {
 	process.stderr.write(`tureen: failed to start: ${(error as Error).stack ?? String(error)}\n`);

@@ -141,6 +141,12 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 		} catch (error) {
 			if (error instanceof Timeout && this.#worker === worker) {
 				this.#markDead(worker, `worker stopped answering: ${error.message}`);
+				// A hung process ignores polite requests; make sure it is gone.
+				try {
+					process.kill(worker.pid, 'SIGKILL');
+				} catch {
+					// already gone
+				}
 				worker.close();
 			}
 			// Otherwise the worker is closing; its 'died' event tells the rest.

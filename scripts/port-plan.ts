@@ -1,0 +1,18 @@
+// Prints each worker's RTC port range and the firewall rules for the current
+// environment (same variables as the server): `npm run port-plan`.
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { firewallRange, firewallRules, portPlan } from '../src/services/portPlan.ts';
+
+try {
+	const config = loadConfig(process.env);
+	for (const [workerId, { min, max }] of portPlan(config).entries()) {
+		console.log(`worker ${workerId}: ${min}-${max} (UDP + TCP)`);
+	}
+	const { min, max } = firewallRange(config);
+	console.log(`\nopen ${min}-${max} UDP and TCP, and ${config.port}/tcp for HTTP + WebSocket:`);
+	for (const rule of firewallRules(config, config.port)) console.log(`  ${rule}`);
+} catch (error) {
+	if (!(error instanceof ConfigError)) throw error;
+	console.error(`configuration error: ${error.message}`);
+	process.exit(2);
+}

@@ -1,0 +1,350 @@
+// The signalling WebSocket against hostile or careless input, on a real server
+// (one real mediasoup worker) with raw `ws` clients: parse and envelope
+// errors, schema validation, size limits, join rules, ownership of transports,
+// producers and consumers between peers, rate limits, membership
+// notifications and the cleanup that follows a closed socket.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import type { ResponseMessage, SignallingErrorCode } from '../../src/protocol/messages.ts';
+import type { Tureen } from '../../src/server.ts';
+import { startTestServer } from '../support/server.ts';
+import { connect, type OkResponse, type WsTestClient } from '../support/wsClient.ts';
+
+const WS_MAX_MESSAGE_BYTES = 65536;
+const ROOM_IDLE_TIMEOUT_MS = 500;
+
+type JoinData = { peerId: string; roomId: string; workerId: number; peers: { peerId: string; displayName: string }[] };
+type TransportData = { transportId: string };
+
+// A hand-written Opus send: mediasoup accepts a producer on a transport whose
+// DTLS is not connected yet, so ownership can be tested without real WebRTC.
+function opusRtpParameters(ssrc: number): Record<string, unknown> {
+	return {
+		codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] }],
+		encodings: [{ ssrc }],
+		headerExtensions: [],
+		rtcp: { cname: `cname-${ssrc}`, reducedSize: true },
+	};
+}
+
+function assertError(response: ResponseMessage, code: SignallingErrorCode, id?: number | null): void {
+	assert.equal(response.ok, false, `expected ${code}, got ${JSON.stringify(response)}`);
+	if (response.ok) return;
+	assert.equal(response.error.code, code, JSON.stringify(response));
+	assert.equal(typeof response.error.message, 'string');
+	assert.ok(response.error.message.length > 0);
+	if (id !== undefined) assert.equal(response.id, id);
+}
+
+function assertOk(response: ResponseMessage): OkResponse {
+	assert.equal(response.ok, true, `expected ok, got ${JSON.stringify(response)}`);
+	return response as OkResponse;
+}
+
+async function pollUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	for (let attempt = 0; attempt < 1000; attempt++) {
+		if (await check()) return;
+		if (Date.now() > deadline) break;
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
+	throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
+	let tureen: Tureen;
+	let baseUrl: string;
+	let wsUrl: string;
+	const clients = new Set<WsTestClient>();
+
+	const open = async (): Promise<WsTestClient> => {
+		const client = await connect(wsUrl);
+		clients.add(client);
+		return client;
+	};
+
+	const rtpCapabilities = async (client: WsTestClient, roomId: string): Promise<Record<string, unknown>> => {
+		const data = assertOk(await client.request('getRouterRtpCapabilities', { roomId })).data as { rtpCapabilities: Record<string, unknown> };
+		return data.rtpCapabilities;
+	};
+
+	const join = async (client: WsTestClient, roomId: string, displayName: string): Promise<JoinData> => {
+		const caps = await rtpCapabilities(client, roomId);
+		return assertOk(await client.request('join', { roomId, displayName, rtpCapabilities: caps })).data as JoinData;
+	};
+
+	const createTransport = async (client: WsTestClient, direction: 'send' | 'recv'): Promise<string> => {
+		const data = assertOk(await client.request('createWebRtcTransport', { direction })).data as TransportData;
+		assert.equal(typeof data.transportId, 'string');
+		return data.transportId;
+	};
+
+	before(async () => {
+		({ tureen, baseUrl } = await startTestServer({
+			MEDIASOUP_WORKER_COUNT: '1',
+			RTC_BASE_PORT: '47000',
+			MAX_PEERS_PER_ROOM: '2',
+			ROOM_IDLE_TIMEOUT_MS: String(ROOM_IDLE_TIMEOUT_MS),
+		}));
+		wsUrl = `${baseUrl.replace(/^http/, 'ws')}/ws`;
+		assert.equal(tureen.config.wsMaxMessageBytes, WS_MAX_MESSAGE_BYTES);
+	});
+
+	after(async () => {
+		await Promise.all([...clients].map((c) => c.close()));
+		await tureen?.close();
+	});
+
+	describe('parsing and the envelope', () => {
+		it('malformed JSON gets INVALID_JSON with id null, and the socket answers the next request', async () => {
+			const client = await open();
+			for (const text of ['{"id":1,"method":"leave"', 'not json', '', '{id: 1}', '[1,2,']) {
+				client.sendRaw(text);
+				assertError(await client.nextResponse(), 'INVALID_JSON', null);
+			}
+			const response = assertOk(await client.request('getRouterRtpCapabilities', { roomId: 'input-json' }));
+			assert.ok((response.data as { rtpCapabilities?: unknown }).rtpCapabilities);
+			assert.ok(client.isOpen);
+		});
+
+		it('an unknown method gets UNKNOWN_METHOD carrying the request id', async () => {
+			const client = await open();
+			for (const [id, method] of [
+				[41, 'launchMissiles'],
+				[42, 'JOIN'],
+				[43, 'constructor'],
+				[44, '__proto__'],
+				[45, 'toString'],
+				[46, ''],
+			] as const) {
+				client.sendRaw(JSON.stringify({ id, method, data: {} }));
+				assertError(await client.waitForResponse(id), 'UNKNOWN_METHOD', id);
+			}
+		});
+
+		it('a bad envelope gets BAD_REQUEST with id null', async () => {
+			const client = await open();
+			const envelopes: unknown[] = [
+				[],
+				42,
+				'"leave"',
+				null,
+				{ method: 'leave', data: {} },
+				{ id: 'one', method: 'leave', data: {} },
+				{ id: -1, method: 'leave', data: {} },
+				{ id: 1.5, method: 'leave', data: {} },
+				{ id: Number.MAX_SAFE_INTEGER + 2, method: 'leave', data: {} },
+				{ id: 1, data: {} },
+				{ id: 1, method: 7, data: {} },
+				{ id: 1, method: 'leave', data: {}, extra: true },
+				{ id: 1, method: 'x'.repeat(65), data: {} },
+			];
+			for (const envelope of envelopes) {
+				client.sendRaw(JSON.stringify(envelope));
+				const response = await client.nextResponse();
+				assertError(response, 'BAD_REQUEST', null);
+			}
+			assert.ok(client.isOpen);
+		});
+
+		it('a binary frame gets BAD_REQUEST, even when it holds a valid request', async () => {
+			const client = await open();
+			client.sendRaw(Buffer.from(JSON.stringify({ id: 1, method: 'leave', data: {} })), { binary: true });
+			assertError(await client.nextResponse(), 'BAD_REQUEST', null);
+			client.sendRaw(Buffer.from([0xff, 0x00, 0xfe]), { binary: true });
+			assertError(await client.nextResponse(), 'BAD_REQUEST', null);
+			assertOk(await client.request('leave', {}));
+		});
+
+		it('a message above WS_MAX_MESSAGE_BYTES (below 4x) gets MESSAGE_TOO_LARGE and the socket stays usable', async () => {
+			const client = await open();
+			for (const size of [WS_MAX_MESSAGE_BYTES + 1, 2 * WS_MAX_MESSAGE_BYTES, 4 * WS_MAX_MESSAGE_BYTES - 100]) {
+				const prefix = '{"id":7,"method":"join","data":{"displayName":"';
+				const text = `${prefix}${'x'.repeat(size - prefix.length - 3)}"}}`;
+				assert.equal(Buffer.byteLength(text), size);
+				client.sendRaw(text);
+				assertError(await client.nextResponse(), 'MESSAGE_TOO_LARGE', null);
+			}
+			// Exactly at the limit is still parsed (and then fails validation).
+			const prefix = '{"id":8,"method":"leave","data":{"pad":"';
+			const atLimit = `${prefix}${'y'.repeat(WS_MAX_MESSAGE_BYTES - prefix.length - 3)}"}}`;
+			assert.equal(Buffer.byteLength(atLimit), WS_MAX_MESSAGE_BYTES);
+			client.sendRaw(atLimit);
+			assertError(await client.waitForResponse(8), 'BAD_REQUEST', 8);
+			assertOk(await client.request('getRouterRtpCapabilities', { roomId: 'input-large' }));
+		});
+
+		it('a frame above 4x WS_MAX_MESSAGE_BYTES closes the socket with 1009', async () => {
+			const client = await open();
+			client.sendRaw('z'.repeat(4 * WS_MAX_MESSAGE_BYTES + 1));
+			const { code } = await client.waitForClose();
+			assert.equal(code, 1009);
+		});
+	});
+
+	describe('request validation', () => {
+		it('schema mismatches get BAD_REQUEST carrying the request id', async () => {
+			const client = await open();
+			const caps = await rtpCapabilities(client, 'input-schema');
+			const cases: { method: string; data?: unknown }[] = [
+				// Missing data is read as {} and then fails the method's schema.
+				{ method: 'getRouterRtpCapabilities' },
+				{ method: 'getRouterRtpCapabilities', data: { roomId: 5 } },
+				{ method: 'getRouterRtpCapabilities', data: { roomId: 'bad room!' } },
+				{ method: 'getRouterRtpCapabilities', data: { roomId: '' } },
+				{ method: 'getRouterRtpCapabilities', data: { roomId: 'r'.repeat(65) } },
+				{ method: 'getRouterRtpCapabilities', data: { roomId: 'input-schema', extra: 1 } },
+				{ method: 'getRouterRtpCapabilities', data: [] },
+				{ method: 'getRouterRtpCapabilities', data: 'input-schema' },
+				{ method: 'join' },
+				{ method: 'join', data: { roomId: 'input-schema', displayName: 'Ann' } },
+				{ method: 'join', data: { roomId: 'input-schema', displayName: 'Ann', rtpCapabilities: 'caps' } },
+				{ method: 'join', data: { roomId: 'input-schema', displayName: 'Ann', rtpCapabilities: [] } },
+				{ method: 'join', data: { roomId: 'input-schema', displayName: '   ', rtpCapabilities: caps } },
+				{ method: 'join', data: { roomId: 'input-schema', displayName: 'n'.repeat(65), rtpCapabilities: caps } },
+				{ method: 'join', data: { roomId: 'input schema', displayName: 'Ann', rtpCapabilities: caps } },
+				{ method: 'join', data: { roomId: 'input-schema', displayName: 42, rtpCapabilities: caps } },
+				{ method: 'join', data: { roomId: 'input-schema', displayName: 'Ann', rtpCapabilities: caps, token: 5 } },
+				{ method: 'join', data: { roomId: 'input-schema', displayName: 'Ann', rtpCapabilities: caps, isAdmin: true } },
+				{ method: 'createWebRtcTransport', data: { direction: 'sideways' } },
+				{ method: 'createWebRtcTransport', data: { direction: 'send', enableTcp: false } },
+				{ method: 'connectWebRtcTransport', data: { transportId: 'x' } },
+				{ method: 'connectWebRtcTransport', data: { transportId: '', dtlsParameters: {} } },
+				{ method: 'restartIce', data: { transportId: 7 } },
+				{ method: 'restartIce', data: { transportId: 't'.repeat(65) } },
+				{ method: 'produce', data: { transportId: 'x', kind: 'data', rtpParameters: {} } },
+				{ method: 'produce', data: { transportId: 'x', kind: 'audio', rtpParameters: {}, appData: { nested: { a: 1 } } } },
+				{ method: 'closeProducer', data: { producerId: null } },
+				{ method: 'pauseProducer', data: {} },
+				{ method: 'resumeProducer', data: { producerId: ['p'] } },
+				{ method: 'consume', data: { producerId: 'p' } },
+				{ method: 'resumeConsumer', data: { consumerId: {} } },
+				{ method: 'leave', data: { now: true } },
+			];
+			for (const { method, data } of cases) {
+				const id = client.nextId + 1000;
+				client.sendRaw(JSON.stringify(data === undefined ? { id, method } : { id, method, data }));
+				const response = await client.waitForResponse(id);
+				assertError(response, 'BAD_REQUEST', id);
+				assert.match((response as { error: { message: string } }).error.message, new RegExp(`^${method}: `));
+			}
+			// None of that joined the room.
+			assert.equal(tureen.rooms.getRoom('input-schema')?.members.size ?? 0, 0);
+			assert.ok(client.isOpen);
+		});
+
+		it('requests that need a room, before join, get NOT_JOINED; ids of nothing get NOT_FOUND', async () => {
+			const client = await open();
+			assertError(await client.request('createWebRtcTransport', { direction: 'send' }), 'NOT_JOINED');
+			assertError(await client.request('createWebRtcTransport', { direction: 'recv' }), 'NOT_JOINED');
+			assertError(await client.request('produce', { transportId: 'x', kind: 'audio', rtpParameters: opusRtpParameters(1) }), 'NOT_JOINED');
+			assertError(await client.request('consume', { producerId: 'p', transportId: 't' }), 'NOT_JOINED');
+			// Without a room a peer owns nothing, so the id lookups fail first.
+			assertError(await client.request('connectWebRtcTransport', { transportId: 't', dtlsParameters: {} }), 'NOT_FOUND');
+			assertError(await client.request('restartIce', { transportId: 't' }), 'NOT_FOUND');
+			assertError(await client.request('closeProducer', { producerId: 'p' }), 'NOT_FOUND');
+			assertError(await client.request('pauseProducer', { producerId: 'p' }), 'NOT_FOUND');
+			assertError(await client.request('resumeProducer', { producerId: 'p' }), 'NOT_FOUND');
+			assertError(await client.request('resumeConsumer', { consumerId: 'c' }), 'NOT_FOUND');
+			// Leaving without a room is a harmless no-op, as is leaving twice.
+			assertOk(await client.request('leave', {}));
+			assertOk(await client.request('leave', {}));
+		});
+
+		it('join twice gets ALREADY_JOINED; leave then join again works', async () => {
+			const client = await open();
+			const first = await join(client, 'input-twice', 'Ann');
+			const caps = await rtpCapabilities(client, 'input-twice');
+			assertError(await client.request('join', { roomId: 'input-twice', displayName: 'Ann', rtpCapabilities: caps }), 'ALREADY_JOINED');
+			assertError(await client.request('join', { roomId: 'input-other', displayName: 'Ann', rtpCapabilities: caps }), 'ALREADY_JOINED');
+			assert.equal(tureen.rooms.getRoom('input-twice')?.members.size, 1);
+			assertOk(await client.request('leave', {}));
+			const second = await join(client, 'input-twice', 'Ann');
+			assert.equal(second.peerId, first.peerId, 'one socket is one peer');
+			assertOk(await client.request('leave', {}));
+		});
+
+		it('a third join into a room of MAX_PEERS_PER_ROOM=2 gets ROOM_FULL', async () => {
+			const [a, b, c] = [await open(), await open(), await open()];
+			await join(a, 'input-full', 'A');
+			await join(b, 'input-full', 'B');
+			const caps = await rtpCapabilities(c, 'input-full');
+			assertError(await c.request('join', { roomId: 'input-full', displayName: 'C', rtpCapabilities: caps }), 'ROOM_FULL');
+			assert.equal(tureen.rooms.getRoom('input-full')?.members.size, 2);
+			assert.ok(c.isOpen, 'ROOM_FULL does not close the socket');
+			// A place frees up when someone leaves.
+			assertOk(await b.request('leave', {}));
+			await join(c, 'input-full', 'C');
+			await Promise.all([a.close(), b.close(), c.close()]);
+		});
+	});
+
+	describe('ownership between peers', () => {
+		let a: WsTestClient;
+		let b: WsTestClient;
+		let aSend: string;
+		let aRecv: string;
+		let bSend: string;
+		let bRecv: string;
+		let aProducer: string;
+		let bProducer: string;
+		let aConsumer: string;
+		const roomId = 'input-owners';
+
+		before(async () => {
+			a = await open();
+			b = await open();
+			await join(a, roomId, 'A');
+			await join(b, roomId, 'B');
+			aSend = await createTransport(a, 'send');
+			aRecv = await createTransport(a, 'recv');
+			bSend = await createTransport(b, 'send');
+			bRecv = await createTransport(b, 'recv');
+			const produced = (client: WsTestClient, transportId: string, ssrc: number) =>
+				client.request('produce', { transportId, kind: 'audio', rtpParameters: opusRtpParameters(ssrc) });
+			aProducer = (assertOk(await produced(a, aSend, 1111)).data as { producerId: string }).producerId;
+			bProducer = (assertOk(await produced(b, bSend, 2222)).data as { producerId: string }).producerId;
+			const consumed = assertOk(await a.request('consume', { producerId: bProducer, transportId: aRecv })).data as {
+				consumerId: string;
+				paused: boolean;
+			};
+			aConsumer = consumed.consumerId;
+			assert.equal(typeof aConsumer, 'string');
+		});
+
+		it('each side heard of the other\'s producer', async () => {
+			const heardByB = await b.waitForNotification('newProducer', 5000, (m) => m.data.producerId === aProducer);
+			assert.equal(heardByB.data.kind, 'audio');
+			const heardByA = await a.waitForNotification('newProducer', 5000, (m) => m.data.producerId === bProducer);
+			assert.equal(heardByA.data.kind, 'audio');
+		});
+
+		it('B cannot connect, restartIce, produce or consume on A\'s transports (NOT_FOUND)', async () => {
+			for (const transportId of [aSend, aRecv]) {
+				assertError(await b.request('connectWebRtcTransport', { transportId, dtlsParameters: { role: 'client', fingerprints: [] } }), 'NOT_FOUND');
+				assertError(await b.request('restartIce', { transportId }), 'NOT_FOUND');
+				assertError(await b.request('produce', { transportId, kind: 'audio', rtpParameters: opusRtpParameters(3333) }), 'NOT_FOUND');
+				assertError(await b.request('consume', { producerId: aProducer, transportId }), 'NOT_FOUND');
+			}
+		});
+
+		it('B cannot pause, resume or close A\'s producer (NOT_FOUND), and it is untouched', async () => {
+			assertError(await b.request('pauseProducer', { producerId: aProducer }), 'NOT_FOUND');
+			assertError(await b.request('resumeProducer', { producerId: aProducer }), 'NOT_FOUND');
+			assertError(await b.request('closeProducer', { producerId: aProducer }), 'NOT_FOUND');
+			const producer = tureen.rooms.getRoom(roomId)?.members.get((await a.request('leave', {}).then(() => undefined), ''));
+			assert.equal(producer, undefined);
+		});
+
+		it('B cannot resume A\'s consumer (NOT_FOUND)', async () => {
+			assertError(await b.request('resumeConsumer', { consumerId: aConsumer }), 'NOT_FOUND');
+		});
+
+		it('produce on a recv transport gets BAD_REQUEST, consume on a send transport too', async () => {
+			assertError(await b.request('produce', { transportId: bRecv, kind: 'audio', rtpParameters: opusRtpParameters(4444) }), 'BAD_REQUEST');
+			assertError(await b.request('consume', { producerId: aProducer, transportId: bSend }), 'BAD_REQUEST');
+			assertError(await b.request('consume', { producerId: bProducer, transportId: bRecv }), 'BAD_REQUEST');
+		});
+	});
+});
