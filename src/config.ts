@@ -23,6 +23,8 @@ export type Config = {
 	/** Bearer token for operator endpoints; unset = open (development). */
 	adminToken: string | undefined;
 	drainTimeoutMs: number;
+	/** A worker that does not answer getResourceUsage() within this counts as dead. */
+	workerTimeoutMs: number;
 };
 
 type Env = Record<string, string | undefined>;
@@ -131,5 +133,6 @@ export function loadConfig(env: Env): Config {
 		joinSecret: secret(env, 'JOIN_SECRET'),
 		adminToken: secret(env, 'ADMIN_TOKEN'),
 		drainTimeoutMs: integer(env, 'DRAIN_TIMEOUT_MS', 30000, 0, 86_400_000),
+		workerTimeoutMs: integer(env, 'WORKER_TIMEOUT_MS', 5000, 100, 600_000),
 	};
 }

@@ -41,10 +41,9 @@ export type WorkerPoolEvents = {
 
 export type WorkerPoolOptions = Pick<
 	Config,
-	'workerCount' | 'rtcBasePort' | 'rtcPortsPerWorker' | 'cpuSampleIntervalMs' | 'cpuSimilarThreshold'
+	'workerCount' | 'rtcBasePort' | 'rtcPortsPerWorker' | 'cpuSampleIntervalMs' | 'cpuSimilarThreshold' | 'workerTimeoutMs'
 > & {
 	logger: Logger;
-	unresponsiveTimeoutMs?: number;
 	respawnPolicy?: RespawnPolicy;
 };
 
@@ -78,7 +77,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 					workerId,
 					portRange: portRangeFor(workerId, options),
 					cpuSampleIntervalMs: options.cpuSampleIntervalMs,
-					unresponsiveTimeoutMs: options.unresponsiveTimeoutMs ?? 5000,
+					unresponsiveTimeoutMs: options.workerTimeoutMs,
 					logLevel: 'warn',
 				}),
 			),
