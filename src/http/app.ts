@@ -11,7 +11,8 @@ export async function createHttpApp(logger: Logger): Promise<FastifyInstance> {
 		// Per-request lines would drown the room and worker events operators need.
 		logController: new LogController({ disableRequestLogging: true }),
 		bodyLimit: 64 * 1024,
-		ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+		// No type coercion: { "roomId": 5 } is a bad request, not room "5".
+		ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
 	}) as unknown as FastifyInstance;
 
 	await app.register(swagger, {

@@ -23,6 +23,11 @@ function describeRoom(room: Room) {
 	};
 }
 
+const roomPlacementSchema = {
+	type: 'object',
+	properties: { roomId: { type: 'string' }, workerId: { type: 'integer' }, created: { type: 'boolean' } },
+} as const;
+
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 503: errorSchema };
 
 /** Operator endpoints: everything the ADMIN_TOKEN guard covers when it is set. */
@@ -57,24 +62,7 @@ export function registerAdminRoutes(app: FastifyInstance, tureen: Tureen): void 
 		{
 			schema: {
 				body: createRoomBodySchema,
-				response: {
-					200: {
-						type: 'object',
-						properties: { roomId: { type: 'string' }, workerId: { type: 'integer' }, created: { type: 'boolean' } },
-					},
-					201: {
-						type: 'object',
-						properties: { roomId: { type: 'string' }, workerId: { type: 'integer' }, created: { type: 'boolean' } },
-					},
-					...errors,
-				},
-			},
-			// Ajv's coerceTypes would turn 5, true or ["abc"] into a string room id.
-			preValidation: async (request) => {
-				const body = request.body as { roomId?: unknown } | null | undefined;
-				if (body && typeof body === 'object' && body.roomId !== undefined && typeof body.roomId !== 'string') {
-					throw new TureenError('INVALID_ROOM_ID', 'roomId must be a string');
-				}
+				response: { 200: roomPlacementSchema, 201: roomPlacementSchema, ...errors },
 			},
 		},
 		async (request, reply) => {
@@ -100,11 +88,11 @@ export function registerAdminRoutes(app: FastifyInstance, tureen: Tureen): void 
 	);
 
 	for (const action of ['drain', 'undrain'] as const) {
-		app.post<{ Params: { workerId: number } }>(
+		app.post<{ Params: { workerId: string } }>(
 			`/workers/:workerId/${action}`,
 			{ schema: { params: workerIdParamsSchema, response: { 200: workerStatsSchema, ...errors } } },
 			async (request) => {
-				const { workerId } = request.params;
+				const workerId = Number(request.params.workerId);
 				tureen.setWorkerDraining(workerId, action === 'drain');
 				const stats = pool.getWorkerStats()[workerId];
 				if (!stats) throw new TureenError('NOT_FOUND', `no worker ${workerId}`);

@@ -49,7 +49,8 @@ export const roomIdParamsSchema = {
 export const workerIdParamsSchema = {
 	type: 'object',
 	required: ['workerId'],
-	properties: { workerId: { type: 'integer', minimum: 0 } },
+	// A string pattern, not an integer: request validation never coerces types.
+	properties: { workerId: { type: 'string', pattern: '^[0-9]{1,4}$' } },
 } as const;
 
 export const createRoomBodySchema = {
