@@ -9,8 +9,8 @@ const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.met
 
 /** The demo page at / and the browser bundles it loads. */
 export async function registerClientRoutes(app: FastifyInstance): Promise<void> {
-	const demoBundle = browserBundle(root('client/demo/main.ts'));
-	const libraryBundle = browserBundle(root('client/tureenClient.ts'));
+	const demoBundle = () => browserBundle(root('client/demo/main.ts'));
+	const libraryBundle = () => browserBundle(root('client/tureenClient.ts'));
 	const indexHtml = await readFile(root('public/index.html'), 'utf8');
 
 	app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(indexHtml));

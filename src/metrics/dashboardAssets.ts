@@ -1,39 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-import { build } from 'esbuild';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+
+import { browserBundle } from '../http/bundle.ts';
 
 const PAGE_ENTRY = fileURLToPath(new URL('./dashboard/page.ts', import.meta.url));
 const PUBLIC_DIR = new URL('../../public/dashboard/', import.meta.url);
 
-// Module-wide: the source cannot change while the process runs, so every
-// server in the process shares one build (and one read of each file).
-let bundle: Promise<string> | undefined;
 const files = new Map<string, Promise<string>>();
 
-/** The page script with Chart.js, bundled in memory on first use (~0.1 s). */
+/** The page script with Chart.js, bundled in memory on first use. */
 export function dashboardBundle(): Promise<string> {
-	bundle ??= build({
-		entryPoints: [PAGE_ENTRY],
-		bundle: true,
-		write: false,
-		format: 'iife',
-		platform: 'browser',
-		target: ['chrome110', 'firefox115', 'safari16'],
-		minify: true,
-		// Chart.js is MIT: its licence comment has to travel with it.
-		legalComments: 'eof',
-		logLevel: 'silent',
-	}).then((result) => {
-		const output = result.outputFiles[0];
-		if (!output) throw new Error('esbuild produced no dashboard bundle');
-		return output.text;
-	});
-	// A failed build is retried on the next request instead of being cached.
-	bundle.catch(() => (bundle = undefined));
-	return bundle;
+	return browserBundle(PAGE_ENTRY);
 }
 
 function publicFile(name: string): Promise<string> {
