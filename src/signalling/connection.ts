@@ -35,9 +35,14 @@ class RequestError extends Error {
 function toErrorBody(error: unknown): ErrorBody {
 	if (error instanceof RequestError) return error.body;
 	if (isTureenError(error)) return error.toJSON();
-	if (error instanceof Error && ['TypeError', 'UnsupportedError', 'InvalidStateError'].includes(error.name)) {
+	const name = error instanceof Error ? error.name : '';
+	if (name === 'WorkerClosedError' || (name === 'InvalidStateError' && /closed/i.test((error as Error).message))) {
+		// The room's worker died mid-request; the room is moving and the client will be told.
+		return { code: 'NO_WORKER_AVAILABLE', message: 'the room is moving to another worker; retry after roomMoved' };
+	}
+	if (['TypeError', 'UnsupportedError', 'InvalidStateError', 'NotFoundError'].includes(name)) {
 		// mediasoup's own validation of RTP/DTLS parameters and object state.
-		return { code: 'MEDIA_ERROR', message: error.message };
+		return { code: 'MEDIA_ERROR', message: (error as Error).message };
 	}
 	return { code: 'INTERNAL', message: 'internal error' };
 }
