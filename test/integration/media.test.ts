@@ -66,6 +66,21 @@ test('two rooms on two different workers carry media at the same time', async ()
 	assert.equal(right[0]!.joined.workerId, rightWorker);
 });
 
+test('the Node client recovers by itself when its room\'s worker is killed', async () => {
+	const room = [await join('phoenix', 'f1'), await join('phoenix', 'f2')];
+	await expectFullMesh(room);
+	const workerId = tureen.rooms.getRoom('phoenix')!.workerId;
+	const recovered = room.map((peer) => new Promise<number>((resolve) => peer.client.on('recovered', ({ tookMs }) => resolve(tookMs))));
+	const oldRecv = room.map((peer) => peer.client.recvTransport?.id);
+	process.kill(tureen.pool.getWorker(workerId)!.pid!, 'SIGKILL');
+	const took = await Promise.all(recovered);
+	console.log(`Node clients re-created their media in ${took.join(', ')} ms`);
+	assert.notEqual(tureen.rooms.getRoom('phoenix')!.workerId, workerId);
+	room.forEach((peer, i) => assert.notEqual(peer.client.recvTransport?.id, oldRecv[i]));
+	await expectFullMesh(room);
+	await pollUntil(() => Promise.resolve(tureen.pool.getWorker(workerId)!.alive), Boolean, { what: 'respawn' });
+});
+
 test('leaving closes every transport, and empty rooms close with their routers', async () => {
 	assert.ok((await transportCount()) > 0);
 	for (const peer of peers.splice(0)) await peer.leave();
