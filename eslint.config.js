@@ -6,6 +6,10 @@ export default tseslint.config(
 	js.configs.recommended,
 	...tseslint.configs.recommended,
 	{
+		files: ['**/*.cjs'],
+		languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+	},
+	{
 		languageOptions: {
 			globals: { console: 'readonly', process: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', fetch: 'readonly', AbortSignal: 'readonly' },
 		},
