@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-	{ ignores: ['node_modules/', 'public/build/', 'bench/results/', 'tools/offline-worker/glue/', 'test-results/'] },
+	{ ignores: ['node_modules/', 'public/build/', 'bench/results/', 'tools/offline-worker/glue/', 'test-results/', 'bench/.cache/'] },
 	js.configs.recommended,
 	...tseslint.configs.recommended,
 	{

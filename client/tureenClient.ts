@@ -103,7 +103,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		channel.on('notification', (message) => this.#onNotification(message));
 		channel.on('close', ({ reason }) => this.emit('closed', { reason: reason || 'connection closed' }));
 
-		const { rtpCapabilities } = await channel.request('getRouterRtpCapabilities', { roomId });
+		const { rtpCapabilities } = await channel.request('getRouterRtpCapabilities', { roomId, ...(token ? { token } : {}) });
 		const device = this.#options.createDevice ? await this.#options.createDevice() : await Device.factory();
 		await device.load({ routerRtpCapabilities: rtpCapabilities as msc.RtpCapabilities });
 		this.#device = device;

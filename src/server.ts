@@ -82,8 +82,9 @@ export class Tureen {
 		if (!adminToken) return;
 		const guard = adminGuard(adminToken);
 		this.app.addHook('onRequest', async (request, reply) => {
-			const path = request.url.split('?')[0] ?? '';
-			if (ADMIN_PATHS.some((p) => p.test(path))) await guard(request, reply);
+			// The matched route pattern, not the raw URL: "/%73tats" must not slip past.
+			const route = request.routeOptions.url ?? '';
+			if (ADMIN_PATHS.some((p) => p.test(route))) await guard(request, reply);
 		});
 	}
 

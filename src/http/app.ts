@@ -1,5 +1,5 @@
 import swagger from '@fastify/swagger';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 
 import { isTureenError } from '../errors.ts';
@@ -11,6 +11,20 @@ export async function createHttpApp(logger: Logger): Promise<FastifyInstance> {
 		// Per-request lines would drown the room and worker events operators need.
 		logController: new LogController({ disableRequestLogging: true }),
 		bodyLimit: 64 * 1024,
+		// Errors Fastify answers before routing (bad URL encoding, too-long
+		// params) get the same { error: { code, message } } shape as ours.
+		frameworkErrors: (error, _request, reply) => {
+			const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+			void (reply as unknown as FastifyReply).code(status).send({ error: { code: 'BAD_REQUEST', message: error.message } });
+		},
+		// Requests Node's HTTP parser rejects never reach Fastify: answer in JSON too.
+		clientErrorHandler: (error, socket) => {
+			if (!socket.writable) return;
+			const body = JSON.stringify({ error: { code: 'BAD_REQUEST', message: `malformed HTTP request (${error.code ?? 'parse error'})` } });
+			socket.end(
+				`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+			);
+		},
 		// No type coercion: { "roomId": 5 } is a bad request, not room "5".
 		ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
 	}) as unknown as FastifyInstance;

@@ -11,7 +11,13 @@ const mediasoupObject = z.record(z.string(), z.unknown());
 const entityId = z.string().min(1).max(64);
 
 export const requestSchemas = {
-	getRouterRtpCapabilities: z.object({ roomId: roomIdSchema }).strict(),
+	getRouterRtpCapabilities: z
+		.object({
+			roomId: roomIdSchema,
+			/** Required when the server has JOIN_SECRET set (it creates the room). */
+			token: z.string().max(4096).optional(),
+		})
+		.strict(),
 	join: z
 		.object({
 			roomId: roomIdSchema,

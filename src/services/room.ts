@@ -33,6 +33,8 @@ export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<R
 
 	constructor(roomId: string, workerId: number, router: ms.Router) {
 		super();
+		// Every member listens for 'moved'; rooms hold up to MAX_PEERS_PER_ROOM members.
+		this.setMaxListeners(0);
 		this.roomId = roomId;
 		this.#workerId = workerId;
 		this.#router = router;

@@ -19,6 +19,22 @@ function findProducer(room: PeerRoom, producerId: string): { producer: ms.Produc
 	return undefined;
 }
 
+/**
+ * mediasoup's worker refuses some client-supplied parameters with a plain
+ * Error ("ssrc already exists in RTP listener", "MID already exists in RTP
+ * listener", "connect() already called"): the client's mistake, so
+ * MEDIA_ERROR, not INTERNAL. Typed errors (TypeError, WorkerClosedError, ...)
+ * pass through to the connection's mapping.
+ */
+async function withClientParameters<T>(operation: Promise<T>): Promise<T> {
+	try {
+		return await operation;
+	} catch (error) {
+		if (error instanceof Error && error.name === 'Error') throw new TureenError('MEDIA_ERROR', error.message);
+		throw error;
+	}
+}
+
 function trackConsumer(peer: Peer, consumer: ms.Consumer): void {
 	peer.consumers.set(consumer.id, consumer);
 	consumer.observer.once('close', () => peer.consumers.delete(consumer.id));
@@ -38,7 +54,9 @@ function trackProducer(peer: Peer, producer: ms.Producer): void {
 }
 
 export const handlers: Handlers = {
-	async getRouterRtpCapabilities({ tureen }, { roomId }) {
+	async getRouterRtpCapabilities({ tureen }, { roomId, token }) {
+		// It creates the room, so with JOIN_SECRET set it needs the same token as join.
+		await tureen.authorizeJoin(roomId, token);
 		const { room } = await tureen.rooms.getOrCreateRoom(roomId);
 		return { rtpCapabilities: room.router.rtpCapabilities, workerId: room.workerId };
 	},
@@ -88,7 +106,7 @@ export const handlers: Handlers = {
 	},
 
 	async connectWebRtcTransport({ peer }, { transportId, dtlsParameters }) {
-		await peer.ownTransport(transportId).connect({ dtlsParameters: dtlsParameters as ms.DtlsParameters });
+		await withClientParameters(peer.ownTransport(transportId).connect({ dtlsParameters: dtlsParameters as ms.DtlsParameters }));
 		return EMPTY;
 	},
 
@@ -102,11 +120,13 @@ export const handlers: Handlers = {
 		if (transport.appData.direction !== 'send') {
 			throw new TureenError('BAD_REQUEST', 'produce needs a transport created with direction "send"');
 		}
-		const producer = await transport.produce({
-			kind,
-			rtpParameters: rtpParameters as ms.RtpParameters,
-			appData: { ...appData, peerId: peer.peerId },
-		});
+		const producer = await withClientParameters(
+			transport.produce({
+				kind,
+				rtpParameters: rtpParameters as ms.RtpParameters,
+				appData: { ...appData, peerId: peer.peerId },
+			}),
+		);
 		trackProducer(peer, producer);
 		peer.broadcast('newProducer', { producerId: producer.id, peerId: peer.peerId, kind, paused: producer.paused });
 		return { producerId: producer.id };
@@ -143,7 +163,7 @@ export const handlers: Handlers = {
 			throw new TureenError('MEDIA_ERROR', 'your RTP capabilities cannot receive this producer');
 		}
 		// Paused until the client has set up its side, as mediasoup recommends.
-		const consumer = await transport.consume({ producerId, rtpCapabilities, paused: true });
+		const consumer = await withClientParameters(transport.consume({ producerId, rtpCapabilities, paused: true }));
 		trackConsumer(peer, consumer);
 		return {
 			consumerId: consumer.id,

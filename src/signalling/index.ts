@@ -12,13 +12,24 @@ export async function registerSignalling(app: FastifyInstance, tureen: Tureen): 
 	await app.register(websocket, {
 		options: { maxPayload: tureen.config.wsMaxMessageBytes * HARD_FRAME_LIMIT_FACTOR },
 	});
-	app.get('/ws', { websocket: true, schema: { hide: true } }, (socket) => {
-		if (tureen.draining) {
-			socket.close(1013, 'server draining');
-			return;
-		}
-		const connection = new SignallingConnection(tureen, socket);
-		tureen.connections.add(connection);
-		socket.once('close', () => tureen.connections.delete(connection));
+	app.route({
+		method: 'GET',
+		url: '/ws',
+		schema: { hide: true },
+		// A plain HTTP request (no Upgrade): the API's error shape, not the plugin's empty 404.
+		handler: async (_request, reply) =>
+			reply
+				.code(426)
+				.header('upgrade', 'websocket')
+				.send({ error: { code: 'BAD_REQUEST', message: '/ws is the signalling WebSocket: connect with a WebSocket client' } }),
+		wsHandler: (socket) => {
+			if (tureen.draining) {
+				socket.close(1013, 'server draining');
+				return;
+			}
+			const connection = new SignallingConnection(tureen, socket);
+			tureen.connections.add(connection);
+			socket.once('close', () => tureen.connections.delete(connection));
+		},
 	});
 }

@@ -396,6 +396,51 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 		});
 	});
 
+	describe('parameters mediasoup refuses', () => {
+		it('get MEDIA_ERROR with mediasoup\'s reason, never INTERNAL', async () => {
+			const client = await open();
+			await join(client, 'input-media', 'M');
+			const send = await createTransport(client, 'send');
+			const recv = await createTransport(client, 'recv');
+			const produce = (rtpParameters: Record<string, unknown>) => client.request('produce', { transportId: send, kind: 'audio', rtpParameters });
+			assertOk(await produce(opusRtpParameters(5000)));
+
+			// Refused by the worker with a plain Error (these were INTERNAL before).
+			const duplicateSsrc = await produce(opusRtpParameters(5000));
+			assertError(duplicateSsrc, 'MEDIA_ERROR');
+			assert.match((duplicateSsrc as { error: { message: string } }).error.message, /ssrc already exists/);
+			assertOk(await produce({ ...opusRtpParameters(5001), mid: 'm1' }));
+			assertError(await produce({ ...opusRtpParameters(5002), mid: 'm1' }), 'MEDIA_ERROR');
+			const dtlsParameters = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB:CC' }] };
+			assertOk(await client.request('connectWebRtcTransport', { transportId: send, dtlsParameters }));
+			const connectedTwice = await client.request('connectWebRtcTransport', { transportId: send, dtlsParameters });
+			assertError(connectedTwice, 'MEDIA_ERROR');
+			assert.match((connectedTwice as { error: { message: string } }).error.message, /already called/);
+
+			// Refused by mediasoup's own validation (TypeError and friends).
+			assertError(await produce({ codecs: [{ mimeType: 'video/H265', payloadType: 100, clockRate: 90000 }], encodings: [{ ssrc: 5003 }] }), 'MEDIA_ERROR');
+			assertError(await produce({ codecs: {}, encodings: [{ ssrc: 5004 }] }), 'MEDIA_ERROR');
+			assertError(await client.request('connectWebRtcTransport', { transportId: recv, dtlsParameters: { role: 'sideways', fingerprints: [] } }), 'MEDIA_ERROR');
+
+			// The transport and the first producer are fine after all that.
+			assertOk(await client.request('restartIce', { transportId: send }));
+			assert.equal(tureen.rooms.getRoom('input-media')?.members.values().next().value?.producers.size, 2);
+			await client.close();
+		});
+	});
+
+	describe('plain HTTP on the WebSocket path', () => {
+		it('GET /ws without an Upgrade gets 426 and the API error shape', async () => {
+			const response = await fetch(`${baseUrl}/ws`, { signal: AbortSignal.timeout(5000) });
+			assert.equal(response.status, 426);
+			assert.equal(response.headers.get('upgrade'), 'websocket');
+			assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+			const body = (await response.json()) as { error: { code: string; message: string } };
+			assert.equal(body.error.code, 'BAD_REQUEST');
+			assert.equal(typeof body.error.message, 'string');
+		});
+	});
+
 	describe('rate limits', () => {
 		it('a burst of more than 100 requests on one socket gets RATE_LIMITED replies', async () => {
 			const client = await open();

@@ -207,6 +207,11 @@ export class WsTestClient {
 		) as Promise<NotificationMessage<N>>;
 	}
 
+	/** Takes every message that arrived and no wait has taken yet (arrival order). */
+	takeBuffered(): ServerMessage[] {
+		return this.#inbox.splice(0, this.#inbox.length);
+	}
+
 	/** Resolves with the close code and reason once the socket has closed (or rejects after timeoutMs). */
 	waitForClose(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<CloseInfo> {
 		if (this.#closeInfo) return Promise.resolve(this.#closeInfo);
