@@ -1,0 +1,182 @@
+// Figure 3: placement quality, by deterministic simulation. Rooms of
+// long-tailed sizes (Pareto, fixed seed) open, fill, empty and close over
+// simulated hours; each new room is placed by a policy:
+//   - tureen:       the real chooseWorker() of src/services/placement.ts, fed
+//                   snapshots built the way WorkerPool builds them, with the
+//                   CPU feedback loop modelled (a sample of each worker's CPU
+//                   every second, averaged over the last 5, as ManagedWorker does);
+//   - round robin;
+//   - fewest rooms: fewest rooms only, ties to the lowest id.
+// A worker's CPU is modelled from its packets: (consumers + producers) x
+// packets/s each x measured worker CPU per packet. Every policy sees the same
+// trace. Loads are judged over the steady middle 80% of the time.
+import { chooseWorker, type WorkerSnapshot } from '../src/services/placement.ts';
+import { mean, percentile, seededRandom } from './stats.ts';
+
+export type SimParams = {
+	workers: number;
+	/** Mean offered load as a share of all workers' cores; sets how many rooms open. */
+	targetUtilization: number;
+	seconds: number;
+	seed: number;
+	/** Worker CPU per forwarded packet (microseconds), from the capacity figure. */
+	usPerPacket: number;
+	/** Packets/s one consumer carries on average (video and audio mixed). */
+	packetsPerConsumer: number;
+	/** Pareto shape and minimum of the target room size; capped at maxPeers. */
+	paretoAlpha: number;
+	minPeers: number;
+	maxPeers: number;
+	/** Mean room lifetime (exponential), seconds. */
+	meanLifetimeS: number;
+	cpuSimilarThreshold: number;
+};
+
+export type PolicyName = 'tureen' | 'round robin' | 'fewest rooms';
+
+export type PolicyResult = {
+	policy: PolicyName;
+	/** Over 1 s samples while the system is busy: max worker / mean worker. */
+	consumersMaxOverMean: { mean: number | undefined; p95: number | undefined };
+	cpuMaxOverMean: { mean: number | undefined; p95: number | undefined };
+	/** Highest CPU any worker reached (fraction of a core). */
+	peakWorkerCpu: number;
+	/** Share of time some worker needed more than a whole core. */
+	overloadedTimeShare: number;
+};
+
+export type SimResult = {
+	params: SimParams;
+	rooms: number;
+	/** Mean offered load over all workers (cores), and the biggest room's load (cores). */
+	meanTotalCpu: number;
+	biggestRoomCpu: number;
+	policies: PolicyResult[];
+	simulated: true;
+};
+
+type RoomTrace = { openAt: number; peers: number; joinEvery: number; lifetime: number };
+
+/** Every room's arrival, target size and lifetime: the same for every policy. */
+function makeTrace(p: SimParams, rooms: number): RoomTrace[] {
+	const random = seededRandom(p.seed);
+	const trace: RoomTrace[] = [];
+	for (let i = 0; i < rooms; i++) {
+		const pareto = p.minPeers / Math.pow(1 - random(), 1 / p.paretoAlpha);
+		trace.push({
+			openAt: random() * p.seconds * 0.9,
+			peers: Math.min(p.maxPeers, Math.floor(pareto)),
+			// Peers arrive one by one over the first ~minute, and leave over the last.
+			joinEvery: 2 + random() * 8,
+			lifetime: -Math.log(1 - random()) * p.meanLifetimeS + 60,
+		});
+	}
+	return trace.sort((a, b) => a.openAt - b.openAt);
+}
+
+/** Peers present `t` seconds after the room opened: ramp up, plateau, ramp down. */
+function peersAt(room: RoomTrace, t: number): number {
+	if (t < 0 || t >= room.lifetime) return 0;
+	const up = Math.floor(t / room.joinEvery) + 1;
+	const down = Math.floor((room.lifetime - t) / room.joinEvery) + 1;
+	return Math.min(room.peers, up, down);
+}
+
+/** Everyone publishes audio + video and consumes everyone else. */
+function consumersOf(peers: number): number {
+	return peers * (peers - 1) * 2;
+}
+
+/** Packets/s a room costs its worker: every consumer's, plus receiving every producer's. */
+function packetsOf(peers: number, packetsPerConsumer: number): number {
+	return (consumersOf(peers) + 2 * peers) * packetsPerConsumer;
+}
+
+function simulate(p: SimParams, trace: RoomTrace[], policy: PolicyName): PolicyResult {
+	const roomsOn: RoomTrace[][] = Array.from({ length: p.workers }, () => []);
+	const cpuSamples: number[][] = Array.from({ length: p.workers }, () => []);
+	const lastUsedAt = new Array<number>(p.workers).fill(0);
+	const cpuPerPacket = p.usPerPacket / 1e6;
+	let next = 0;
+	let roundRobin = 0;
+	const consumerRatios: number[] = [];
+	const cpuRatios: number[] = [];
+	let peak = 0;
+	let overloaded = 0;
+	let busySamples = 0;
+
+	for (let t = 0; t < p.seconds; t++) {
+		// Rooms that emptied close (the idle timeout is short against their life).
+		for (const list of roomsOn) {
+			for (let i = list.length - 1; i >= 0; i--) if (t - list[i]!.openAt >= list[i]!.lifetime) list.splice(i, 1);
+		}
+		const consumers = roomsOn.map((list) => list.reduce((sum, r) => sum + consumersOf(peersAt(r, t - r.openAt)), 0));
+		const cpu = roomsOn.map((list) => list.reduce((sum, r) => sum + packetsOf(peersAt(r, t - r.openAt), p.packetsPerConsumer), 0) * cpuPerPacket);
+		// ManagedWorker: one CPU sample per second (a worker cannot show more than
+		// one core), and placement sees the mean of the last 5.
+		cpu.forEach((c, w) => {
+			cpuSamples[w]!.push(Math.min(1, c));
+			if (cpuSamples[w]!.length > 5) cpuSamples[w]!.shift();
+		});
+		while (next < trace.length && trace[next]!.openAt <= t) {
+			const room = trace[next++]!;
+			let chosen: number;
+			if (policy === 'round robin') {
+				chosen = roundRobin++ % p.workers;
+			} else {
+				const snapshots: WorkerSnapshot[] = roomsOn.map((list, workerId) => ({
+					workerId,
+					alive: true,
+					draining: false,
+					roomCount: list.length,
+					cpu: policy === 'tureen' ? (mean(cpuSamples[workerId]!) ?? 0) : 0,
+					lastUsedAt: policy === 'tureen' ? lastUsedAt[workerId]! : 0,
+				}));
+				chosen = chooseWorker(snapshots, { cpuSimilarThreshold: p.cpuSimilarThreshold }) ?? 0;
+			}
+			lastUsedAt[chosen] = (t + 1) * 1000;
+			roomsOn[chosen]!.push(room);
+		}
+		const meanConsumers = mean(consumers) ?? 0;
+		// Judge the steady part only: not the first and last tenth (filling up, emptying).
+		if (meanConsumers > 0 && t >= p.seconds * 0.1 && t < p.seconds * 0.9) {
+			busySamples += 1;
+			consumerRatios.push(Math.max(...consumers) / meanConsumers);
+			cpuRatios.push(Math.max(...cpu) / (mean(cpu) ?? 1));
+			if (Math.max(...cpu) > 1) overloaded += 1;
+		}
+		peak = Math.max(peak, ...cpu);
+	}
+	return {
+		policy,
+		consumersMaxOverMean: { mean: mean(consumerRatios), p95: percentile(consumerRatios, 95) },
+		cpuMaxOverMean: { mean: mean(cpuRatios), p95: percentile(cpuRatios, 95) },
+		peakWorkerCpu: peak,
+		overloadedTimeShare: busySamples ? overloaded / busySamples : 0,
+	};
+}
+
+/** Mean offered load of a trace (cores): every room's consumers over its life. */
+function offeredCpu(p: SimParams, trace: RoomTrace[]): number {
+	let packets = 0;
+	for (const room of trace) {
+		for (let t = 0; t < room.lifetime; t++) packets += packetsOf(peersAt(room, t), p.packetsPerConsumer);
+	}
+	return (packets * p.usPerPacket) / 1e6 / p.seconds;
+}
+
+export function runPlacementSim(p: SimParams): SimResult {
+	// Size the room count so that the mean offered load is the target utilisation.
+	const probeRooms = 1000;
+	const probe = offeredCpu(p, makeTrace(p, probeRooms));
+	const rooms = Math.max(1, Math.round((probeRooms * p.targetUtilization * p.workers) / Math.max(probe, 1e-9)));
+	const trace = makeTrace(p, rooms);
+	return {
+		params: p,
+		rooms,
+		meanTotalCpu: offeredCpu(p, trace),
+		biggestRoomCpu: (Math.max(...trace.map((r) => packetsOf(r.peers, p.packetsPerConsumer))) * p.usPerPacket) / 1e6,
+		policies: (['tureen', 'round robin', 'fewest rooms'] as const).map((policy) => simulate(p, trace, policy)),
+		simulated: true,
+	};
+}

@@ -1,0 +1,76 @@
+// A publisher without a client: a PlainTransport on a room's router with one
+// VP8 and one Opus producer, fed by an RtpReplayer from this process.
+import type { types as ms } from 'mediasoup';
+
+import { AUDIO_PT, VIDEO_PT } from './rtpCapture.ts';
+import { RtpReplayer, type PreparedCapture, type ReplayScheduler } from './rtpReplay.ts';
+
+export type BenchPublisher = {
+	transport: ms.PlainTransport;
+	video: ms.Producer;
+	audio: ms.Producer;
+	replayer: RtpReplayer;
+	close(): void;
+};
+
+let nextSsrc = 100_000;
+
+export async function createPublisher(
+	router: ms.Router,
+	scheduler: ReplayScheduler,
+	prepared: PreparedCapture,
+	phase: number,
+): Promise<BenchPublisher> {
+	const transport = await router.createPlainTransport({
+		listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+		rtcpMux: true,
+		comedia: true,
+	});
+	const videoSsrc = nextSsrc++;
+	const audioSsrc = nextSsrc++;
+	const video = await transport.produce({
+		kind: 'video',
+		rtpParameters: {
+			codecs: [
+				{
+					mimeType: 'video/VP8',
+					payloadType: VIDEO_PT,
+					clockRate: 90000,
+					// Key-frame requests reach the replayer, which jumps to a key frame.
+					rtcpFeedback: [
+						{ type: 'nack', parameter: 'pli' },
+						{ type: 'ccm', parameter: 'fir' },
+					],
+				},
+			],
+			encodings: [{ ssrc: videoSsrc }],
+		},
+		appData: { bench: true },
+	});
+	const audio = await transport.produce({
+		kind: 'audio',
+		rtpParameters: {
+			codecs: [{ mimeType: 'audio/opus', payloadType: AUDIO_PT, clockRate: 48000, channels: 2 }],
+			encodings: [{ ssrc: audioSsrc }],
+		},
+		appData: { bench: true },
+	});
+	const replayer = await RtpReplayer.create(
+		prepared,
+		{ ip: '127.0.0.1', port: transport.tuple.localPort },
+		{ videoSsrc, audioSsrc, videoPt: VIDEO_PT, audioPt: AUDIO_PT },
+		scheduler.nowUs(),
+		phase,
+	);
+	scheduler.add(replayer);
+	return {
+		transport,
+		video,
+		audio,
+		replayer,
+		close() {
+			scheduler.remove(replayer);
+			if (!transport.closed) transport.close();
+		},
+	};
+}

@@ -1,0 +1,27 @@
+// Small statistics helpers.
+
+/** The p-th percentile (0-100) by linear interpolation; undefined for no values. */
+export function percentile(values: readonly number[], p: number): number | undefined {
+	if (values.length === 0) return undefined;
+	const sorted = [...values].sort((a, b) => a - b);
+	const rank = (p / 100) * (sorted.length - 1);
+	const low = Math.floor(rank);
+	const high = Math.ceil(rank);
+	return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
+}
+
+export function mean(values: readonly number[]): number | undefined {
+	return values.length ? values.reduce((a, b) => a + b, 0) / values.length : undefined;
+}
+
+/** Deterministic PRNG (mulberry32): the same seed gives the same sequence everywhere. */
+export function seededRandom(seed: number): () => number {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
