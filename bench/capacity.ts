@@ -6,8 +6,11 @@
 //   - light subscribers: an SRTP PlainTransport per subscriber sending to a
 //     counting UDP socket in the sink process (cheap enough that the server
 //     side, not the load generator, saturates first).
-// Each step adds subscribers (round robin over the rooms), waits until every
-// consumer receives, lets things settle, then measures a window.
+// Each step starts a fresh server, sets up subscribers (round robin over the
+// rooms), starts the media, waits until every consumer receives, lets things
+// settle, then measures a window.
+import { spawnSync } from 'node:child_process';
+
 import { CpuBudget } from './cpuBudget.ts';
 import type { ChildHandle } from './ipc.ts';
 import type { JoinResult, SubscriberSpec } from './clientChild.ts';
@@ -53,7 +56,7 @@ export type RampResult = {
 	/**
 	 * Packets/s one worker forwarded at the lowest failed step, when that step
 	 * failed because the worker was saturated (deficit >= 2x the threshold, at
-	 * its CPU limit): its capacity, finer than the step grid.
+	 * its CPU limit, no overflow yet): its capacity, finer than the step grid.
 	 */
 	saturationPpsPerWorker: number | undefined;
 	/** The same in consumers (at the load's mean packets per consumer). */
@@ -80,6 +83,8 @@ export type RampOptions = {
 	lossThreshold: number;
 	/** Stop before a step that would put the client or sink process above this CPU (fraction of its core). */
 	loadCpuCeiling: number;
+	/** Pin worker i to workerCores[i] (default: they stay on the server's core). */
+	workerCores?: number[];
 	/** A shorter window for the first step (when it only calibrates). */
 	firstWindowMs?: number;
 	/** Packets per second one subscriber receives (all its consumers). */
@@ -121,7 +126,10 @@ function summarize(result: RampResult, options: RampOptions): void {
 		.sort((a, b) => b.subscribersPerWorker - a.subscribersPerWorker)[0];
 	if (firstBad) {
 		result.limitedBy = classify(firstBad, config, options.loadCpuCeiling);
-		if (result.limitedBy === 'server' && firstBad.window.lossVsSent >= 2 * options.lossThreshold) {
+		// Only while nothing overflowed yet (sequence loss within the threshold): past
+		// that, an overloaded worker's throughput sags and no longer measures capacity.
+		const clean = firstBad.window.loss <= options.lossThreshold;
+		if (result.limitedBy === 'server' && clean && firstBad.window.lossVsSent >= 2 * options.lossThreshold) {
 			const pps = Object.values(firstBad.window.forwardedPps);
 			result.saturationPpsPerWorker = pps.reduce((a, b) => a + b, 0) / Math.max(1, pps.length);
 			result.carriedAtSaturation = result.saturationPpsPerWorker / (options.packetsPerSubscriber / CONSUMERS_PER_SUBSCRIBER);
@@ -138,92 +146,84 @@ function summarize(result: RampResult, options: RampOptions): void {
 	result.clientCpuPerWrtcSubscriber = wrtcTotal > 0 ? bestGood.window.clientCpu / wrtcTotal : undefined;
 }
 
-/** One server with its rooms, budgets and subscribers, as a ramp builds it up. */
+/** One step's server-side set-up: rooms and what maps producers and light subscribers to them. */
 type Deployment = {
-	server: ChildHandle;
 	baseUrl: string;
-	budgets: CpuBudget[];
 	rooms: RoomPlaced[];
 	workerOfProducer: Map<string, number>;
 	sinkMap: SinkMap;
-	lightSubscribers: number;
-	wrtcSubscribers: number;
+	join: JoinResult;
 };
 
-async function deploy(options: RampOptions, result: RampResult): Promise<Deployment> {
+/**
+ * Builds one step from scratch on a freshly started server: rooms with their
+ * publishers (not sending yet), the wrtc and light subscribers, then the
+ * media. Every step is independent of the ones before: an overloaded worker
+ * does not fully recover when the load drops (its throughput stays lower for
+ * a while), and a big batch of transports created while media flows can
+ * itself tip a budgeted worker over.
+ */
+async function deploy(
+	server: ChildHandle,
+	budgets: CpuBudget[],
+	options: RampOptions,
+	result: RampResult,
+	wrtcTotal: number,
+	lightTotal: number,
+): Promise<Deployment> {
 	const { config } = options;
-	const server = options.startServer();
-	const deployment: Deployment = {
-		server,
-		baseUrl: '',
-		budgets: [],
-		rooms: [],
-		workerOfProducer: new Map(),
-		sinkMap: new Map(),
-		lightSubscribers: 0,
-		wrtcSubscribers: 0,
-	};
-	try {
-		const started = await server.request<StartResult>('start', {
-			mode: config.mode,
-			workers: config.workers,
-			rtcBasePort: options.rtcBasePort,
-			answerKeyFrameRequests: false,
-		});
-		deployment.baseUrl = started.baseUrl;
-		if (config.budget !== undefined) {
-			for (const [i, pid] of started.workerPids.entries()) {
-				const budget = CpuBudget.create(`tureen-bench-${process.pid}-w${i}`, config.budget);
-				deployment.budgets.push(budget);
-				budget.add(pid);
-			}
-		}
-		const roomCount = options.roomsPerWorker * config.workers;
-		const label = config.label.replace(/[^A-Za-z0-9_-]/g, '_');
-		deployment.rooms = await server.request<RoomPlaced[]>('addRooms', {
-			rooms: Array.from({ length: roomCount }, (_, i) => ({ roomId: `cap-${label}-${i}`, publishers: PUBLISHERS_PER_ROOM })),
-		});
-	} catch (error) {
-		await teardown(deployment, options, result);
-		throw error;
+	const { client, sink } = options.processes;
+	const started = await server.request<StartResult>('start', {
+		mode: config.mode,
+		workers: config.workers,
+		rtcBasePort: options.rtcBasePort,
+		answerKeyFrameRequests: false,
+	});
+	for (const [i, pid] of started.workerPids.entries()) {
+		budgets[i]?.add(pid);
+		const core = options.workerCores?.[i];
+		if (core !== undefined) spawnSync('/usr/bin/taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
 	}
-	deployment.workerOfProducer = new Map(deployment.rooms.flatMap((r) => r.producers.map((p) => [p.producerId, r.workerId] as const)));
-	const workersUsed = new Set(deployment.rooms.map((r) => r.workerId)).size;
-	if (workersUsed < config.workers) result.notes.push(`placement put the rooms on ${workersUsed} of ${config.workers} workers`);
-	return deployment;
+	const label = config.label.replace(/[^A-Za-z0-9_-]/g, '_');
+	const rooms = await server.request<RoomPlaced[]>('addRooms', {
+		rooms: Array.from({ length: options.roomsPerWorker * config.workers }, (_, i) => ({
+			roomId: `cap-${label}-${i}`,
+			publishers: PUBLISHERS_PER_ROOM,
+			startReplay: false,
+		})),
+	});
+	const workersUsed = new Set(rooms.map((r) => r.workerId)).size;
+	if (workersUsed < config.workers && !result.notes.some((n) => n.startsWith('placement'))) {
+		result.notes.push(`placement put the rooms on ${workersUsed} of ${config.workers} workers`);
+	}
+	// Round robin over the rooms, so rooms (and, through placement, workers) get equal shares.
+	const specs: SubscriberSpec[] = Array.from({ length: wrtcTotal }, (_, k) => ({ roomId: rooms[k % rooms.length]!.roomId, name: `sub-${k}` }));
+	const join = specs.length
+		? await client.request<JoinResult>('join', { baseUrl: started.baseUrl, specs, concurrency: 4 }, 180_000)
+		: { joined: 0, failed: 0, errors: [], joinMs: [] };
+	const sinkMap: SinkMap = new Map();
+	if (lightTotal > 0) {
+		const { ports } = await sink.request<{ ports: number[] }>('open', { count: lightTotal });
+		const subs = ports.map((port, i) => ({ roomId: rooms[(wrtcTotal + i) % rooms.length]!.roomId, port }));
+		const placed = await server.request<SinkSubscriberPlaced[]>('addSinkSubscribers', { subs }, 120_000);
+		for (const p of placed) for (const c of p.consumers) sinkMap.set(`${p.port}:${c.ssrc}`, c.producerId);
+	}
+	await server.request('startReplay');
+	return {
+		baseUrl: started.baseUrl,
+		rooms,
+		workerOfProducer: new Map(rooms.flatMap((r) => r.producers.map((p) => [p.producerId, r.workerId] as const))),
+		sinkMap,
+		join,
+	};
 }
 
-async function teardown(d: Deployment, options: RampOptions, result: RampResult): Promise<void> {
+/** Ends a step: subscribers leave, sink sockets close, the server closes (its process stays). */
+async function undeploy(server: ChildHandle, options: RampOptions): Promise<void> {
 	const { client, sink } = options.processes;
 	await client.request('leaveAll', {}, 120_000).catch(() => undefined);
 	await sink.request('closeAll', {}).catch(() => undefined);
-	await d.server.stop();
-	for (const budget of d.budgets) {
-		try {
-			await budget.remove();
-		} catch (error) {
-			result.notes.push(`could not remove cgroup ${budget.path}: ${(error as Error).message}`);
-		}
-	}
-}
-
-/** Adds wrtc and light subscribers (round robin over the rooms) up to the totals. */
-async function scaleUp(d: Deployment, options: RampOptions, wrtcTotal: number, lightTotal: number): Promise<JoinResult> {
-	const { client, sink } = options.processes;
-	const specs: SubscriberSpec[] = [];
-	for (let k = d.wrtcSubscribers; k < wrtcTotal; k++) specs.push({ roomId: d.rooms[k % d.rooms.length]!.roomId, name: `sub-${k}` });
-	const join = specs.length
-		? await client.request<JoinResult>('join', { baseUrl: d.baseUrl, specs, concurrency: 4 }, 180_000)
-		: { joined: 0, failed: 0, errors: [], joinMs: [] };
-	d.wrtcSubscribers = Math.max(d.wrtcSubscribers, wrtcTotal);
-	if (lightTotal > d.lightSubscribers) {
-		const { ports } = await sink.request<{ ports: number[] }>('open', { count: lightTotal - d.lightSubscribers });
-		const subs = ports.map((port, i) => ({ roomId: d.rooms[(d.lightSubscribers + i) % d.rooms.length]!.roomId, port }));
-		const placed = await d.server.request<SinkSubscriberPlaced[]>('addSinkSubscribers', { subs }, 120_000);
-		for (const p of placed) for (const c of p.consumers) d.sinkMap.set(`${p.port}:${c.ssrc}`, c.producerId);
-		d.lightSubscribers = lightTotal;
-	}
-	return join;
+	await server.request('stop', {}, 60_000).catch(() => undefined);
 }
 
 export async function runRamp(options: RampOptions): Promise<RampResult> {
@@ -242,20 +242,16 @@ export async function runRamp(options: RampOptions): Promise<RampResult> {
 		clientCpuPerWrtcSubscriber: undefined,
 		notes: [],
 	};
-	let d = await deploy(options, result);
+	const server = options.startServer();
+	const budgets: CpuBudget[] = [];
 	try {
+		if (config.budget !== undefined) {
+			for (let i = 0; i < config.workers; i++) budgets.push(CpuBudget.create(`tureen-bench-${process.pid}-w${i}`, config.budget));
+		}
 		for (;;) {
 			const perWorker = options.nextStep(result.steps);
 			if (perWorker === undefined) break;
 			const stepStarted = performance.now();
-			// An overloaded worker does not fully recover when the load drops (its
-			// throughput stays lower for a while): after a failed step, or to go
-			// down, start again from a fresh server.
-			const last = result.steps.at(-1);
-			if (last && (!last.good || perWorker < last.subscribersPerWorker)) {
-				await teardown(d, options, result);
-				d = await deploy(options, result);
-			}
 			const wrtcPerWorker = config.load === 'wrtc' ? perWorker : Math.min(perWorker, config.wrtcPerWorker);
 			const wrtcTotal = wrtcPerWorker * config.workers;
 			const lightTotal = perWorker * config.workers - wrtcTotal;
@@ -266,44 +262,57 @@ export async function runRamp(options: RampOptions): Promise<RampResult> {
 				result.notes.push(`stopped before ${perWorker} subscribers/worker: the load generators would need ~${Math.round(predicted * 100)}% of a core`);
 				break;
 			}
-			const join = await scaleUp(d, options, wrtcTotal, lightTotal);
-			if (wrtcTotal > 0) await client.request('waitFlowing', { timeoutMs: 10_000 }, 60_000);
-			await new Promise((resolve) => setTimeout(resolve, options.settleMs));
-			const throttledBefore = d.budgets.map((b) => b.throttled());
-			const windowMs = result.steps.length === 0 && options.firstWindowMs ? options.firstWindowMs : options.windowMs;
-			const window = await measureWindow({ server: d.server, client, sink }, windowMs, d.workerOfProducer, d.sinkMap);
-			const throttledShare = d.budgets.length
-				? d.budgets.map((b, i) => {
-						const now = b.throttled();
-						const was = throttledBefore[i]!;
-						return (now.throttledPeriods - was.throttledPeriods) / Math.max(1, now.periods - was.periods);
-					})
-				: undefined;
-			// Sequence-gap loss (all consumers, and the wrtc ones alone) and the deficit
-			// of received vs sent over all consumers (a worker falling behind shows
-			// there long before its socket buffers overflow). The wrtc consumers'
-			// own received-vs-sent is reported, not judged: a few consumers, ±1% noise.
-			const good = join.failed === 0 && Math.max(window.loss, window.lossVsSent, window.wrtcLoss) <= options.lossThreshold;
-			const step: StepResult = {
-				subscribersPerWorker: perWorker,
-				wrtcPerWorker,
-				consumersPerWorker: perWorker * CONSUMERS_PER_SUBSCRIBER * PUBLISHERS_PER_ROOM,
-				throttledShare,
-				joinFailures: join.failed,
-				good,
-				tookMs: performance.now() - stepStarted,
-				window,
-			};
-			if (join.failed > 0) result.notes.push(`${join.failed} wrtc joins failed at ${perWorker}/worker: ${join.errors[0] ?? ''}`);
+			let step: StepResult;
+			try {
+				const d = await deploy(server, budgets, options, result, wrtcTotal, lightTotal);
+				if (wrtcTotal > 0) await client.request('waitFlowing', { timeoutMs: 10_000 }, 60_000);
+				await new Promise((resolve) => setTimeout(resolve, options.settleMs));
+				const throttledBefore = budgets.map((b) => b.throttled());
+				const windowMs = result.steps.length === 0 && options.firstWindowMs ? options.firstWindowMs : options.windowMs;
+				const window = await measureWindow({ server, client, sink }, windowMs, d.workerOfProducer, d.sinkMap);
+				const throttledShare = budgets.length
+					? budgets.map((b, i) => {
+							const now = b.throttled();
+							const was = throttledBefore[i]!;
+							return (now.throttledPeriods - was.throttledPeriods) / Math.max(1, now.periods - was.periods);
+						})
+					: undefined;
+				// Sequence-gap loss (all consumers, and the wrtc ones alone) and the deficit
+				// of received vs sent over all consumers (a worker falling behind shows
+				// there long before its socket buffers overflow). The wrtc consumers'
+				// own received-vs-sent is reported, not judged: a few consumers, ±1% noise.
+				const good = d.join.failed === 0 && Math.max(window.loss, window.lossVsSent, window.wrtcLoss) <= options.lossThreshold;
+				step = {
+					subscribersPerWorker: perWorker,
+					wrtcPerWorker,
+					consumersPerWorker: perWorker * CONSUMERS_PER_SUBSCRIBER * PUBLISHERS_PER_ROOM,
+					throttledShare,
+					joinFailures: d.join.failed,
+					good,
+					tookMs: performance.now() - stepStarted,
+					window,
+				};
+				if (d.join.failed > 0) result.notes.push(`${d.join.failed} wrtc joins failed at ${perWorker}/worker: ${d.join.errors[0] ?? ''}`);
+			} finally {
+				await undeploy(server, options);
+			}
 			result.steps.push(step);
+			const { window } = step;
 			if (window.clientCpu >= options.loadCpuCeiling || window.sinkCpu >= options.loadCpuCeiling) {
 				result.notes.push(`the load generators reached ${Math.round(Math.max(window.clientCpu, window.sinkCpu) * 100)}% of a core at ${perWorker}/worker`);
-				if (good) break;
+				if (step.good) break;
 			}
 		}
 		summarize(result, options);
 	} finally {
-		await teardown(d, options, result);
+		await server.stop();
+		for (const budget of budgets) {
+			try {
+				await budget.remove();
+			} catch (error) {
+				result.notes.push(`could not remove cgroup ${budget.path}: ${(error as Error).message}`);
+			}
+		}
 	}
 	return result;
 }

@@ -13,6 +13,8 @@ import type { BenchSettings } from './settings.ts';
 export type CapacityFigures = {
 	budget: number | undefined;
 	budgetUnavailable: string | undefined;
+	/** Cores of the 2-worker ramps' workers (undefined: both on the server's core). */
+	twoWorkerCores: number[] | undefined;
 	/** How many times the budgeted ramps ran; the figures below are means over rounds. */
 	rounds: number;
 	ramps: RampResult[];
@@ -63,6 +65,8 @@ export async function runCapacityFigures(
 	startServer: () => ChildHandle,
 	packetsPerSubscriber: number,
 	log: (line: string) => void,
+	/** Cores for the 2-worker ramps' workers (one each, as in production); undefined: the server's core. */
+	twoWorkerCores?: number[],
 ): Promise<CapacityFigures> {
 	const budgetUnavailable = CpuBudget.unavailableReason();
 	const budget = budgetUnavailable ? undefined : settings.workerBudget;
@@ -78,9 +82,14 @@ export async function runCapacityFigures(
 		loadCpuCeiling: settings.loadCpuCeiling,
 		packetsPerSubscriber,
 	};
-	const ramp = async (config: CapacityConfig, nextStep: (steps: StepResult[]) => number | undefined, calibrates = false): Promise<RampResult> => {
+	const ramp = async (
+		config: CapacityConfig,
+		nextStep: (steps: StepResult[]) => number | undefined,
+		calibrates = false,
+		workerCores?: number[],
+	): Promise<RampResult> => {
 		log(`capacity ${config.label}: ${config.mode}, ${config.workers} worker(s), ${config.budget ? `budget ${config.budget} core each` : 'whole core'}, ${config.load} load`);
-		const result = await runRamp({ ...base, config, nextStep, firstWindowMs: calibrates ? settings.calibrationWindowMs : undefined });
+		const result = await runRamp({ ...base, config, nextStep, workerCores, firstWindowMs: calibrates ? settings.calibrationWindowMs : undefined });
 		for (const s of result.steps) log(describeStep(s));
 		const sat = result.saturationPpsPerWorker ? `; saturated at ${Math.round(result.saturationPpsPerWorker)} pkt/s/worker` : '';
 		log(`  => ${result.consumersPerWorker ?? 'none'} consumers/worker at <= 1% loss; limited by: ${result.limitedBy}${sat}${result.notes.length ? `; ${result.notes.join('; ')}` : ''}`);
@@ -108,13 +117,14 @@ export async function runCapacityFigures(
 	const raw: RampResult[] = [];
 	if (budget !== undefined) {
 		const mixed = { budget, wrtcPerWorker: settings.wrtcPerWorker, load: 'mixed' as const };
+		if (twoWorkerCores) log(`capacity: with 2 workers, worker i runs on core ${twoWorkerCores.join(', ')}`);
 		let knee: number | undefined;
 		for (let round = 1; round <= settings.rounds; round++) {
 			const suffix = round > 1 ? `#${round}` : '';
 			const calibrating = planner(budget, knee);
 			tureen1.push(await ramp({ label: `tureen-1w${suffix}`, mode: 'tureen', workers: 1, ...mixed }, calibrating.next, knee === undefined));
 			knee ??= calibrating.knee();
-			tureen2.push(await ramp({ label: `tureen-2w${suffix}`, mode: 'tureen', workers: 2, ...mixed }, planner(budget, knee).next));
+			tureen2.push(await ramp({ label: `tureen-2w${suffix}`, mode: 'tureen', workers: 2, ...mixed }, planner(budget, knee).next, false, twoWorkerCores));
 			raw.push(await ramp({ label: `raw-1w${suffix}`, mode: 'raw', workers: 1, ...mixed }, planner(budget, knee).next));
 		}
 	} else {
@@ -149,6 +159,7 @@ export async function runCapacityFigures(
 	return {
 		budget,
 		budgetUnavailable,
+		twoWorkerCores,
 		rounds: tureen1.length,
 		ramps,
 		tureen1w: consumers(tureen1),

@@ -74,7 +74,8 @@ export class ChildHandle {
 		const node = [process.execPath, ...nodeArgs, '--import', 'tsx', join(BENCH_DIR, file)];
 		const [command, ...args] = core === undefined ? node : [TASKSET, '-c', String(core), ...node];
 		const child = spawn(command!, args, {
-			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+			// The children's output (logs) goes to stderr: stdout carries only the report.
+			stdio: ['ignore', 2, 2, 'ipc'],
 			env: { ...process.env, ...env },
 			cwd: join(BENCH_DIR, '..'),
 		});

@@ -10,6 +10,8 @@ export type BenchPublisher = {
 	video: ms.Producer;
 	audio: ms.Producer;
 	replayer: RtpReplayer;
+	/** Starts sending (when created with start = false). */
+	start(): void;
 	close(): void;
 };
 
@@ -20,6 +22,7 @@ export async function createPublisher(
 	scheduler: ReplayScheduler,
 	prepared: PreparedCapture,
 	phase: number,
+	start = true,
 ): Promise<BenchPublisher> {
 	const transport = await router.createPlainTransport({
 		listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
@@ -59,15 +62,21 @@ export async function createPublisher(
 		prepared,
 		{ ip: '127.0.0.1', port: transport.tuple.localPort },
 		{ videoSsrc, audioSsrc, videoPt: VIDEO_PT, audioPt: AUDIO_PT },
-		scheduler.nowUs(),
 		phase,
 	);
-	scheduler.add(replayer);
+	let started = false;
+	const begin = () => {
+		if (started) return;
+		started = true;
+		scheduler.add(replayer);
+	};
+	if (start) begin();
 	return {
 		transport,
 		video,
 		audio,
 		replayer,
+		start: begin,
 		close() {
 			scheduler.remove(replayer);
 			if (!transport.closed) transport.close();

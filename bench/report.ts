@@ -56,8 +56,12 @@ function perRound(mean: number | undefined, rs: RampResult[]): string {
 	return rs.length > 1 ? `${value} (rounds: ${rs.map((r) => num(r.consumersPerWorker)).join(', ')})` : value;
 }
 
+/** "server-bound; saturated at 20450 / 19800 pkt/s per worker" over the rounds. */
 function limits(rs: RampResult[]): string {
-	return rs.length ? [...new Set(rs.map((r) => limit(r)))].join('; ') : NA;
+	if (rs.length <= 1) return limit(rs[0]);
+	const kinds = [...new Set(rs.map((r) => limit({ ...r, saturationPpsPerWorker: undefined })))].join(' / ');
+	const sat = rs.map((r) => (r.saturationPpsPerWorker ? String(Math.round(r.saturationPpsPerWorker)) : NA));
+	return sat.some((x) => x !== NA) ? `${kinds}; saturated at ${sat.join(' / ')} pkt/s per worker` : kinds;
 }
 
 function capacityRows(c: CapacityFigures | undefined, res: BenchResults): string[] {
@@ -73,7 +77,7 @@ function capacityRows(c: CapacityFigures | undefined, res: BenchResults): string
 	const rCore = ramp(c, 'raw-1w-core');
 	const rows = [
 		`| 1 | Consumers per worker at <= 1% loss: Tureen, 1 worker (${budget}) | ${perRound(c.tureen1w, t1)} | ${limits(t1)} |`,
-		`| 1 | ... Tureen, 2 workers (${budget}) | ${perRound(c.tureen2w, t2)} per worker | ${limits(t2)}; both workers share core 0 |`,
+		`| 1 | ... Tureen, 2 workers (${budget}) | ${perRound(c.tureen2w, t2)} per worker | ${limits(t2)}; ${c.twoWorkerCores ? `worker i on core ${c.twoWorkerCores.join(', ')}` : 'both workers on one core'} |`,
 		`| 1 | Scaling: 2 workers / 1 worker (total consumers) | **${num(c.scaling, 2)}** (from saturation throughput: ${num(c.scalingAtSaturation, 2)}) | goal >= 1.9 |`,
 		`| 1 | ... per whole core, extrapolated (consumers / budget) | ~${b && c.tureen1w ? Math.round(c.tureen1w / b) : NA} | estimate, not measured; see README |`,
 		`| 1 | Real clients only (wrtc, every subscriber decodes), Tureen 1 worker, whole core | ${num(wrtc?.consumersPerWorker)} consumers, loss ${pct(wrtcTop?.window.loss)}; the worker at ${pct(wrtcTop?.window.workerCpu['0'])} of a core | client-bound: the client process at ${pct(wrtcTop?.window.clientCpu, 0)} of its core (${pct(wrtc?.clientCpuPerWrtcSubscriber)} per subscriber) |`,

@@ -139,16 +139,19 @@ export class RtpReplayer {
 	readonly #target: ReplayTarget;
 	readonly #streams: StreamState[];
 	readonly #video: StreamState;
+	/** Sub-frame offset of this publisher's frames (spreads many publishers' sends). */
+	readonly #delayUs: number;
 	keyFrameRequests = 0;
 	/** Jump to a key frame when asked (an encoder would); off = natural key frames only. */
 	answerKeyFrameRequests = true;
 	#closed = false;
 
-	private constructor(socket: dgram.Socket, target: ReplayTarget, video: StreamState, audio: StreamState) {
+	private constructor(socket: dgram.Socket, target: ReplayTarget, video: StreamState, audio: StreamState, delayUs: number) {
 		this.#socket = socket;
 		this.#target = target;
 		this.#video = video;
 		this.#streams = [video, audio];
+		this.#delayUs = delayUs;
 		socket.on('message', (message) => this.#onRtcp(message));
 		socket.on('error', () => undefined);
 	}
@@ -158,13 +161,7 @@ export class RtpReplayer {
 	 * frame) and how far into the first frame interval it sends, so many
 	 * publishers do not send their frames at the same instant.
 	 */
-	static async create(
-		prepared: PreparedCapture,
-		target: ReplayTarget,
-		streams: ReplayStreams,
-		nowUs: number,
-		phase: number,
-	): Promise<RtpReplayer> {
+	static async create(prepared: PreparedCapture, target: ReplayTarget, streams: ReplayStreams, phase: number): Promise<RtpReplayer> {
 		const socket = dgram.createSocket('udp4');
 		await new Promise<void>((resolve, reject) => {
 			socket.once('error', reject);
@@ -173,10 +170,15 @@ export class RtpReplayer {
 		const keys = prepared.video.keyFrames;
 		const start = keys[Math.floor(phase * keys.length) % Math.max(1, keys.length)] ?? 0;
 		const delay = Math.floor(phase * 1000 * prepared.video.frameUs) % prepared.video.frameUs;
-		const video = new StreamState(prepared.video, streams.videoSsrc, streams.videoPt, start, nowUs + delay);
+		const video = new StreamState(prepared.video, streams.videoSsrc, streams.videoPt, start, 0);
 		const audioStart = Math.floor((prepared.video.frames[start]?.offsetUs ?? 0) / prepared.audio.frameUs);
-		const audio = new StreamState(prepared.audio, streams.audioSsrc, streams.audioPt, audioStart % prepared.audio.frames.length, nowUs + delay);
-		return new RtpReplayer(socket, target, video, audio);
+		const audio = new StreamState(prepared.audio, streams.audioSsrc, streams.audioPt, audioStart % prepared.audio.frames.length, 0);
+		return new RtpReplayer(socket, target, video, audio, delay);
+	}
+
+	/** Starts the clock: the first frames (a key frame for video) are due at `nowUs` plus this publisher's offset. */
+	start(nowUs: number): void {
+		for (const stream of this.#streams) stream.dueUs = nowUs + this.#delayUs;
 	}
 
 	get counts(): { videoSent: number; audioSent: number; videoBytes: number; audioBytes: number } {
@@ -266,8 +268,10 @@ export class ReplayScheduler {
 		return Number((process.hrtime.bigint() - this.#startedAt) / 1000n);
 	}
 
+	/** Starts `replayer` now (see RtpReplayer.start) and keeps it going. */
 	add(replayer: RtpReplayer): void {
 		this.#replayers.add(replayer);
+		replayer.start(this.nowUs());
 		replayer.pump(this.nowUs());
 	}
 

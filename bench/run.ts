@@ -115,8 +115,10 @@ async function main(): Promise<void> {
 	const sink = ChildHandle.start('sink', 'sinkChild.ts', loadCore);
 	children.push(client, sink);
 	try {
+		// Two workers get a core each (as in production), unless BENCH_SPREAD_WORKERS=0 keeps both on the server's core.
+		const twoWorkerCores = pinned && process.env.BENCH_SPREAD_WORKERS !== '0' ? [SERVER_CORE, LOAD_CORE] : undefined;
 		results.capacity = await figure('capacity', results, () =>
-			runCapacityFigures(settings, { client, sink }, startServer, packetsPerSubscriber, log),
+			runCapacityFigures(settings, { client, sink }, startServer, packetsPerSubscriber, log, twoWorkerCores),
 		);
 		log('placement: simulating');
 		const usPerPacket = results.capacity?.ramps.find((r) => r.config.label === 'tureen-1w')?.workerUsPerPacket ?? 15;

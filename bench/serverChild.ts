@@ -27,8 +27,12 @@ export type ServerMode = 'tureen' | 'raw';
  */
 export type StartParams = { mode: ServerMode; workers: number; rtcBasePort: number; env?: Record<string, string>; answerKeyFrameRequests?: boolean };
 export type StartResult = { baseUrl: string; workerPids: number[] };
-/** `traceFirstPackets`: note when each consumer made in this room sends its first RTP packet. */
-export type RoomSpec = { roomId: string; publishers: number; traceFirstPackets?: boolean };
+/**
+ * `traceFirstPackets`: note when each consumer made in this room sends its
+ * first RTP packet. `startReplay: false`: the publishers wait for the
+ * startReplay request (so subscribers can be set up before media flows).
+ */
+export type RoomSpec = { roomId: string; publishers: number; traceFirstPackets?: boolean; startReplay?: boolean };
 export type RoomPlaced = { roomId: string; workerId: number; producers: { producerId: string; kind: 'audio' | 'video' }[] };
 export type WorkerSample = { workerId: number; pid: number; cpuMs: number; rssKb: number };
 export type ServerSample = {
@@ -112,7 +116,7 @@ function nextPhase(): number {
 	return (phaseCounter * 0.618_033_988_75) % 1;
 }
 
-async function addRoom({ roomId, publishers: count, traceFirstPackets: trace }: RoomSpec): Promise<RoomPlaced> {
+async function addRoom({ roomId, publishers: count, traceFirstPackets: trace, startReplay = true }: RoomSpec): Promise<RoomPlaced> {
 	if (!prepared || !scheduler) throw new Error('not started');
 	const placed: RoomPlaced = { roomId, workerId: 0, producers: [] };
 	if (tureen) {
@@ -121,7 +125,7 @@ async function addRoom({ roomId, publishers: count, traceFirstPackets: trace }: 
 		placed.workerId = room.workerId;
 		if (trace) traceFirstPackets(room.router);
 		for (let i = 0; i < count; i++) {
-			const publisher = await createPublisher(room.router, scheduler, prepared, nextPhase());
+			const publisher = await createPublisher(room.router, scheduler, prepared, nextPhase(), startReplay);
 			publisher.replayer.answerKeyFrameRequests = answerKeyFrameRequests;
 			// A server-side member owning the producers: join answers list them, consume finds them.
 			const member = new Peer(() => undefined);
@@ -137,7 +141,7 @@ async function addRoom({ roomId, publishers: count, traceFirstPackets: trace }: 
 	}
 	if (!raw) throw new Error('not started');
 	for (let i = 0; i < count; i++) {
-		const publisher = await createPublisher(raw.router, scheduler, prepared, nextPhase());
+		const publisher = await createPublisher(raw.router, scheduler, prepared, nextPhase(), startReplay);
 		publisher.replayer.answerKeyFrameRequests = answerKeyFrameRequests;
 		const peerId = `replay-${roomId}-${i}`;
 		raw.addProducer(roomId, peerId, publisher.video);
@@ -246,12 +250,22 @@ async function closeAll(): Promise<void> {
 	await raw?.close();
 	tureen = undefined;
 	raw = undefined;
+	scheduler = undefined;
 }
 
 serveParent({
 	start: (params: StartParams) => start(params),
 	addRooms: (params: { rooms: RoomSpec[] }) => addRooms(params),
 	addSinkSubscribers: (params: { subs: SinkSubscriberSpec[] }) => addSinkSubscribers(params),
+	async startReplay() {
+		for (const { publisher } of publishers) publisher.start();
+		return { publishers: publishers.length };
+	},
+	/** Closes the server (Tureen or raw) and everything on it; `start` may follow again. */
+	async stop() {
+		await closeAll();
+		return {};
+	},
 	firstPackets: async ({ consumerIds }: { consumerIds: string[] }) => Object.fromEntries(consumerIds.map((id) => [id, firstPacketAt.get(id) ?? null])),
 	sample: async () => sample(),
 	settledSample: () => settledSample(),
