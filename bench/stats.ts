@@ -14,14 +14,4 @@ export function mean(values: readonly number[]): number | undefined {
 	return values.length ? values.reduce((a, b) => a + b, 0) / values.length : undefined;
 }
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same sequence everywhere. */
-export function seededRandom(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+export { seededRandom } from '../test/support/random.ts';

@@ -1,60 +1,20 @@
 // The real entry point refuses bad environment values: exit code 2 and one
 // stderr line naming the variable and the value, before anything starts.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TIMEOUT_MS = 30_000;
-const KILL_GRACE_MS = 3_000;
-
-type RunResult = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean };
-
-const children = new Set<ChildProcess>();
+import { killRunningScripts, runTsScript, type RunResult } from '../support/runScript.ts';
 
 /** Runs `node --import tsx src/index.ts` with a minimal environment plus `env`. */
 function runServer(env: Record<string, string>): Promise<RunResult> {
-	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-			cwd: ROOT,
-			// Loopback and an ephemeral port, so nothing binds a public interface
-			// even if validation wrongly passes; one worker at most.
-			env: {
-				PATH: process.env.PATH ?? '/usr/bin:/bin',
-				HOME: process.env.HOME ?? '/tmp',
-				MEDIASOUP_WORKER_COUNT: '1',
-				LOG_LEVEL: 'warn',
-				...env,
-				PORT: env.PORT ?? '0',
-				HTTP_HOST: '127.0.0.1',
-			},
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
-		children.add(child);
-		let stdout = '';
-		let stderr = '';
-		let timedOut = false;
-		let killTimer: NodeJS.Timeout | undefined;
-		child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-		child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-		const timer = setTimeout(() => {
-			timedOut = true;
-			child.kill('SIGTERM');
-			killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-		}, TIMEOUT_MS);
-		child.once('error', (error) => {
-			clearTimeout(timer);
-			clearTimeout(killTimer);
-			children.delete(child);
-			reject(error);
-		});
-		child.once('close', (code, signal) => {
-			clearTimeout(timer);
-			clearTimeout(killTimer);
-			children.delete(child);
-			resolve({ code, signal, stdout, stderr, timedOut });
-		});
+	// Loopback and an ephemeral port, so nothing binds a public interface even
+	// if validation wrongly passes; one worker at most.
+	return runTsScript('src/index.ts', [], {
+		MEDIASOUP_WORKER_COUNT: '1',
+		LOG_LEVEL: 'warn',
+		...env,
+		PORT: env.PORT ?? '0',
+		HTTP_HOST: '127.0.0.1',
 	});
 }
 
@@ -71,11 +31,7 @@ function assertConfigExit(result: RunResult, mustMention: string[]): void {
 }
 
 describe('bad environment values stop the server with exit code 2', () => {
-	after(() => {
-		for (const child of children) {
-			if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-		}
-	});
+	after(killRunningScripts);
 
 	it('MEDIASOUP_WORKER_COUNT=abc', async () => {
 		assertConfigExit(await runServer({ MEDIASOUP_WORKER_COUNT: 'abc' }), ['MEDIASOUP_WORKER_COUNT', 'abc']);

@@ -21,6 +21,7 @@ import {
 	type SignallingErrorCode,
 } from '../../src/protocol/messages.ts';
 import type { Tureen } from '../../src/server.ts';
+import { seededRandom } from '../support/random.ts';
 import { startTestServer } from '../support/server.ts';
 import { connect, type WsTestClient } from '../support/wsClient.ts';
 
@@ -47,22 +48,12 @@ const MAX_FAILURE_DETAILS = 40;
 
 // ---------------------------------------------------------------- PRNG
 
-function mulberry32(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 class Rng {
 	readonly #next: () => number;
 
 	constructor(seed: number) {
-		this.#next = mulberry32(seed);
+		this.#next = seededRandom(seed);
 	}
 
 	float(): number {

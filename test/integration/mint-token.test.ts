@@ -2,57 +2,18 @@
 // with the server's own verifyJoinToken; bad arguments or a missing/short
 // JOIN_SECRET give exit code 2 and one stderr line, and no token.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { decodeJwt } from 'jose';
 
 import { verifyJoinToken } from '../../src/auth/joinToken.ts';
+import { killRunningScripts, runTsScript, type RunResult } from '../support/runScript.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SECRET = 'mint-token-test-secret-0123456789';
-const TIMEOUT_MS = 20_000;
-const KILL_GRACE_MS = 2_000;
-
-type RunResult = { code: number | null; stdout: string; stderr: string; timedOut: boolean };
-
-const children = new Set<ChildProcess>();
 
 /** `node --import tsx scripts/mint-token.ts ...args` with only PATH, HOME and `env`. */
 function mintToken(args: string[], env: Record<string, string> = { JOIN_SECRET: SECRET }): Promise<RunResult> {
-	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/mint-token.ts', ...args], {
-			cwd: ROOT,
-			env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
-		children.add(child);
-		let stdout = '';
-		let stderr = '';
-		let timedOut = false;
-		let killTimer: NodeJS.Timeout | undefined;
-		child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-		child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-		const timer = setTimeout(() => {
-			timedOut = true;
-			child.kill('SIGTERM');
-			killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-		}, TIMEOUT_MS);
-		const settle = () => {
-			clearTimeout(timer);
-			clearTimeout(killTimer);
-			children.delete(child);
-		};
-		child.once('error', (error) => {
-			settle();
-			reject(error);
-		});
-		child.once('close', (code) => {
-			settle();
-			resolve({ code, stdout, stderr, timedOut });
-		});
-	});
+	return runTsScript('scripts/mint-token.ts', args, env, { timeoutMs: 20_000, killGraceMs: 2_000 });
 }
 
 /** Exit 2, nothing on stdout, one stderr line matching `pattern`. */
@@ -67,9 +28,7 @@ function assertUsageError(result: RunResult, pattern: RegExp): void {
 }
 
 describe('scripts/mint-token.ts', () => {
-	after(() => {
-		for (const child of children) child.kill('SIGKILL');
-	});
+	after(killRunningScripts);
 
 	it('prints a token that verifyJoinToken accepts, with room, identity and name', async () => {
 		const before = Math.floor(Date.now() / 1000);
