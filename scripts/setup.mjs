@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { buildWorker, ensureDebianPackages } from '../tools/offline-worker/build.mjs';
-import { cachedWorkerPath, log } from '../tools/offline-worker/common.mjs';
+import { cachedWorkerPath, log, placeExecutable } from '../tools/offline-worker/common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const stampFile = path.join(root, 'node_modules', '.tureen-setup.json');
@@ -36,7 +36,6 @@ function lockInfo() {
 		mediasoupVersion: lock.packages['node_modules/mediasoup'].version,
 	};
 }
-
 
 function npmCi(extraEnv) {
 	log(`npm ci${extraEnv.MEDIASOUP_WORKER_BIN ? ' (mediasoup worker download skipped)' : ''}`);
@@ -94,12 +93,7 @@ function ensureWorker(mediasoupVersion) {
 	if (!fs.existsSync(cached)) {
 		buildWorker({ source: path.join(root, 'node_modules/mediasoup'), out: cached });
 	}
-	fs.mkdirSync(path.dirname(workerTarget), { recursive: true });
-	// Copy then rename: running workers keep their (old) file, nothing is half-written.
-	const tmp = `${workerTarget}.tmp-${process.pid}`;
-	fs.copyFileSync(cached, tmp);
-	fs.chmodSync(tmp, 0o755);
-	fs.renameSync(tmp, workerTarget);
+	placeExecutable(cached, workerTarget);
 	// Lets the tests prove the binary in use is the one built from the pinned sources.
 	const sha256 = createHash('sha256').update(fs.readFileSync(workerTarget)).digest('hex');
 	fs.writeFileSync(

@@ -13,20 +13,6 @@ export type TureenRegistry = {
 	recordSignallingRequest(method: string, outcome: string): void;
 };
 
-type PerWorker = { rooms: number; peers: number };
-
-// One pass over the rooms instead of one per worker.
-function tallyRooms(source: MetricsSource): Map<number, PerWorker> {
-	const tally = new Map<number, PerWorker>();
-	for (const room of source.rooms.rooms) {
-		const entry = tally.get(room.workerId) ?? { rooms: 0, peers: 0 };
-		entry.rooms += 1;
-		entry.peers += room.members.size;
-		tally.set(room.workerId, entry);
-	}
-	return tally;
-}
-
 /**
  * A Registry of its own per server (several run in one test process, and the
  * global default registry would mix them). Every series is labelled by
@@ -91,8 +77,11 @@ export function createTureenRegistry(source: MetricsSource, media: MediaCounter)
 			labelNames: ['worker_id'],
 			registers,
 			collect() {
-				const tally = tallyRooms(source);
-				for (const w of pool.workers) this.set(labels(w), tally.get(w.workerId)?.[key] ?? 0);
+				const load = source.rooms.loadByWorker();
+				for (const w of pool.workers) {
+					const entry = load.get(w.workerId);
+					this.set(labels(w), key === 'rooms' ? (entry?.roomIds.length ?? 0) : (entry?.peers ?? 0));
+				}
 			},
 		});
 	}

@@ -11,9 +11,12 @@ import { DEFAULT_RESPAWN_POLICY, decideRespawn, type RespawnPolicy } from './res
 
 /** What the pool needs to know about rooms; the room registry provides it. */
 export interface RoomIndex {
-	roomIdsOn(workerId: number): string[];
-	peerCountOn(workerId: number): number;
+	/** Room ids and peer count per workerId, in one pass over the rooms. */
+	loadByWorker(): Map<number, WorkerLoad>;
 }
+
+export type WorkerLoad = { roomIds: string[]; peers: number };
+const NO_LOAD: WorkerLoad = { roomIds: [], peers: 0 };
 
 export type WorkerStats = {
 	workerId: number;
@@ -47,7 +50,7 @@ export type WorkerPoolOptions = Pick<
 	respawnPolicy?: RespawnPolicy;
 };
 
-const NO_ROOMS: RoomIndex = { roomIdsOn: () => [], peerCountOn: () => 0 };
+const NO_ROOMS: RoomIndex = { loadByWorker: () => new Map() };
 
 /**
  * The mediasoup worker pool: one slot per worker with a fixed id and port
@@ -105,11 +108,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	}
 
 	snapshots(): WorkerSnapshot[] {
+		const load = this.#rooms.loadByWorker();
 		return this.#workers.map((w) => ({
 			workerId: w.workerId,
 			alive: w.alive,
 			draining: w.draining,
-			roomCount: this.#rooms.roomIdsOn(w.workerId).length,
+			roomCount: (load.get(w.workerId) ?? NO_LOAD).roomIds.length,
 			cpu: w.cpuUsageAverage,
 			lastUsedAt: w.lastUsedAt,
 		}));
@@ -128,13 +132,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	}
 
 	getWorkerStats(): WorkerStats[] {
+		const load = this.#rooms.loadByWorker();
 		return this.#workers.map((w) => ({
 			workerId: w.workerId,
 			pid: w.pid ?? null,
 			closed: !w.alive,
 			draining: w.draining,
-			roomCount: this.#rooms.roomIdsOn(w.workerId).length,
-			peerCount: this.#rooms.peerCountOn(w.workerId),
+			roomCount: (load.get(w.workerId) ?? NO_LOAD).roomIds.length,
+			peerCount: (load.get(w.workerId) ?? NO_LOAD).peers,
 			cpuUsage: round(w.cpuUsage),
 			cpuUsageAvg: round(w.cpuUsageAverage),
 			portRange: w.portRange,
@@ -147,7 +152,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
 	/** Room ids per workerId (as string keys, for JSON). */
 	getRoomDistribution(): Record<string, string[]> {
-		return Object.fromEntries(this.#workers.map((w) => [String(w.workerId), this.#rooms.roomIdsOn(w.workerId)]));
+		const load = this.#rooms.loadByWorker();
+		return Object.fromEntries(this.#workers.map((w) => [String(w.workerId), (load.get(w.workerId) ?? NO_LOAD).roomIds]));
 	}
 
 	setDraining(workerId: number, draining: boolean): ManagedWorker {

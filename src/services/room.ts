@@ -7,7 +7,7 @@ import { TureenError } from '../errors.ts';
 import { roomIdSchema } from '../protocol/ids.ts';
 import { MEDIA_CODECS } from './codecs.ts';
 import type { ManagedWorker } from './managedWorker.ts';
-import type { RoomIndex, WorkerPool } from './mediasoup.ts';
+import type { RoomIndex, WorkerLoad, WorkerPool } from './mediasoup.ts';
 
 /** What a room knows of each member; the signalling layer's Peer fills it in. */
 export interface RoomMember {
@@ -190,8 +190,15 @@ export class RoomRegistry<Member extends RoomMember = RoomMember>
 		return this.roomsOn(workerId).map((r) => r.roomId);
 	}
 
-	peerCountOn(workerId: number): number {
-		return this.roomsOn(workerId).reduce((sum, r) => sum + r.members.size, 0);
+	loadByWorker(): Map<number, WorkerLoad> {
+		const load = new Map<number, WorkerLoad>();
+		for (const room of this.#rooms.values()) {
+			const entry = load.get(room.workerId) ?? { roomIds: [], peers: 0 };
+			entry.roomIds.push(room.roomId);
+			entry.peers += room.members.size;
+			load.set(room.workerId, entry);
+		}
+		return load;
 	}
 
 	get totalPeers(): number {

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { buildInputsHash, cacheRoot, log } from './common.mjs';
+import { buildInputsHash, cacheRoot, log, placeExecutable } from './common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -143,12 +143,7 @@ export function buildWorker({ source, out }) {
 	mesonRun(['compile', '-C', outDir, '-j', jobs, 'flatbuffers-generator']);
 	mesonRun(['compile', '-C', outDir, '-j', jobs, 'mediasoup-worker']);
 
-	const built = path.join(outDir, 'mediasoup-worker');
-	fs.mkdirSync(path.dirname(out), { recursive: true });
-	const tmp = `${out}.tmp-${process.pid}`;
-	fs.copyFileSync(built, tmp);
-	fs.chmodSync(tmp, 0o755);
-	fs.renameSync(tmp, out);
+	placeExecutable(path.join(outDir, 'mediasoup-worker'), out);
 	// The object files are large and the binary is cached; keep only the binary.
 	fs.rmSync(buildRoot, { recursive: true, force: true });
 	log(`built ${out} in ${Math.round((Date.now() - started) / 1000)} s`);

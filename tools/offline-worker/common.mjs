@@ -33,6 +33,15 @@ export function cachedWorkerPath(mediasoupVersion) {
 	return path.join(cacheRoot(), 'worker', `${mediasoupVersion}-${buildInputsHash()}`, 'mediasoup-worker');
 }
 
+/** Copy, then rename over the target: running processes keep the old file, nothing is half-written. */
+export function placeExecutable(from, to) {
+	fs.mkdirSync(path.dirname(to), { recursive: true });
+	const tmp = `${to}.tmp-${process.pid}`;
+	fs.copyFileSync(from, tmp);
+	fs.chmodSync(tmp, 0o755);
+	fs.renameSync(tmp, to);
+}
+
 export function log(message) {
 	console.log(`[tureen setup] ${message}`);
 }
