@@ -225,6 +225,22 @@ describe('loadConfig invalid values throw ConfigError naming the variable and va
 		assertRejects({ MAX_PEERS_PER_ROOM: '0' }, 'MAX_PEERS_PER_ROOM', '0');
 	});
 
+	it('DRAIN_TIMEOUT_MS that is not a whole number', () => {
+		assertRejects({ DRAIN_TIMEOUT_MS: '30s' }, 'DRAIN_TIMEOUT_MS', '30s');
+	});
+
+	it('WORKER_TIMEOUT_MS below its minimum', () => {
+		assertRejects({ WORKER_TIMEOUT_MS: '5' }, 'WORKER_TIMEOUT_MS', '5');
+	});
+
+	for (const variable of ['JOIN_SECRET', 'ADMIN_TOKEN']) {
+		it(`${variable} shorter than 16 characters is refused without echoing the secret`, () => {
+			// The value shown is a placeholder: a secret never reaches logs or stderr.
+			const error = assertRejects({ [variable]: 'short' }, variable, '<hidden>');
+			assert.ok(!error.message.includes('short'));
+		});
+	}
+
 	it('WS_MAX_MESSAGE_BYTES below 1024', () => {
 		assertRejects({ WS_MAX_MESSAGE_BYTES: '100' }, 'WS_MAX_MESSAGE_BYTES', '100');
 	});
