@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 import * as mediasoup from 'mediasoup';
 
+import { WORKER_CPU_ACCOUNTING } from './procStats.ts';
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_WORKER_BIN = join(ROOT, 'node_modules/mediasoup/worker/out/Release/mediasoup-worker');
 /** Written by scripts/setup.mjs next to a worker it placed from the offline build. */
@@ -25,6 +27,7 @@ export type Machine = {
 	loadAverage: { start: number; end?: number };
 	node: string;
 	mediasoup: string;
+	workerCpuAccounting: string;
 };
 
 export type WorkerBinary = {
@@ -50,6 +53,7 @@ export function describeMachine(): Machine {
 		loadAverage: { start: loadavg()[0]! },
 		node: process.versions.node,
 		mediasoup: mediasoup.version,
+		workerCpuAccounting: WORKER_CPU_ACCOUNTING,
 	};
 }
 

@@ -98,7 +98,7 @@ async function start({ mode, workers, rtcBasePort, env = {}, answerKeyFrameReque
 			HTTP_HOST: '127.0.0.1',
 			WEBRTC_LISTEN_IP: '127.0.0.1',
 			PORT: '0',
-			LOG_LEVEL: 'warn',
+			LOG_LEVEL: 'error',
 			RTC_BASE_PORT: String(rtcBasePort),
 			RTC_PORTS_PER_WORKER: '1000',
 			...env,

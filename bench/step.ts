@@ -18,6 +18,7 @@ export type StepConfig = { label: string; binary: 'main' | 'other'; mode: Server
 export type StepTiming = {
 	roomsPerWorker: number;
 	lossThreshold: number;
+	backlogThreshold: number;
 	stallShare: number;
 	settleMs: number;
 	settleIntervalMs: number;
@@ -78,7 +79,7 @@ async function deploy(server: ChildHandle, sink: ChildHandle, config: StepConfig
 
 /**
  * Waits at least settleMs, then until one interval shows received matching
- * sent (within twice the loss threshold) with no consumer stalled: a backlog
+ * sent (within the backlog threshold) with no consumer stalled: a backlog
  * left from the start-up has drained. Returns the last edge (the window
  * starts there) and whether it settled.
  */
@@ -91,7 +92,7 @@ async function settle(server: ChildHandle, sink: ChildHandle, sinkMap: SinkMap, 
 		const next = await sampleEdge(server, sink);
 		const consumers = consumersBetween(edge, next, sinkMap);
 		edge = next;
-		const quiet = Math.abs(deficitOf(consumers)) <= 2 * t.lossThreshold && consumers.every((c) => c.received >= t.stallShare * c.sent);
+		const quiet = Math.abs(deficitOf(consumers)) <= t.backlogThreshold && consumers.every((c) => c.received >= t.stallShare * c.sent);
 		const afterMs = performance.now() - started;
 		if (quiet || afterMs >= t.maxSettleMs) return { edge, settled: quiet, afterMs };
 	}

@@ -5,8 +5,10 @@
 export type ConsumerWindow = { key: string; sent: number; received: number; expected: number };
 
 export type VerdictLimits = {
-	/** Highest sequence-gap loss of any single consumer, and highest received-vs-sent deficit over all of them. */
+	/** Highest sequence-gap loss of any single consumer. */
 	lossThreshold: number;
+	/** Highest received-vs-sent deficit over all consumers (a backlog building up). */
+	backlogThreshold: number;
 	/** A consumer that received less than this share of what its producer sent has stalled. */
 	stallShare: number;
 };
@@ -45,6 +47,6 @@ export function judgeStep(consumers: readonly ConsumerWindow[], limits: VerdictL
 	if (consumers.length === 0) reasons.push('no consumer was measured');
 	if (stalled.length) reasons.push(`${stalled.length} consumer(s) stalled (e.g. ${stalled[0]!.key}: ${stalled[0]!.received} of ${stalled[0]!.sent} packets)`);
 	if (lossy.length) reasons.push(`${lossy.length} consumer(s) lost more than ${pct(limits.lossThreshold)} (worst ${pct(worstLoss)})`);
-	if (deficit > limits.lossThreshold) reasons.push(`received ${pct(deficit)} less than sent over all consumers (falling behind)`);
+	if (deficit > limits.backlogThreshold) reasons.push(`received ${pct(deficit)} less than sent over all consumers (falling behind)`);
 	return { good: reasons.length === 0, reasons, consumers: consumers.length, stalled: stalled.length, lossy: lossy.length, worstLoss, deficit };
 }
