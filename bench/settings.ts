@@ -65,7 +65,7 @@ export function benchSettings(quick: boolean, env: Record<string, string | undef
 		calibrationSubscribers: 16,
 		rampStart: 1.05,
 		stride: 1.08,
-		maxStrides: quick ? 2 : 4,
+		maxStrides: 4,
 		bisections: quick ? 0 : 2,
 		resolution: 0.02,
 		settleMs: quick ? 500 : 1000,
