@@ -53,7 +53,8 @@ export class RawMediasoupServer {
 	}
 
 	static async start(options: RawServerOptions): Promise<RawMediasoupServer> {
-		const worker = await mediasoup.createWorker({ logLevel: 'warn' });
+		// Upstream's default worker settings: the calibration Tureen's settings are compared with.
+		const worker = await mediasoup.createWorker();
 		const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
 		const http = createServer((_req, res) => {
 			res.writeHead(404).end();

@@ -1,62 +1,61 @@
-// npm run bench [-- --quick]: Tureen's load benchmark. Figures, never
-// pass/fail. Prints a Markdown table, writes bench/results/<date>.json and
-// bench/results/latest.md. See bench/README.md for what each figure means.
+// npm run bench [-- --quick] [-- --worker-bin PATH]: Tureen's benchmark.
+// Figures, never pass/fail: per-packet worker costs with their SRTP-off floor
+// and a raw-mediasoup calibration, saturation ramps with 1 and 2 workers,
+// Tureen's own Node costs, latency, memory, a placement simulation; each over
+// several rounds with median and spread, ratios paired inside a round. Prints
+// a Markdown table, writes bench/results/<date>.json and bench/results/latest.md,
+// and exits non-zero when any figure could not be measured.
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import * as mediasoup from 'mediasoup';
-
-import { runCapacityFigures } from './capacityFigures.ts';
+import { runCapacityRounds, summary } from './capacityRounds.ts';
 import { CpuBudget } from './cpuBudget.ts';
 import { canPin, ChildHandle } from './ipc.ts';
 import { measureJoinLatency } from './latency.ts';
+import { defaultWorkerBin, describeMachine, describeWorkerBinary } from './machineInfo.ts';
 import { measureMemoryAndStats } from './memory.ts';
 import { runPlacementSim } from './placementSim.ts';
-import { renderMarkdown, type BenchResults } from './report.ts';
-import { captureRates, prepareCapture } from './rtpReplay.ts';
+import { computeFigures, renderMarkdown, type BenchResults } from './report.ts';
 import { loadCapture } from './rtpCapture.ts';
+import { captureRates, prepareCapture } from './rtpReplay.ts';
 import { benchSettings } from './settings.ts';
+import { measureTureenCost, type TureenCostRound } from './tureenCost.ts';
 
 const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
-/** The run gives up on a figure that takes longer than this (bounded runtime). */
-const FIGURE_TIMEOUT_MS = { quick: 150_000, full: 600_000 };
+const CONSUMERS_PER_SUBSCRIBER = 2;
 
 const { values } = parseArgs({
-	options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+	options: {
+		quick: { type: 'boolean', default: false },
+		'worker-bin': { type: 'string' },
+		help: { type: 'boolean', short: 'h', default: false },
+	},
 	strict: true,
 });
 if (values.help) {
-	console.log('usage: npx tsx bench/run.ts [--quick]   (see bench/README.md)');
+	console.log('usage: npm run bench -- [--quick] [--worker-bin PATH]   (see bench/README.md)');
 	process.exit(0);
 }
 
 const quick = values.quick ?? false;
-const settings = benchSettings(quick);
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s`;
 const log = (line: string) => process.stderr.write(`[bench ${elapsed()}] ${line}\n`);
-
-const pinned = canPin(cpus().length);
-const serverCore = pinned ? SERVER_CORE : undefined;
-const loadCore = pinned ? LOAD_CORE : undefined;
-// The orchestrator is a load generator too (it times /stats): it lives with the clients.
-if (pinned) spawnSync('/usr/bin/taskset', ['-a', '-p', '-c', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' });
-
-const children: ChildHandle[] = [];
-const servers = new Set<ChildHandle>();
-const startServer = () => {
-	const child = ChildHandle.start('server', 'serverChild.ts', serverCore, {}, ['--expose-gc']);
-	children.push(child);
-	servers.add(child);
-	return child;
-};
 const budgetPrefix = `tureen-bench-${process.pid}-`;
+const children: ChildHandle[] = [];
+
+function spawnChild(name: string, file: string, core: number, env: Record<string, string> = {}, nodeArgs: string[] = []): ChildHandle {
+	const child = ChildHandle.start(name, file, core, env, nodeArgs);
+	children.push(child);
+	return child;
+}
+
 process.once('SIGINT', () => {
 	log('interrupted: stopping child processes');
 	for (const child of children) if (child.pid > 0) process.kill(child.pid, 'SIGKILL');
@@ -64,34 +63,31 @@ process.once('SIGINT', () => {
 	process.exit(130);
 });
 
+/** Runs one figure; a failure is recorded (the run goes on and exits non-zero), never replaced by a guess. */
 async function figure<T>(name: string, results: BenchResults, run: () => Promise<T>): Promise<T | undefined> {
-	const timeoutMs = quick ? FIGURE_TIMEOUT_MS.quick : FIGURE_TIMEOUT_MS.full;
-	let timer: NodeJS.Timeout | undefined;
 	try {
-		return await Promise.race([
-			run(),
-			new Promise<never>((_, reject) => {
-				timer = setTimeout(() => reject(new Error(`${name} took longer than ${timeoutMs / 1000} s`)), timeoutMs);
-			}),
-		]);
+		return await run();
 	} catch (error) {
 		const message = (error as Error).message.split('\n')[0] ?? String(error);
-		log(`${name} failed: ${message}`);
+		log(`${name} FAILED: ${message}`);
 		results.errors.push({ figure: name, message });
-		// Whatever that figure left running must not disturb the next one.
-		await Promise.all([...servers].map((server) => server.stop(2000)));
-		servers.clear();
 		CpuBudget.removeLeftovers(budgetPrefix);
 		return undefined;
-	} finally {
-		clearTimeout(timer);
 	}
 }
 
-async function main(): Promise<void> {
-	log(`${quick ? 'quick' : 'full'} run; ${pinned ? `server on core ${SERVER_CORE}, load on core ${LOAD_CORE}` : 'no CPU pinning (needs taskset and 2+ CPUs)'}`);
+async function main(): Promise<number> {
+	const settings = benchSettings(quick);
+	// Budgets and pinning are what make 1- and 2-worker figures comparable: without them, stop.
+	if (!canPin(cpus().length)) throw new Error('the benchmark needs 2+ CPUs and /usr/bin/taskset (util-linux)');
+	const noBudget = CpuBudget.unavailableReason();
+	if (noBudget) throw new Error(`the benchmark needs cgroup CPU budgets (run as root): ${noBudget}`);
+	spawnSync('/usr/bin/taskset', ['-a', '-p', '-c', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' });
+
+	const mainBin = describeWorkerBinary(defaultWorkerBin());
+	const otherBin = values['worker-bin'] ? describeWorkerBinary(values['worker-bin']) : undefined;
 	const capture = await loadCapture();
-	log(`${capture.cached ? 'using' : 'recorded'} RTP capture ${capture.path}`);
+	log(`${quick ? 'quick' : 'full'} run, ${settings.rounds} rounds; worker ${mainBin.path} (${mainBin.srtpCrypto})${otherBin ? `; --worker-bin ${otherBin.path} (${otherBin.srtpCrypto})` : ''}`);
 	const rates = captureRates(prepareCapture(capture.capture));
 	const packetsPerSubscriber = rates.videoPps + rates.audioPps;
 
@@ -99,47 +95,62 @@ async function main(): Promise<void> {
 		date: new Date().toISOString(),
 		quick,
 		durationS: 0,
-		machine: {
-			cpus: cpus().length,
-			cpuModel: cpus()[0]?.model ?? 'unknown',
-			node: process.versions.node,
-			mediasoup: mediasoup.version,
-			pinned,
-			...(pinned ? { serverCore: SERVER_CORE, loadCore: LOAD_CORE } : {}),
-		},
-		load: { ...rates, capture: capture.capture.params },
+		machine: describeMachine(),
+		cores: { server: SERVER_CORE, load: LOAD_CORE },
+		workerBinaries: { main: mainBin, ...(otherBin ? { other: otherBin } : {}) },
+		settings,
+		load: { ...rates, packetsPerSubscriber, packetsPerConsumer: packetsPerSubscriber / CONSUMERS_PER_SUBSCRIBER, capture: capture.capture.params },
 		errors: [],
 	};
 
-	const client = ChildHandle.start('client', 'clientChild.ts', loadCore);
-	const sink = ChildHandle.start('sink', 'sinkChild.ts', loadCore);
-	children.push(client, sink);
+	const client = spawnChild('client', 'clientChild.ts', LOAD_CORE);
+	const sink = spawnChild('sink', 'sinkChild.ts', LOAD_CORE);
+	const mainServer = spawnChild('server', 'serverChild.ts', SERVER_CORE);
+	const otherServer = otherBin ? spawnChild('server (--worker-bin)', 'serverChild.ts', SERVER_CORE, { MEDIASOUP_WORKER_BIN: otherBin.path }) : undefined;
+	const freshServer = () => spawnChild('server', 'serverChild.ts', SERVER_CORE, {}, ['--expose-gc']);
 	try {
-		// Two workers get a core each (as in production), unless BENCH_SPREAD_WORKERS=0 keeps both on the server's core.
-		const twoWorkerCores = pinned && process.env.BENCH_SPREAD_WORKERS !== '0' ? [SERVER_CORE, LOAD_CORE] : undefined;
 		results.capacity = await figure('capacity', results, () =>
-			runCapacityFigures(settings, { client, sink }, startServer, packetsPerSubscriber, log, twoWorkerCores),
+			runCapacityRounds(settings, { servers: { main: mainServer, other: otherServer }, sink }, packetsPerSubscriber, budgetPrefix, log),
 		);
-		log('placement: simulating');
-		const usPerPacket = results.capacity?.ramps.find((r) => r.config.label === 'tureen-1w')?.workerUsPerPacket ?? 15;
-		results.placement = await figure('placement', results, async () =>
-			runPlacementSim({
+		for (const message of results.capacity?.errors ?? []) results.errors.push({ figure: 'capacity', message });
+
+		const cost: (TureenCostRound | undefined)[] = [];
+		for (let round = 1; round <= settings.rounds; round++) {
+			log(`Tureen's Node costs: round ${round} (${settings.costPeers} joins, ${settings.costStatsCalls} /stats calls)`);
+			cost.push(
+				await figure(`Tureen cost, round ${round}`, results, () =>
+					measureTureenCost(mainServer, client, {
+						peers: settings.costPeers,
+						statsCalls: settings.costStatsCalls,
+						rooms: settings.costRooms,
+						windowMs: settings.costWindowMs,
+						rtcBasePort: settings.rtcBasePort,
+					}),
+				),
+			);
+		}
+		results.tureenCost = cost;
+
+		results.placement = await figure('placement', results, async () => {
+			const usPerPacket = summary(results.capacity?.usPerPacket.main, settings.rounds)?.median;
+			if (usPerPacket === undefined) throw new Error('needs the worker CPU per packet, which was not measured');
+			return runPlacementSim({
 				workers: settings.placement.workers,
 				targetUtilization: settings.placement.targetUtilization,
 				seconds: settings.placement.seconds,
 				seed: 20_261_124,
 				usPerPacket,
-				packetsPerConsumer: packetsPerSubscriber / 2,
+				packetsPerConsumer: packetsPerSubscriber / CONSUMERS_PER_SUBSCRIBER,
 				paretoAlpha: settings.placement.paretoAlpha,
 				minPeers: 2,
 				maxPeers: settings.placement.maxPeers,
 				meanLifetimeS: 20 * 60,
 				cpuSimilarThreshold: 0.1,
-			}),
-		);
+			});
+		});
 		log(`memory and /stats: ${settings.statsRooms} rooms, ${settings.memoryPeers} peers`);
 		results.memory = await figure('memory', results, () =>
-			measureMemoryAndStats(startServer, client, {
+			measureMemoryAndStats(freshServer, client, {
 				rooms: settings.statsRooms,
 				peers: settings.memoryPeers,
 				statsRequests: settings.statsRequests,
@@ -147,26 +158,29 @@ async function main(): Promise<void> {
 			}),
 		);
 		log(`latency: ${settings.latencyJoins} joins`);
-		results.latency = await figure('latency', results, () => measureJoinLatency(startServer, client, settings.latencyJoins, settings.rtcBasePort));
+		results.latency = await figure('latency', results, () => measureJoinLatency(freshServer, client, settings.latencyJoins, settings.rtcBasePort));
 	} finally {
-		await Promise.all([client.stop(), sink.stop()]);
 		await Promise.all(children.map((child) => child.stop()));
 		CpuBudget.removeLeftovers(budgetPrefix);
 	}
 
 	results.durationS = (performance.now() - started) / 1000;
+	results.machine.loadAverage.end = loadavg()[0]!;
+	results.figures = computeFigures(results);
+	for (const row of results.figures.rows) if (!row.value) results.errors.push({ figure: row.name, message: 'not measured in every round' });
 	const markdown = renderMarkdown(results);
 	await mkdir(RESULTS_DIR, { recursive: true });
 	const stamp = results.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-	const jsonPath = join(RESULTS_DIR, `${stamp}.json`);
+	const jsonPath = join(RESULTS_DIR, `${stamp}${quick ? '-quick' : ''}.json`);
 	await writeFile(jsonPath, `${JSON.stringify(results, null, '\t')}\n`);
 	await writeFile(join(RESULTS_DIR, 'latest.md'), markdown);
 	process.stdout.write(markdown);
 	log(`wrote ${jsonPath} and bench/results/latest.md`);
+	return results.errors.length ? 1 : 0;
 }
 
 main().then(
-	() => process.exit(0),
+	(code) => process.exit(code),
 	(error: unknown) => {
 		log(`failed: ${(error as Error).stack ?? String(error)}`);
 		CpuBudget.removeLeftovers(budgetPrefix);

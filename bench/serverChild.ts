@@ -48,7 +48,8 @@ export type ServerSample = {
 };
 
 type PublisherEntry = { publisher: BenchPublisher; member?: Peer; roomId: string; workerId: number; router: ms.Router };
-export type SinkSubscriberSpec = { roomId: string; port: number };
+/** `srtp: false` gives the floor: the same forwarding without SRTP encryption. */
+export type SinkSubscriberSpec = { roomId: string; port: number; srtp: boolean };
 export type SinkSubscriberPlaced = { port: number; workerId: number; consumers: { ssrc: number; producerId: string; kind: 'audio' | 'video' }[] };
 
 let tureen: Tureen | undefined;
@@ -97,7 +98,7 @@ async function start({ mode, workers, rtcBasePort, env = {}, answerKeyFrameReque
 			HTTP_HOST: '127.0.0.1',
 			WEBRTC_LISTEN_IP: '127.0.0.1',
 			PORT: '0',
-			LOG_LEVEL: 'warn',
+			LOG_LEVEL: 'error',
 			RTC_BASE_PORT: String(rtcBasePort),
 			RTC_PORTS_PER_WORKER: '1000',
 			...env,
@@ -158,11 +159,7 @@ async function addRooms({ rooms }: { rooms: RoomSpec[] }): Promise<RoomPlaced[]>
 	return placed;
 }
 
-/**
- * Light subscribers: an SRTP PlainTransport per subscriber on the room's
- * router, sending to a counting UDP sink, consuming every producer of the room.
- */
-async function addSinkSubscriber({ roomId, port }: SinkSubscriberSpec): Promise<SinkSubscriberPlaced> {
+async function addSinkSubscriber({ roomId, port, srtp }: SinkSubscriberSpec): Promise<SinkSubscriberPlaced> {
 	const roomPublishers = publishers.filter((p) => p.roomId === roomId);
 	const router = roomPublishers[0]?.router;
 	if (!router) throw new Error(`no publisher in room ${roomId}`);
@@ -170,14 +167,14 @@ async function addSinkSubscriber({ roomId, port }: SinkSubscriberSpec): Promise<
 		listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
 		rtcpMux: true,
 		comedia: false,
-		enableSrtp: true,
+		enableSrtp: srtp,
 		srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
 	});
 	sinkTransports.set(port, transport);
 	await transport.connect({
 		ip: '127.0.0.1',
 		port,
-		srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: randomBytes(30).toString('base64') },
+		...(srtp ? { srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: randomBytes(30).toString('base64') } } : {}),
 	});
 	const placed: SinkSubscriberPlaced = { port, workerId: roomPublishers[0]!.workerId, consumers: [] };
 	for (const { publisher } of roomPublishers) {
@@ -190,9 +187,9 @@ async function addSinkSubscriber({ roomId, port }: SinkSubscriberSpec): Promise<
 }
 
 /**
- * Light subscribers: an SRTP PlainTransport per subscriber on the room's
- * router, sending to a counting UDP sink, consuming every producer of the
- * room. Created 16 at a time.
+ * Light subscribers: a PlainTransport per subscriber on the room's router
+ * (SRTP AES_CM_128_HMAC_SHA1_80 unless `srtp` is false), sending to a
+ * counting UDP sink, consuming every producer of the room. Created 16 at a time.
  */
 async function addSinkSubscribers({ subs }: { subs: SinkSubscriberSpec[] }): Promise<SinkSubscriberPlaced[]> {
 	const placed: SinkSubscriberPlaced[] = [];

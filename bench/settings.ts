@@ -1,33 +1,45 @@
-// Run parameters: --quick (under 2 minutes) and the full run (about 10).
+// Run parameters: --quick (every figure, under 3 minutes on 2 cores) and the
+// full run (more rounds, longer windows, finer steps; under 15 minutes,
+// also with --worker-bin).
 export type BenchSettings = {
 	quick: boolean;
-	/** Loss threshold for "carried". */
-	lossThreshold: number;
-	/** Per-worker CPU budget for the server-bound ramps (fraction of a core). */
-	workerBudget: number;
-	/** Rounds of the budgeted ramps (A B C A B C ...). */
+	/** Rounds: every configuration is measured once per round; ratios pair figures of one round. */
 	rounds: number;
+	/** Highest sequence-gap loss of any single consumer. */
+	lossThreshold: number;
+	/**
+	 * Highest received-vs-sent deficit over all consumers, in a window and for
+	 * settling: looser than the loss threshold because a budgeted worker's
+	 * queue swings by tens of ms within a window; a worker that really falls
+	 * behind overflows its socket buffers within a second and loses packets.
+	 */
+	backlogThreshold: number;
+	/** A consumer receiving less than this share of what was sent has stalled. */
+	stallShare: number;
+	/** Per-worker CPU budget (cgroup quota, fraction of a core), the same for every configuration. */
+	workerBudget: number;
 	roomsPerWorker: number;
-	/** wrtc subscribers per worker in the mixed-load ramps (the rest are light subscribers). */
-	wrtcPerWorker: number;
-	/** Subscribers per worker of the calibration step. */
-	firstStep: number;
-	/** Steps as fractions of the predicted knee, then at most `extraSteps` 20% strides. */
-	kneeFractions: number[];
-	extraSteps: number;
-	/** Bisection steps between the best good and the lowest failed step, and when to stop early (relative gap). */
-	bisectSteps: number;
+	/** The cost probes run at this share of the budget (predicted from the calibration step). */
+	probeLoad: number;
+	/** Subscribers per worker of the calibration step, which only plans the probe load. */
+	calibrationSubscribers: number;
+	/** Ramps: first step at this multiple of the knee predicted from the probe (saturated workers batch, so > 1). */
+	rampStart: number;
+	/** Ramps: factor between steps until one fails, then bisection down to `resolution` (relative), at most `bisections`. */
+	stride: number;
+	maxStrides: number;
+	bisections: number;
 	resolution: number;
-	windowMs: number;
-	/** Window of a ramp's first (calibration) step. */
-	calibrationWindowMs: number;
+	/** Settling: at least `settleMs`, then intervals of `settleIntervalMs` until received matches sent, for at most `maxSettleMs`. */
 	settleMs: number;
-	/** The client and sink processes stay below this share of a core (else the figure would be client-bound). */
-	loadCpuCeiling: number;
-	/** Steps of the wrtc-only ramp (each re-aimed at what the client process can carry). */
-	wrtcOnlySteps: number;
-	/** Also ramp Tureen and raw mediasoup on a whole core with the mixed load. */
-	wholeCoreRamps: boolean;
+	settleIntervalMs: number;
+	maxSettleMs: number;
+	windowMs: number;
+	/** Tureen's Node costs: wrtc peers joined per round, /stats calls per round, rooms present during them. */
+	costPeers: number;
+	costStatsCalls: number;
+	costRooms: number;
+	costWindowMs: number;
 	latencyJoins: number;
 	statsRooms: number;
 	statsRequests: number;
@@ -38,30 +50,36 @@ export type BenchSettings = {
 
 export function benchSettings(quick: boolean, env: Record<string, string | undefined> = process.env): BenchSettings {
 	const budget = Number(env.BENCH_WORKER_BUDGET ?? '0.25');
+	if (!(budget >= 0.1 && budget <= 1)) throw new RangeError(`BENCH_WORKER_BUDGET must be 0.1-1, got ${env.BENCH_WORKER_BUDGET}`);
+	const rounds = Number(env.BENCH_ROUNDS ?? (quick ? 3 : 4));
+	if (!(Number.isInteger(rounds) && rounds >= 3)) throw new RangeError(`BENCH_ROUNDS must be an integer >= 3, got ${env.BENCH_ROUNDS}`);
 	return {
 		quick,
+		rounds,
 		lossThreshold: 0.01,
-		workerBudget: budget >= 0.1 && budget <= 1 ? budget : 0.25,
-		rounds: quick ? 1 : 2,
+		backlogThreshold: 0.03,
+		stallShare: 0.5,
+		workerBudget: budget,
 		roomsPerWorker: 3,
-		wrtcPerWorker: 3,
-		firstStep: 40,
-		// The knee predicted from the first step comes out ~20% low (a saturated
-		// worker batches more work per wake-up), hence fractions above 1.
-		kneeFractions: quick ? [1.05, 1.2, 1.35] : [0.9, 1.0, 1.1, 1.2, 1.3, 1.45],
-		extraSteps: quick ? 1 : 3,
-		bisectSteps: quick ? 0 : 3,
-		resolution: 0.04,
-		windowMs: quick ? 3000 : 6000,
-		calibrationWindowMs: quick ? 2000 : 3000,
-		settleMs: quick ? 1500 : 2500,
-		loadCpuCeiling: 0.9,
-		wrtcOnlySteps: quick ? 2 : 3,
-		wholeCoreRamps: !quick,
-		latencyJoins: quick ? 12 : 40,
+		probeLoad: 0.5,
+		calibrationSubscribers: 16,
+		rampStart: 1.05,
+		stride: 1.08,
+		maxStrides: 4,
+		bisections: quick ? 0 : 2,
+		resolution: 0.02,
+		settleMs: quick ? 500 : 1000,
+		settleIntervalMs: quick ? 750 : 1000,
+		maxSettleMs: quick ? 3000 : 5000,
+		windowMs: quick ? 1500 : 3000,
+		costPeers: quick ? 6 : 12,
+		costStatsCalls: quick ? 100 : 400,
+		costRooms: 200,
+		costWindowMs: quick ? 2000 : 4000,
+		latencyJoins: quick ? 8 : 30,
 		statsRooms: 1000,
 		statsRequests: quick ? 200 : 1000,
-		memoryPeers: quick ? 10 : 30,
+		memoryPeers: quick ? 8 : 24,
 		placement: { workers: 4, seconds: quick ? 86_400 : 7 * 86_400, targetUtilization: 0.4, paretoAlpha: 2, maxPeers: 20 },
 		rtcBasePort: Number(env.BENCH_RTC_BASE_PORT ?? '40000'),
 	};
