@@ -121,11 +121,28 @@ export const ERROR_CODES = [
 	'RATE_LIMITED',
 	'MESSAGE_TOO_LARGE',
 	'NO_WORKER_AVAILABLE',
+	'NO_PORTS_AVAILABLE',
+	'LIMIT_REACHED',
 	'SHUTTING_DOWN',
 	'INTERNAL',
 ] as const;
 export type SignallingErrorCode = (typeof ERROR_CODES)[number];
-export type ErrorBody = { code: SignallingErrorCode; message: string };
+
+/** Every cap a client can hit; LIMIT_REACHED names one in its details. */
+export const LIMIT_NAMES = [
+	'transportsPerPeer',
+	'producersPerPeer',
+	'consumersPerPeer',
+	'connectionsPerIp',
+	'connections',
+	'rooms',
+	'roomsPerIpPerMinute',
+] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
+export type LimitDetails = { limit: LimitName; max: number };
+
+/** `details` only on LIMIT_REACHED: which limit, and its value. */
+export type ErrorBody = { code: SignallingErrorCode; message: string; details?: LimitDetails };
 
 /** Client -> server. */
 export type RequestMessage<M extends Method = Method> = { id: number; method: M; data: RequestData<M> };
