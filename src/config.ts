@@ -51,6 +51,9 @@ export type Limits = {
 
 type Env = Record<string, string | undefined>;
 
+/** MAX_TOKEN_TTL's default: a working day plus margin; longer-lived tokens should be re-minted. */
+export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 86_400;
+
 /** A bad environment value: names the variable, the value and what is allowed. */
 export class ConfigError extends Error {
 	constructor(
@@ -186,7 +189,8 @@ export function loadConfig(env: Env): Config {
 		drainTimeoutMs: integer(env, 'DRAIN_TIMEOUT_MS', 30000, 0, 86_400_000),
 		workerTimeoutMs: integer(env, 'WORKER_TIMEOUT_MS', 5000, 100, 600_000),
 		limits: limits(env),
-		maxTokenTtlSeconds: integer(env, 'MAX_TOKEN_TTL', 86_400, 60, 365 * 86_400),
+		// Bounded below setTimeout's range (24.8 days) so one timer ends any session.
+		maxTokenTtlSeconds: integer(env, 'MAX_TOKEN_TTL', DEFAULT_MAX_TOKEN_TTL_SECONDS, 60, 2_000_000),
 		allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
 	};
 }

@@ -35,3 +35,26 @@ export class LogThrottle {
 		}
 	}
 }
+
+type WarnLogger = { warn(fields: object, message: string): void };
+
+/**
+ * Warnings about clients' mistakes and limits they hit: warn level, no stack
+ * trace (the client's input is the cause, not our code), at most one line
+ * per key per window, with the count of lines held back since the last.
+ */
+export class ClientMistakeLog {
+	readonly #logger: WarnLogger;
+	readonly #throttle: LogThrottle;
+
+	constructor(logger: WarnLogger, throttle = new LogThrottle()) {
+		this.#logger = logger;
+		this.#throttle = throttle;
+	}
+
+	warn(key: string, fields: object, message: string): void {
+		const suppressed = this.#throttle.take(key);
+		if (suppressed === undefined) return;
+		this.#logger.warn({ ...fields, ...(suppressed > 0 ? { suppressedSinceLast: suppressed } : {}) }, message);
+	}
+}
