@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import * as mediasoup from 'mediasoup';
 import type { Logger } from 'pino';
 
-import { adminGuard } from './auth/adminToken.ts';
+import { adminGuard, openModeGuard } from './auth/adminToken.ts';
 import { verifyJoinToken, type VerifiedJoin } from './auth/joinToken.ts';
 import type { Config } from './config.ts';
 import { createHttpApp, registerOpenApiRoutes } from './http/app.ts';
@@ -93,8 +93,7 @@ export class Tureen {
 				'ADMIN_TOKEN and/or JOIN_SECRET unset: stats and joins are open to anyone (fine for local development only)',
 			);
 		}
-		if (!adminToken) return;
-		const guard = adminGuard(adminToken);
+		const guard = adminToken ? adminGuard(adminToken) : openModeGuard;
 		this.app.addHook('onRequest', async (request, reply) => {
 			// The matched route pattern, not the raw URL: "/%73tats" must not slip past.
 			const route = request.routeOptions.url ?? '';

@@ -27,6 +27,9 @@ const JOINS_PER_SECOND = 0.5;
 /** Errors that end the conversation: the reply is sent, then the socket closes. */
 const FATAL_CODES = new Set(['UNAUTHORIZED', 'FORBIDDEN']);
 
+/** Frames refused in a row (no budget left) after which the socket is closed. */
+const REFUSED_IN_A_ROW_BEFORE_CLOSE = 10 * REQUESTS_BURST;
+
 /** Notifications a lagging client still gets: they change what it must do next. */
 const ESSENTIAL_NOTIFICATIONS: ReadonlySet<NotificationName> = new Set(['roomMoved', 'roomClosed', 'serverDraining', 'sessionEnded']);
 /** Past this multiple of WS_MAX_BUFFERED_BYTES a socket is cut at once, not after the grace time. */
@@ -40,7 +43,7 @@ export const CLOSE_CODES = {
 	sessionReplaced: 4409,
 	tokenExpired: 4401,
 	limitReached: 1013,
-	slowReader: 1008,
+	rateLimitIgnored: 1008,
 } as const;
 
 class RequestError extends Error {
@@ -79,6 +82,7 @@ export class SignallingConnection {
 	readonly #joins = new TokenBucket(JOINS_BURST, JOINS_PER_SECOND);
 	#queue: Promise<void> = Promise.resolve();
 	#closed = false;
+	#refusedInARow = 0;
 	#joinTimer: NodeJS.Timeout | undefined;
 	#slowTimer: NodeJS.Timeout | undefined;
 	/** Notifications not sent because the client was not reading. */
@@ -99,6 +103,11 @@ export class SignallingConnection {
 
 	get closed(): boolean {
 		return this.#closed;
+	}
+
+	/** Settles once every request received so far has finished (or been skipped). */
+	whenIdle(): Promise<void> {
+		return this.#queue;
 	}
 
 	#send(message: ServerMessage, essential: boolean): void {
@@ -141,10 +150,10 @@ export class SignallingConnection {
 	#onMessage(raw: RawData, isBinary: boolean): void {
 		if (this.#closed) return;
 		// Counted before anything else: malformed frames cost the sender as much as good ones.
-		const withinBudget = this.#requests.tryTake();
+		if (!this.#requests.tryTake()) return this.#refuseOverBudget(raw, isBinary);
+		this.#refusedInARow = 0;
 		let id: number | null = null;
 		try {
-			if (!withinBudget) throw new RequestError({ code: 'RATE_LIMITED', message: 'too many messages; slow down' });
 			const request = this.#parse(raw, isBinary);
 			id = request.id;
 			if (request.method === 'join' && !this.#joins.tryTake()) {
@@ -155,6 +164,26 @@ export class SignallingConnection {
 		} catch (error) {
 			this.#reply(id, error, undefined);
 		}
+	}
+
+	/**
+	 * RATE_LIMITED, with the request's id when it has one. A client that keeps
+	 * sending long after being told is not listening: its socket closes.
+	 */
+	#refuseOverBudget(raw: RawData, isBinary: boolean): void {
+		this.#refusedInARow += 1;
+		if (this.#refusedInARow > REFUSED_IN_A_ROW_BEFORE_CLOSE) {
+			this.#tureen.clientLog.warn('rate-limit-ignored', { ip: this.#ip }, 'closing a socket that ignores RATE_LIMITED');
+			this.#socket.close(CLOSE_CODES.rateLimitIgnored, 'rate limit ignored');
+			return;
+		}
+		let id: number | null = null;
+		try {
+			id = this.#parse(raw, isBinary).id;
+		} catch (error) {
+			id = (error as { id?: number }).id ?? null;
+		}
+		this.#reply(id, new RequestError({ code: 'RATE_LIMITED', message: 'too many messages; slow down' }), undefined);
 	}
 
 	#parse(raw: RawData, isBinary: boolean): { id: number; method: Method; data: unknown } {
