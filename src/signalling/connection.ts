@@ -177,7 +177,7 @@ export class SignallingConnection {
 			this.#socket.close(CLOSE_CODES.rateLimitIgnored, 'rate limit ignored');
 			return;
 		}
-		let id: number | null = null;
+		let id: number | null;
 		try {
 			id = this.#parse(raw, isBinary).id;
 		} catch (error) {

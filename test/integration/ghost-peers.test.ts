@@ -73,11 +73,13 @@ describe('no ghost peers (finding 1)', () => {
 		const hold = gate();
 		let made: ms.WebRtcTransport | undefined;
 		const original = router.createWebRtcTransport.bind(router);
-		router.createWebRtcTransport = async (options) => {
-			made = await original(options);
-			await hold.wait();
-			return made;
-		};
+		Object.assign(router, {
+			createWebRtcTransport: async (options: ms.WebRtcTransportOptions) => {
+				made = await original(options);
+				await hold.wait();
+				return made;
+			},
+		});
 		socket.deliver('createWebRtcTransport', { direction: 'recv' });
 		await hold.reached;
 		socket.hangUp();
@@ -100,11 +102,13 @@ describe('no ghost peers (finding 1)', () => {
 		const hold = gate();
 		let made: ms.Producer | undefined;
 		const original = transport.produce.bind(transport);
-		transport.produce = async (options) => {
-			made = await original(options);
-			await hold.wait();
-			return made;
-		};
+		Object.assign(transport, {
+			produce: async (options: ms.ProducerOptions) => {
+				made = await original(options);
+				await hold.wait();
+				return made;
+			},
+		});
 		socket.deliver('produce', { transportId, kind: 'audio', rtpParameters: opusRtpParameters(1111) });
 		await hold.reached;
 		socket.hangUp();
@@ -136,11 +140,13 @@ describe('no ghost peers (finding 1)', () => {
 		const hold = gate();
 		let made: ms.Consumer | undefined;
 		const original = transport.consume.bind(transport);
-		transport.consume = async (options) => {
-			made = await original(options);
-			await hold.wait();
-			return made;
-		};
+		Object.assign(transport, {
+			consume: async (options: ms.ConsumerOptions) => {
+				made = await original(options);
+				await hold.wait();
+				return made;
+			},
+		});
 		socket.deliver('consume', { producerId, transportId });
 		await hold.reached;
 		socket.hangUp();

@@ -100,7 +100,7 @@ describe('port exhaustion is a known state (finding 2)', () => {
 		const c = await joined(tureen, 'ports-full', 'C');
 		const replies: ResponseMessage[] = [];
 		for (const socket of [a, b, c]) {
-			for (const direction of ['send', 'recv'] as const) replies.push((await socket.reply(socket.deliver('createWebRtcTransport', { direction }))) as ResponseMessage);
+			for (const direction of ['send', 'recv'] as const) replies.push(await socket.reply(socket.deliver('createWebRtcTransport', { direction })));
 		}
 		const codes = replies.map((r) => (r.ok ? 'ok' : r.error.code));
 		assert.deepEqual(codes.slice(0, 4), ['ok', 'ok', 'ok', 'ok']);

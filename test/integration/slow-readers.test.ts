@@ -59,7 +59,7 @@ describe('slow readers (finding 3)', () => {
 		await slow.request('getRouterRtpCapabilities', { roomId: 'slow-1' });
 		assert.equal(slow.closeInfo, undefined, 'not cut before the grace time');
 		await waitFor(() => slow.closeInfo !== undefined, 'the slow reader to be cut');
-		assert.equal(slow.closeInfo?.terminated, true, 'terminated, not a close frame queued behind the backlog');
+		assert.equal((slow.closeInfo as FakeSocket['closeInfo'])?.terminated, true, 'terminated, not a close frame queued behind the backlog');
 		assert.equal(tureen.rooms.getRoom('slow-1')?.members.size ?? 0, 0, 'and it left the room');
 	});
 
@@ -71,7 +71,7 @@ describe('slow readers (finding 3)', () => {
 		await new Promise((resolve) => setTimeout(resolve, GRACE_MS * 2));
 		assert.equal(reader.closeInfo, undefined);
 		(await join('slow-2', 'Third')).hangUp();
-		assert.ok(reader.sent.some((m) => 'notification' in m && m.notification === 'peerJoined' && m.data.displayName === 'Third'));
+		assert.ok(reader.sent.some((m) => 'notification' in m && m.notification === 'peerJoined' && (m.data as { displayName?: string }).displayName === 'Third'));
 		reader.hangUp();
 	});
 

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
 
 import type { Tureen } from '../../src/server.ts';
-import type { Method, RequestData, ServerMessage } from '../../src/protocol/messages.ts';
+import type { Method, RequestData, ResponseMessage, ServerMessage } from '../../src/protocol/messages.ts';
 import { SignallingConnection } from '../../src/signalling/connection.ts';
 
 export class FakeSocket extends EventEmitter {
@@ -49,10 +49,10 @@ export class FakeSocket extends EventEmitter {
 	}
 
 	/** The reply to request `id` (bounded wait; the connection answers within its queue). */
-	async reply(id: number, timeoutMs = 10_000): Promise<ServerMessage> {
+	async reply(id: number, timeoutMs = 10_000): Promise<ResponseMessage> {
 		const deadline = Date.now() + timeoutMs;
 		for (;;) {
-			const found = this.sent.find((m) => 'id' in m && m.id === id);
+			const found = this.sent.find((m): m is ResponseMessage => 'id' in m && m.id === id);
 			if (found) return found;
 			if (Date.now() > deadline) throw new Error(`no reply to ${id} within ${timeoutMs} ms`);
 			await new Promise((resolve) => setTimeout(resolve, 5));
@@ -61,7 +61,7 @@ export class FakeSocket extends EventEmitter {
 
 	async request<M extends Method>(method: M, data: RequestData<M>): Promise<unknown> {
 		const reply = await this.reply(this.deliver(method, data));
-		if (!('ok' in reply) || !reply.ok) throw new Error(`${method} failed: ${JSON.stringify(reply)}`);
+		if (!reply.ok) throw new Error(`${method} failed: ${JSON.stringify(reply)}`);
 		return reply.data;
 	}
 
