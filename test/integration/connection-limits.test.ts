@@ -9,15 +9,9 @@ import WebSocket from 'ws';
 
 import type { ResponseMessage } from '../../src/protocol/messages.ts';
 import type { Tureen } from '../../src/server.ts';
+import { assertLimit } from '../support/media.ts';
 import { startTestServer } from '../support/server.ts';
 import { connect, type WsTestClient } from '../support/wsClient.ts';
-
-function assertLimit(reply: ResponseMessage, limit: string, max: number): void {
-	assert.equal(reply.ok, false, JSON.stringify(reply));
-	if (reply.ok) return;
-	assert.equal(reply.error.code, 'LIMIT_REACHED');
-	assert.deepEqual(reply.error.details, { limit, max });
-}
 
 /** A raw socket from another loopback address: its first message and its close code. */
 function refusedFrom(url: string, localAddress: string): Promise<{ message: ResponseMessage; code: number }> {

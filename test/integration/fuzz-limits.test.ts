@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { LIMIT_NAMES, type ResponseMessage } from '../../src/protocol/messages.ts';
 import type { Tureen } from '../../src/server.ts';
 import { seededRandom } from '../support/random.ts';
+import { opusRtpParameters } from '../support/media.ts';
 import { startTestServer } from '../support/server.ts';
 import { connect, describeInvalidServerMessage, type WsTestClient } from '../support/wsClient.ts';
 
@@ -32,15 +33,6 @@ const LIMIT_MAX: Record<string, number> = {
 	connectionsPerIp: CAPS.MAX_CONNECTIONS_PER_IP,
 	rooms: CAPS.MAX_ROOMS,
 };
-
-function opusRtpParameters(ssrc: number): Record<string, unknown> {
-	return {
-		codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] }],
-		encodings: [{ ssrc }],
-		headerExtensions: [],
-		rtcp: { cname: `c${ssrc}`, reducedSize: true },
-	};
-}
 
 type Lane = { client: WsTestClient | undefined; roomId: string; send: string[]; recv: string[] };
 

@@ -6,21 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import type { types as ms } from 'mediasoup';
-
 import type { Tureen } from '../../src/server.ts';
-import { fakeConnection, gate } from '../support/fakeSocket.ts';
+import { fakeConnection, gate, holdAfter } from '../support/fakeSocket.ts';
+import { opusRtpParameters } from '../support/media.ts';
 import { startTestServer } from '../support/server.ts';
 import { connect } from '../support/wsClient.ts';
-
-function opusRtpParameters(ssrc: number): Record<string, unknown> {
-	return {
-		codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] }],
-		encodings: [{ ssrc }],
-		headerExtensions: [],
-		rtcp: { cname: `cname-${ssrc}`, reducedSize: true },
-	};
-}
 
 const portsInUse = (tureen: Tureen) => tureen.pool.workers.reduce((n, w) => n + w.portsInUse, 0);
 
@@ -69,24 +59,13 @@ describe('no ghost peers (finding 1)', () => {
 	it('a transport finished after its socket closed is closed at once (its ports are freed)', async () => {
 		const { socket, connection } = fakeConnection(tureen);
 		await socket.request('join', { roomId: 'ghost-transport', displayName: 'T', rtpCapabilities: caps });
-		const router = tureen.rooms.getRoom('ghost-transport')!.router;
-		const hold = gate();
-		let made: ms.WebRtcTransport | undefined;
-		const original = router.createWebRtcTransport.bind(router);
-		Object.assign(router, {
-			createWebRtcTransport: async (options: ms.WebRtcTransportOptions) => {
-				made = await original(options);
-				await hold.wait();
-				return made;
-			},
-		});
+		const { hold, made } = holdAfter(tureen.rooms.getRoom('ghost-transport')!.router, 'createWebRtcTransport');
 		socket.deliver('createWebRtcTransport', { direction: 'recv' });
 		await hold.reached;
 		socket.hangUp();
 		hold.pass();
 		await connection.whenIdle();
-		assert.ok(made, 'the worker made the transport');
-		assert.equal(made.closed, true, 'and it was closed once the peer was found gone');
+		assert.equal(made()?.closed, true, 'the worker made the transport, and it was closed once the peer was found gone');
 		assert.equal(connection.peer.transports.size, 0);
 		assert.equal(portsInUse(tureen), 0);
 	});
@@ -98,24 +77,13 @@ describe('no ghost peers (finding 1)', () => {
 		const { socket, connection } = fakeConnection(tureen);
 		await socket.request('join', { roomId, displayName: 'P', rtpCapabilities: caps });
 		const { transportId } = (await socket.request('createWebRtcTransport', { direction: 'send' })) as { transportId: string };
-		const transport = connection.peer.ownTransport(transportId);
-		const hold = gate();
-		let made: ms.Producer | undefined;
-		const original = transport.produce.bind(transport);
-		Object.assign(transport, {
-			produce: async (options: ms.ProducerOptions) => {
-				made = await original(options);
-				await hold.wait();
-				return made;
-			},
-		});
+		const { hold, made } = holdAfter(connection.peer.ownTransport(transportId), 'produce');
 		socket.deliver('produce', { transportId, kind: 'audio', rtpParameters: opusRtpParameters(1111) });
 		await hold.reached;
 		socket.hangUp();
 		hold.pass();
 		await connection.whenIdle();
-		assert.ok(made);
-		assert.equal(made.closed, true);
+		assert.equal(made()?.closed, true);
 		const announced = watcher.socket.sent.filter((m) => 'notification' in m && m.notification === 'newProducer');
 		assert.deepEqual(announced, [], 'the room never hears of it');
 		assert.equal(tureen.rooms.getRoom(roomId)?.members.size, 1, 'only the watcher is left');
@@ -136,24 +104,13 @@ describe('no ghost peers (finding 1)', () => {
 		const { socket, connection } = fakeConnection(tureen);
 		await socket.request('join', { roomId, displayName: 'Cons', rtpCapabilities: caps });
 		const { transportId } = (await socket.request('createWebRtcTransport', { direction: 'recv' })) as { transportId: string };
-		const transport = connection.peer.ownTransport(transportId);
-		const hold = gate();
-		let made: ms.Consumer | undefined;
-		const original = transport.consume.bind(transport);
-		Object.assign(transport, {
-			consume: async (options: ms.ConsumerOptions) => {
-				made = await original(options);
-				await hold.wait();
-				return made;
-			},
-		});
+		const { hold, made } = holdAfter(connection.peer.ownTransport(transportId), 'consume');
 		socket.deliver('consume', { producerId, transportId });
 		await hold.reached;
 		socket.hangUp();
 		hold.pass();
 		await connection.whenIdle();
-		assert.ok(made);
-		assert.equal(made.closed, true);
+		assert.equal(made()?.closed, true);
 		assert.equal(connection.peer.consumers.size, 0);
 		producer.socket.hangUp();
 		await producer.connection.whenIdle();

@@ -8,23 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import type { ResponseMessage } from '../../src/protocol/messages.ts';
 import type { Tureen } from '../../src/server.ts';
 import { fakeConnection, type FakeSocket } from '../support/fakeSocket.ts';
+import { assertLimit, opusRtpParameters } from '../support/media.ts';
 import { startTestServer } from '../support/server.ts';
-
-function opusRtpParameters(ssrc: number): Record<string, unknown> {
-	return {
-		codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] }],
-		encodings: [{ ssrc }],
-		headerExtensions: [],
-		rtcp: { cname: `cname-${ssrc}`, reducedSize: true },
-	};
-}
-
-function assertLimit(reply: ResponseMessage, limit: string, max: number): void {
-	assert.equal(reply.ok, false, JSON.stringify(reply));
-	if (reply.ok) return;
-	assert.equal(reply.error.code, 'LIMIT_REACHED');
-	assert.deepEqual(reply.error.details, { limit, max });
-}
 
 async function joined(tureen: Tureen, roomId: string, name: string): Promise<FakeSocket> {
 	const { socket } = fakeConnection(tureen);

@@ -95,3 +95,22 @@ export function gate(): { reached: Promise<void>; pass: () => void; wait: () => 
 		},
 	};
 }
+
+/**
+ * Replaces `target[method]` so that, once the real method has finished, it
+ * stops at a gate the test opens: the test can close the socket right after
+ * the server's await of it. `made()` is what the real method returned.
+ */
+export function holdAfter(target: object, method: string): { hold: ReturnType<typeof gate>; made: () => { closed: boolean } | undefined } {
+	const hold = gate();
+	const original = (target as Record<string, (...args: unknown[]) => Promise<{ closed: boolean }>>)[method]!.bind(target);
+	let made: { closed: boolean } | undefined;
+	Object.assign(target, {
+		[method]: async (...args: unknown[]) => {
+			made = await original(...args);
+			await hold.wait();
+			return made;
+		},
+	});
+	return { hold, made: () => made };
+}
