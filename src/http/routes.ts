@@ -66,7 +66,9 @@ export function registerAdminRoutes(app: FastifyInstance, tureen: Tureen): void 
 			},
 		},
 		async (request, reply) => {
-			const { room, created } = await rooms.getOrCreateRoom(request.body.roomId, request.ip);
+			// With ADMIN_TOKEN the caller is the operator: only MAX_ROOMS applies, not the per-address quota.
+			const creator = tureen.config.adminToken ? undefined : request.ip;
+			const { room, created } = await rooms.getOrCreateRoom(request.body.roomId, creator);
 			reply.code(created ? 201 : 200);
 			return { roomId: room.roomId, workerId: room.workerId, created };
 		},
