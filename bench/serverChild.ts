@@ -129,7 +129,7 @@ async function addRoom({ roomId, publishers: count, traceFirstPackets: trace, st
 			const publisher = await createPublisher(room.router, scheduler, prepared, nextPhase(), startReplay);
 			publisher.replayer.answerKeyFrameRequests = answerKeyFrameRequests;
 			// A server-side member owning the producers: join answers list them, consume finds them.
-			const member = new Peer(() => undefined);
+			const member = new Peer({ notify: () => undefined, end: () => undefined });
 			member.displayName = `replay-${i}`;
 			member.enter(room);
 			member.producers.set(publisher.video.id, publisher.video);

@@ -266,6 +266,10 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 				this.#closeMedia();
 				this.emit('closed', { reason: (message.data as Notifications['roomClosed']).reason });
 				break;
+			case 'sessionEnded':
+				this.#closeMedia();
+				this.emit('closed', { reason: (message.data as Notifications['sessionEnded']).reason });
+				break;
 			default:
 				break;
 		}

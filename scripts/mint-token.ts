@@ -5,13 +5,11 @@
 import { parseArgs } from 'node:util';
 
 import { mintJoinToken } from '../src/auth/joinToken.ts';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig, type Config } from '../src/config.ts';
 import { roomIdSchema } from '../src/protocol/ids.ts';
 
-const USAGE = 'usage: npx tsx scripts/mint-token.ts --room <roomId> --peer <identity> [--name <displayName>] [--ttl <seconds, default 3600>]';
+const USAGE = 'usage: npx tsx scripts/mint-token.ts --room <roomId> --peer <identity> [--name <displayName>] [--ttl <seconds, default 3600, at most MAX_TOKEN_TTL>]';
 const DEFAULT_TTL_SECONDS = 3600;
-/** A year: a token that outlives that should be a configuration, not a token. */
-const MAX_TTL_SECONDS = 365 * 24 * 3600;
 
 class UsageError extends Error {}
 
@@ -53,6 +51,8 @@ function parseOptions(argv: string[]): Options | 'help' {
 	}
 
 	let ttlSeconds = DEFAULT_TTL_SECONDS;
+	// The server refuses tokens that live longer than its MAX_TOKEN_TTL; so does this script.
+	const MAX_TTL_SECONDS = serverConfig({ MAX_TOKEN_TTL: process.env.MAX_TOKEN_TTL }).maxTokenTtlSeconds;
 	if (values.ttl !== undefined) {
 		ttlSeconds = Number(values.ttl);
 		if (!/^\d+$/.test(values.ttl) || !Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TTL_SECONDS) {
@@ -62,15 +62,19 @@ function parseOptions(argv: string[]): Options | 'help' {
 	return { roomId, peer, displayName, ttlSeconds };
 }
 
-/** JOIN_SECRET checked by the server's own rule (set, at least 16 characters). */
-function joinSecret(): string {
-	let secret: string | undefined;
+/** Settings read by the server's own rules; a bad one is a usage error here. */
+function serverConfig(env: Record<string, string | undefined>): Config {
 	try {
-		secret = loadConfig({ JOIN_SECRET: process.env.JOIN_SECRET }).joinSecret;
+		return loadConfig(env);
 	} catch (error) {
 		if (error instanceof ConfigError) throw new UsageError(error.message);
 		throw error;
 	}
+}
+
+/** JOIN_SECRET checked by the server's own rule (set, at least 16 characters). */
+function joinSecret(): string {
+	const secret = serverConfig({ JOIN_SECRET: process.env.JOIN_SECRET }).joinSecret;
 	if (!secret) throw new UsageError('JOIN_SECRET is not set: use the secret the server was started with');
 	return secret;
 }

@@ -25,9 +25,34 @@ export type Config = {
 	drainTimeoutMs: number;
 	/** A worker that does not answer getResourceUsage() within this counts as dead. */
 	workerTimeoutMs: number;
+	limits: Limits;
+	/** Longest lifetime (exp - iat, seconds) a join token may have. */
+	maxTokenTtlSeconds: number;
+	/** Origins allowed to open /ws; undefined = any (non-browser clients send none). */
+	allowedOrigins: readonly string[] | undefined;
+};
+
+/** Caps that keep one client (or one address) from starving the others; see README "Limits". */
+export type Limits = {
+	transportsPerPeer: number;
+	producersPerPeer: number;
+	consumersPerPeer: number;
+	connectionsPerIp: number;
+	connections: number;
+	rooms: number;
+	roomsPerIpPerMinute: number;
+	/** A socket that has not joined a room within this is closed. */
+	joinTimeoutMs: number;
+	/** Above this many unsent bytes a socket gets no more non-essential notifications. */
+	wsMaxBufferedBytes: number;
+	/** A socket that stays above wsMaxBufferedBytes this long is closed. */
+	slowReaderTimeoutMs: number;
 };
 
 type Env = Record<string, string | undefined>;
+
+/** MAX_TOKEN_TTL's default: a working day plus margin; longer-lived tokens should be re-minted. */
+export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 86_400;
 
 /** A bad environment value: names the variable, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -103,6 +128,35 @@ function logLevel(env: Env): LogLevel {
 	return value as LogLevel;
 }
 
+// An origin as browsers send it: scheme://host[:port], nothing after.
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+
+function origins(env: Env, name: string): string[] | undefined {
+	const value = raw(env, name);
+	if (value === undefined) return undefined;
+	const list = value.split(',').map((o) => o.trim()).filter(Boolean);
+	const bad = list.find((o) => !ORIGIN.test(o));
+	if (list.length === 0 || bad !== undefined) {
+		throw new ConfigError(name, value, 'a comma-separated list of origins like https://app.example.com or http://localhost:8080');
+	}
+	return list.map((o) => o.toLowerCase());
+}
+
+function limits(env: Env): Limits {
+	return {
+		transportsPerPeer: integer(env, 'MAX_TRANSPORTS_PER_PEER', 4, 1, 1000),
+		producersPerPeer: integer(env, 'MAX_PRODUCERS_PER_PEER', 8, 1, 1000),
+		consumersPerPeer: integer(env, 'MAX_CONSUMERS_PER_PEER', 200, 1, 100_000),
+		connectionsPerIp: integer(env, 'MAX_CONNECTIONS_PER_IP', 100, 1, 1_000_000),
+		connections: integer(env, 'MAX_CONNECTIONS', 5000, 1, 1_000_000),
+		rooms: integer(env, 'MAX_ROOMS', 1000, 1, 1_000_000),
+		roomsPerIpPerMinute: integer(env, 'MAX_ROOMS_PER_IP_PER_MINUTE', 30, 1, 1_000_000),
+		joinTimeoutMs: integer(env, 'JOIN_TIMEOUT_MS', 30000, 100, 86_400_000),
+		wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
+		slowReaderTimeoutMs: integer(env, 'SLOW_READER_TIMEOUT_MS', 5000, 100, 600_000),
+	};
+}
+
 /** Reads and validates every setting; throws ConfigError on the first bad one. */
 export function loadConfig(env: Env): Config {
 	const count = workerCount(env);
@@ -134,5 +188,9 @@ export function loadConfig(env: Env): Config {
 		adminToken: secret(env, 'ADMIN_TOKEN'),
 		drainTimeoutMs: integer(env, 'DRAIN_TIMEOUT_MS', 30000, 0, 86_400_000),
 		workerTimeoutMs: integer(env, 'WORKER_TIMEOUT_MS', 5000, 100, 600_000),
+		limits: limits(env),
+		// Bounded below setTimeout's range (24.8 days) so one timer ends any session.
+		maxTokenTtlSeconds: integer(env, 'MAX_TOKEN_TTL', DEFAULT_MAX_TOKEN_TTL_SECONDS, 60, 2_000_000),
+		allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
 	};
 }

@@ -1,6 +1,6 @@
 // Every failure a client can cause or observe has a stable code (listed in
 // the shared protocol); HTTP statuses and WebSocket error replies derive from it.
-import type { SignallingErrorCode } from './protocol/messages.ts';
+import type { ErrorBody, LimitName, SignallingErrorCode } from './protocol/messages.ts';
 
 export const ERROR_HTTP_STATUS: Record<SignallingErrorCode, number> = {
 	BAD_REQUEST: 400,
@@ -18,6 +18,8 @@ export const ERROR_HTTP_STATUS: Record<SignallingErrorCode, number> = {
 	RATE_LIMITED: 429,
 	MESSAGE_TOO_LARGE: 413,
 	NO_WORKER_AVAILABLE: 503,
+	NO_PORTS_AVAILABLE: 503,
+	LIMIT_REACHED: 429,
 	SHUTTING_DOWN: 503,
 	INTERNAL: 500,
 };
@@ -26,20 +28,27 @@ export type ErrorCode = SignallingErrorCode;
 
 export class TureenError extends Error {
 	readonly code: ErrorCode;
+	readonly details: ErrorBody['details'];
 
-	constructor(code: ErrorCode, message: string) {
+	constructor(code: ErrorCode, message: string, details?: ErrorBody['details']) {
 		super(message);
 		this.name = 'TureenError';
 		this.code = code;
+		this.details = details;
 	}
 
 	get httpStatus(): number {
 		return ERROR_HTTP_STATUS[this.code];
 	}
 
-	toJSON(): { code: ErrorCode; message: string } {
-		return { code: this.code, message: this.message };
+	toJSON(): ErrorBody {
+		return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
 	}
+}
+
+/** LIMIT_REACHED naming the cap and its value, so a client can tell which one it hit. */
+export function limitReached(limit: LimitName, max: number, what: string): TureenError {
+	return new TureenError('LIMIT_REACHED', `${what}: the limit is ${max}`, { limit, max });
 }
 
 export function isTureenError(error: unknown): error is TureenError {

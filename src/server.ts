@@ -4,12 +4,14 @@ import type { FastifyInstance } from 'fastify';
 import * as mediasoup from 'mediasoup';
 import type { Logger } from 'pino';
 
-import { adminGuard } from './auth/adminToken.ts';
-import { verifyJoinToken, type JoinClaims } from './auth/joinToken.ts';
+import { adminGuard, openModeGuard } from './auth/adminToken.ts';
+import { verifyJoinToken, type VerifiedJoin } from './auth/joinToken.ts';
 import type { Config } from './config.ts';
 import { createHttpApp, registerOpenApiRoutes } from './http/app.ts';
 import { registerClientRoutes } from './http/clientRoutes.ts';
 import { registerAdminRoutes, registerProbeRoutes } from './http/routes.ts';
+import { ConnectionCounter } from './limits/connectionCounter.ts';
+import { ClientMistakeLog } from './limits/logThrottle.ts';
 import { registerObservability, type Metrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
 import { firewallRules, portPlan } from './services/portPlan.ts';
@@ -31,6 +33,10 @@ export class Tureen {
 	readonly rooms: RoomRegistry<Peer>;
 	readonly app: FastifyInstance;
 	readonly connections = new Set<SignallingConnection>();
+	/** Open sockets per address and in total, against MAX_CONNECTIONS(_PER_IP). */
+	readonly connectionCounter: ConnectionCounter;
+	/** Warnings caused by clients: no stack, once per kind per minute. */
+	readonly clientLog: ClientMistakeLog;
 	readonly version = pkg.version;
 	readonly mediasoupVersion = mediasoup.version;
 	metrics: Metrics = { recordSignallingRequest: () => undefined };
@@ -43,7 +49,15 @@ export class Tureen {
 		this.logger = logger;
 		this.pool = pool;
 		this.app = app;
-		this.rooms = new RoomRegistry({ pool, logger, roomIdleTimeoutMs: config.roomIdleTimeoutMs });
+		this.rooms = new RoomRegistry({
+			pool,
+			logger,
+			roomIdleTimeoutMs: config.roomIdleTimeoutMs,
+			maxRooms: config.limits.rooms,
+			roomsPerIpPerMinute: config.limits.roomsPerIpPerMinute,
+		});
+		this.connectionCounter = new ConnectionCounter(config.limits);
+		this.clientLog = new ClientMistakeLog(logger);
 	}
 
 	static async create(config: Config, logger: Logger): Promise<Tureen> {
@@ -66,9 +80,9 @@ export class Tureen {
 	}
 
 	/** Resolves the join's identity from its token when JOIN_SECRET is set; undefined when open. */
-	async authorizeJoin(roomId: string, token: string | undefined): Promise<JoinClaims | undefined> {
+	async authorizeJoin(roomId: string, token: string | undefined): Promise<VerifiedJoin | undefined> {
 		if (!this.config.joinSecret) return undefined;
-		return verifyJoinToken(this.config.joinSecret, token, roomId);
+		return verifyJoinToken(this.config.joinSecret, token, roomId, this.config.maxTokenTtlSeconds);
 	}
 
 	#guardAdminRoutes(): void {
@@ -79,8 +93,7 @@ export class Tureen {
 				'ADMIN_TOKEN and/or JOIN_SECRET unset: stats and joins are open to anyone (fine for local development only)',
 			);
 		}
-		if (!adminToken) return;
-		const guard = adminGuard(adminToken);
+		const guard = adminToken ? adminGuard(adminToken) : openModeGuard;
 		this.app.addHook('onRequest', async (request, reply) => {
 			// The matched route pattern, not the raw URL: "/%73tats" must not slip past.
 			const route = request.routeOptions.url ?? '';

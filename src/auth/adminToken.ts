@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
+import { isCrossOriginBrowserRequest } from '../http/crossOrigin.ts';
+
 /** Hashing first makes the comparison constant-time whatever the lengths. */
 function digest(value: string): Buffer {
 	return createHash('sha256').update(value).digest();
@@ -23,4 +25,17 @@ export function adminGuard(expected: string) {
 			return reply.code(403).send({ error: { code: 'FORBIDDEN', message: 'wrong admin token' } });
 		}
 	};
+}
+
+/**
+ * Without ADMIN_TOKEN anyone who can reach the server may use the operator
+ * endpoints, but a web page on another site must not do it through a
+ * visitor's browser (e.g. a hidden form posting to /workers/0/drain).
+ */
+export async function openModeGuard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+	if (isCrossOriginBrowserRequest(request.headers)) {
+		return reply
+			.code(403)
+			.send({ error: { code: 'FORBIDDEN', message: 'operator endpoints refuse cross-origin browser requests; set ADMIN_TOKEN to use them from elsewhere' } });
+	}
 }

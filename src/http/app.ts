@@ -29,6 +29,10 @@ export async function createHttpApp(logger: Logger): Promise<FastifyInstance> {
 		ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
 	}) as unknown as FastifyInstance;
 
+	// Bodies are JSON only: a text/plain body is what a cross-site HTML form
+	// can send without a CORS preflight, so it is refused (415) everywhere.
+	app.removeContentTypeParser('text/plain');
+
 	await app.register(swagger, {
 		openapi: {
 			info: {
@@ -54,7 +58,8 @@ export async function createHttpApp(logger: Logger): Promise<FastifyInstance> {
 		const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
 		if (status === 500) request.log.error({ err: error }, 'request failed');
 		const code = status === 500 ? 'INTERNAL' : status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
-		return reply.code(status).send({ error: { code, message: status === 500 ? 'internal error' : error.message } });
+		const message = status === 500 ? 'internal error' : status === 415 ? `${error.message}; send Content-Type: application/json` : error.message;
+		return reply.code(status).send({ error: { code, message } });
 	});
 
 	app.setNotFoundHandler((request, reply) => {

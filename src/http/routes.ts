@@ -28,7 +28,7 @@ const roomPlacementSchema = {
 	properties: { roomId: { type: 'string' }, workerId: { type: 'integer' }, created: { type: 'boolean' } },
 } as const;
 
-const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 503: errorSchema };
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 415: errorSchema, 429: errorSchema, 503: errorSchema };
 
 /** Operator endpoints: everything the ADMIN_TOKEN guard covers when it is set. */
 export function registerAdminRoutes(app: FastifyInstance, tureen: Tureen): void {
@@ -66,7 +66,9 @@ export function registerAdminRoutes(app: FastifyInstance, tureen: Tureen): void 
 			},
 		},
 		async (request, reply) => {
-			const { room, created } = await rooms.getOrCreateRoom(request.body.roomId);
+			// With ADMIN_TOKEN the caller is the operator: only MAX_ROOMS applies, not the per-address quota.
+			const creator = tureen.config.adminToken ? undefined : request.ip;
+			const { room, created } = await rooms.getOrCreateRoom(request.body.roomId, creator);
 			reply.code(created ? 201 : 200);
 			return { roomId: room.roomId, workerId: room.workerId, created };
 		},

@@ -9,7 +9,15 @@ export const errorSchema = {
 		error: {
 			type: 'object',
 			required: ['code', 'message'],
-			properties: { code: { type: 'string' }, message: { type: 'string' } },
+			properties: {
+				code: { type: 'string' },
+				message: { type: 'string' },
+				details: {
+					type: 'object',
+					description: 'LIMIT_REACHED only: which limit and its value',
+					properties: { limit: { type: 'string' }, max: { type: 'integer' } },
+				},
+			},
 		},
 	},
 } as const;
@@ -33,6 +41,11 @@ export const workerStatsSchema = {
 		cpuUsage: { type: 'number', description: 'CPU over the last sample interval, fraction of one core' },
 		cpuUsageAvg: { type: 'number', description: 'moving average of cpuUsage; used by placement' },
 		portRange: portRangeSchema,
+		ports: {
+			type: 'object',
+			description: 'RTC ports in use (each transport binds one UDP and one TCP port); exhausted: a transport was refused for want of a port',
+			properties: { inUse: { type: 'integer' }, capacity: { type: 'integer' }, exhausted: { type: 'boolean' } },
+		},
 		memory: { type: 'object', properties: { ru_maxrss: { type: 'integer', description: 'KiB' } } },
 		lastUsedAt: { type: ['string', 'null'] },
 		restarts: { type: 'integer' },

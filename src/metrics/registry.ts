@@ -58,6 +58,18 @@ export function createTureenRegistry(source: MetricsSource, media: MediaCounter)
 		(w) => w.uptimeMs / 1000,
 	);
 
+	workerGauge(
+		'tureen_worker_rtc_ports_in_use',
+		'RTC ports of the worker range in use, per protocol (each WebRTC transport binds one UDP and one TCP port).',
+		(w) => w.portsInUse,
+	);
+	workerGauge('tureen_worker_rtc_ports', 'Size of the worker RTC port range, per protocol.', (w) => w.portCapacity);
+	workerGauge(
+		'tureen_worker_rtc_ports_exhausted',
+		'1 while the worker has no free RTC port (a transport was refused NO_PORTS_AVAILABLE, or every port is in use).',
+		(w) => (w.portsExhausted ? 1 : 0),
+	);
+
 	new Counter({
 		name: 'tureen_worker_restarts_total',
 		help: 'Times the worker slot was respawned after its process died.',

@@ -10,6 +10,43 @@ import { roomIdSchema } from './ids.ts';
 const mediasoupObject = z.record(z.string(), z.unknown());
 const entityId = z.string().min(1).max(64);
 
+// The peer's receive capabilities are stored and handed to mediasoup on every
+// consume, so they get a schema of their own: known fields, bounded sizes, no
+// depth beyond what the format has (unknown keys are dropped).
+const capabilityParameters = z
+	.record(z.string().max(64), z.union([z.string().max(256), z.number()]))
+	.refine((o) => Object.keys(o).length <= 32, 'at most 32 codec parameters');
+export const rtpCapabilitiesSchema = z.object({
+	codecs: z
+		.array(
+			z.object({
+				kind: z.enum(['audio', 'video']),
+				mimeType: z.string().min(3).max(64),
+				preferredPayloadType: z.number().int().min(0).max(127).optional(),
+				clockRate: z.number().int().positive().max(1_000_000),
+				channels: z.number().int().min(1).max(8).optional(),
+				parameters: capabilityParameters.optional(),
+				rtcpFeedback: z
+					.array(z.object({ type: z.string().max(32), parameter: z.string().max(32).optional() }))
+					.max(16)
+					.optional(),
+			}),
+		)
+		.max(64),
+	headerExtensions: z
+		.array(
+			z.object({
+				kind: z.enum(['audio', 'video']),
+				uri: z.string().max(256),
+				preferredId: z.number().int().min(1).max(255),
+				preferredEncrypt: z.boolean().optional(),
+				direction: z.enum(['sendrecv', 'sendonly', 'recvonly', 'inactive']).optional(),
+			}),
+		)
+		.max(64)
+		.optional(),
+});
+
 export const requestSchemas = {
 	getRouterRtpCapabilities: z
 		.object({
@@ -22,7 +59,8 @@ export const requestSchemas = {
 		.object({
 			roomId: roomIdSchema,
 			displayName: z.string().trim().min(1).max(64),
-			rtpCapabilities: mediasoupObject,
+			// Typed as a plain object for senders; parsed into the bounded shape.
+			rtpCapabilities: mediasoupObject.pipe(rtpCapabilitiesSchema),
 			/** Required when the server has JOIN_SECRET set. */
 			token: z.string().max(4096).optional(),
 		})
@@ -48,7 +86,10 @@ export const requestSchemas = {
 
 export type Method = keyof typeof requestSchemas;
 export const METHODS = Object.keys(requestSchemas) as Method[];
-export type RequestData<M extends Method> = z.infer<(typeof requestSchemas)[M]>;
+/** What a client sends for each method. */
+export type RequestData<M extends Method> = z.input<(typeof requestSchemas)[M]>;
+/** What a handler gets once the method's schema has parsed it. */
+export type ParsedRequestData<M extends Method> = z.output<(typeof requestSchemas)[M]>;
 
 export type PeerInfo = { peerId: string; displayName: string };
 export type ProducerInfo = { producerId: string; peerId: string; kind: 'audio' | 'video'; paused: boolean };
@@ -102,6 +143,11 @@ export type Notifications = {
 	/** The server is shutting down: finish up; the socket closes by the deadline. */
 	serverDraining: { deadlineMs: number };
 	roomClosed: { reason: string };
+	/**
+	 * The server ended this session: the join token expired, or the same
+	 * identity (token `sub`) joined the room again elsewhere. The socket closes next.
+	 */
+	sessionEnded: { reason: 'token-expired' | 'replaced' };
 };
 export type NotificationName = keyof Notifications;
 
@@ -121,11 +167,28 @@ export const ERROR_CODES = [
 	'RATE_LIMITED',
 	'MESSAGE_TOO_LARGE',
 	'NO_WORKER_AVAILABLE',
+	'NO_PORTS_AVAILABLE',
+	'LIMIT_REACHED',
 	'SHUTTING_DOWN',
 	'INTERNAL',
 ] as const;
 export type SignallingErrorCode = (typeof ERROR_CODES)[number];
-export type ErrorBody = { code: SignallingErrorCode; message: string };
+
+/** Every cap a client can hit; LIMIT_REACHED names one in its details. */
+export const LIMIT_NAMES = [
+	'transportsPerPeer',
+	'producersPerPeer',
+	'consumersPerPeer',
+	'connectionsPerIp',
+	'connections',
+	'rooms',
+	'roomsPerIpPerMinute',
+] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
+export type LimitDetails = { limit: LimitName; max: number };
+
+/** `details` only on LIMIT_REACHED: which limit, and its value. */
+export type ErrorBody = { code: SignallingErrorCode; message: string; details?: LimitDetails };
 
 /** Client -> server. */
 export type RequestMessage<M extends Method = Method> = { id: number; method: M; data: RequestData<M> };

@@ -55,6 +55,10 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 	lastUsedAt = 0;
 	restarts = 0;
 	draining = false;
+	/** Open WebRTC transports; each binds one UDP and one TCP port of the range. */
+	#transports = new Set<ms.WebRtcTransport>();
+	/** Set when the worker refused a transport for want of a port; cleared when one closes. */
+	#portsExhausted = false;
 
 	private constructor(options: ManagedWorkerOptions) {
 		super();
@@ -80,6 +84,8 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 		this.#lastTimes = undefined;
 		this.#cpu = 0;
 		this.#cpuAverage.reset();
+		this.#transports = new Set();
+		this.#portsExhausted = false;
 		worker.on('died', (error) => this.#markDead(worker, `worker process died: ${error.message}`));
 		this.#sampler = setInterval(() => void this.#sample(), this.#options.cpuSampleIntervalMs);
 		this.#sampler.unref();
@@ -115,6 +121,38 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 
 	get uptimeMs(): number {
 		return this.alive ? Date.now() - this.#startedAt : 0;
+	}
+
+	/** Counts the transport's ports as used until it closes. */
+	trackTransport(transport: ms.WebRtcTransport): void {
+		const transports = this.#transports;
+		transports.add(transport);
+		transport.observer.once('close', () => {
+			transports.delete(transport);
+			this.#portsExhausted = false;
+		});
+	}
+
+	notePortsExhausted(): void {
+		this.#portsExhausted = true;
+	}
+
+	/** Ports of the range in use (per protocol: each transport takes one UDP and one TCP port). */
+	get portsInUse(): number {
+		return this.#transports.size;
+	}
+
+	get portCapacity(): number {
+		return this.portRange.max - this.portRange.min + 1;
+	}
+
+	get portsExhausted(): boolean {
+		return this.#portsExhausted || this.portsInUse >= this.portCapacity;
+	}
+
+	/** Fraction of the range in use, 1 while exhausted: what placement looks at. */
+	get portUse(): number {
+		return this.portsExhausted ? 1 : this.portsInUse / this.portCapacity;
 	}
 
 	webRtcListenInfos(ip: string, announcedAddress: string | undefined): ms.TransportListenInfo[] {

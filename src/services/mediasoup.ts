@@ -30,6 +30,8 @@ export type WorkerStats = {
 	/** Mean of the last samples; what placement uses. */
 	cpuUsageAvg: number;
 	portRange: PortRange;
+	/** RTC ports in use (per protocol) and whether a transport was refused for want of one. */
+	ports: { inUse: number; capacity: number; exhausted: boolean };
 	memory: { ru_maxrss: number };
 	lastUsedAt: string | null;
 	restarts: number;
@@ -116,6 +118,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			roomCount: (load.get(w.workerId) ?? NO_LOAD).roomIds.length,
 			cpu: w.cpuUsageAverage,
 			lastUsedAt: w.lastUsedAt,
+			portUse: w.portUse,
 		}));
 	}
 
@@ -143,6 +146,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			cpuUsage: round(w.cpuUsage),
 			cpuUsageAvg: round(w.cpuUsageAverage),
 			portRange: w.portRange,
+			ports: { inUse: w.portsInUse, capacity: w.portCapacity, exhausted: w.portsExhausted },
 			memory: { ru_maxrss: w.maxRssKb },
 			lastUsedAt: w.lastUsedAt ? new Date(w.lastUsedAt).toISOString() : null,
 			restarts: w.restarts,

@@ -3,7 +3,8 @@ import { EventEmitter } from 'node:events';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 
-import { TureenError } from '../errors.ts';
+import { limitReached, TureenError } from '../errors.ts';
+import { WindowCounter } from '../limits/windowCounter.ts';
 import { roomIdSchema } from '../protocol/ids.ts';
 import { MEDIA_CODECS } from './codecs.ts';
 import type { ManagedWorker } from './managedWorker.ts';
@@ -84,7 +85,13 @@ export type RoomRegistryOptions = {
 	pool: WorkerPool;
 	logger: Logger;
 	roomIdleTimeoutMs: number;
+	/** Rooms that may exist at once (MAX_ROOMS). */
+	maxRooms: number;
+	/** Rooms one address may create per minute (MAX_ROOMS_PER_IP_PER_MINUTE). */
+	roomsPerIpPerMinute: number;
 };
+
+const MINUTE_MS = 60_000;
 
 export type RoomRegistryEvents = {
 	roomCreated: [Room];
@@ -103,16 +110,22 @@ export class RoomRegistry<Member extends RoomMember = RoomMember>
 	readonly #rooms = new Map<string, Room<Member>>();
 	readonly #creating = new Map<string, Promise<Room<Member>>>();
 	readonly #idleTimers = new Map<string, NodeJS.Timeout>();
+	readonly #createdByIp: WindowCounter;
 	#acceptingRooms = true;
 
 	constructor(options: RoomRegistryOptions) {
 		super();
 		this.#options = options;
+		this.#createdByIp = new WindowCounter(options.roomsPerIpPerMinute, MINUTE_MS);
 		options.pool.attachRoomIndex(this);
 	}
 
-	/** Returns the room, creating it on the least-loaded worker when it does not exist. */
-	async getOrCreateRoom(roomId: string): Promise<{ room: Room<Member>; created: boolean }> {
+	/**
+	 * Returns the room, creating it on the least-loaded worker when it does not
+	 * exist. `creator` (a remote address) counts against its per-minute quota
+	 * when a room is created; joining an existing room costs nothing.
+	 */
+	async getOrCreateRoom(roomId: string, creator?: string): Promise<{ room: Room<Member>; created: boolean }> {
 		validateRoomId(roomId);
 		const existing = this.#rooms.get(roomId);
 		if (existing) return { room: existing, created: false };
@@ -120,6 +133,11 @@ export class RoomRegistry<Member extends RoomMember = RoomMember>
 		if (pending) return { room: await pending, created: false };
 
 		if (!this.#acceptingRooms) throw new TureenError('SHUTTING_DOWN', 'the server is draining and takes no new rooms');
+		const { maxRooms, roomsPerIpPerMinute } = this.#options;
+		if (this.#rooms.size + this.#creating.size >= maxRooms) throw limitReached('rooms', maxRooms, 'the server has its maximum of rooms');
+		if (creator !== undefined && !this.#createdByIp.tryTake(creator)) {
+			throw limitReached('roomsPerIpPerMinute', roomsPerIpPerMinute, 'this address created too many rooms in the last minute');
+		}
 		const creation = this.#createRoom(roomId);
 		this.#creating.set(roomId, creation);
 		try {

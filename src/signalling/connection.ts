@@ -13,11 +13,12 @@ import {
 } from '../protocol/messages.ts';
 import type { Tureen } from '../server.ts';
 import { handlers } from './handlers.ts';
-import { Peer } from './peer.ts';
+import { Peer, type SessionEndReason } from './peer.ts';
 import { TokenBucket } from './rateLimit.ts';
 
-// Requests and joins each get their own budget: a client that loops on join
-// is cut off long before one that is merely busy producing and consuming.
+// Every frame (valid or not) and joins each get their own budget: a client
+// that loops on join is cut off long before one that is merely busy
+// producing and consuming.
 const REQUESTS_BURST = 100;
 const REQUESTS_PER_SECOND = 50;
 const JOINS_BURST = 5;
@@ -25,6 +26,25 @@ const JOINS_PER_SECOND = 0.5;
 
 /** Errors that end the conversation: the reply is sent, then the socket closes. */
 const FATAL_CODES = new Set(['UNAUTHORIZED', 'FORBIDDEN']);
+
+/** Frames refused in a row (no budget left) after which the socket is closed. */
+const REFUSED_IN_A_ROW_BEFORE_CLOSE = 10 * REQUESTS_BURST;
+
+/** Notifications a lagging client still gets: they change what it must do next. */
+const ESSENTIAL_NOTIFICATIONS: ReadonlySet<NotificationName> = new Set(['roomMoved', 'roomClosed', 'serverDraining', 'sessionEnded']);
+/** Past this multiple of WS_MAX_BUFFERED_BYTES a socket is cut at once, not after the grace time. */
+const HARD_BUFFER_FACTOR = 4;
+
+/** Close codes of the server's own decisions (4000-4999 are the application's). */
+export const CLOSE_CODES = {
+	unauthorized: 4401,
+	forbidden: 4403,
+	joinTimeout: 4408,
+	sessionReplaced: 4409,
+	tokenExpired: 4401,
+	limitReached: 1013,
+	rateLimitIgnored: 1008,
+} as const;
 
 class RequestError extends Error {
 	constructor(readonly body: ErrorBody) {
@@ -50,46 +70,120 @@ function toErrorBody(error: unknown): ErrorBody {
 /**
  * One WebSocket: parses and validates each request, runs them one at a time
  * in arrival order (so e.g. `leave` never overtakes a `produce`), and answers
- * every request with either its result or a typed error.
+ * every request with either its result or a typed error. Once the socket has
+ * closed, queued requests never run and the peer can enter no room.
  */
 export class SignallingConnection {
 	readonly #tureen: Tureen;
 	readonly #socket: WebSocket;
+	readonly #ip: string;
 	readonly peer: Peer;
 	readonly #requests = new TokenBucket(REQUESTS_BURST, REQUESTS_PER_SECOND);
 	readonly #joins = new TokenBucket(JOINS_BURST, JOINS_PER_SECOND);
 	#queue: Promise<void> = Promise.resolve();
+	#closed = false;
+	#refusedInARow = 0;
+	#joinTimer: NodeJS.Timeout | undefined;
+	#slowTimer: NodeJS.Timeout | undefined;
+	/** Notifications not sent because the client was not reading. */
+	droppedNotifications = 0;
 
-	constructor(tureen: Tureen, socket: WebSocket) {
+	constructor(tureen: Tureen, socket: WebSocket, ip: string) {
 		this.#tureen = tureen;
 		this.#socket = socket;
-		this.peer = new Peer((name, data) => this.#notify(name, data));
+		this.#ip = ip;
+		this.peer = new Peer({
+			notify: (name, data) => this.#notify(name, data),
+			end: (reason) => this.#endSession(reason),
+		});
 		socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
 		socket.on('close', () => this.#onClose());
-		socket.on('error', () => undefined);
+		this.#armJoinTimer();
 	}
 
-	#send(message: ServerMessage): void {
-		if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(JSON.stringify(message));
+	get closed(): boolean {
+		return this.#closed;
+	}
+
+	/** Settles once every request received so far has finished (or been skipped). */
+	whenIdle(): Promise<void> {
+		return this.#queue;
+	}
+
+	#send(message: ServerMessage, essential: boolean): void {
+		const socket = this.#socket;
+		if (this.#closed || socket.readyState !== socket.OPEN) return;
+		const { wsMaxBufferedBytes } = this.#tureen.config.limits;
+		const buffered = socket.bufferedAmount;
+		if (buffered > wsMaxBufferedBytes) {
+			if (buffered > HARD_BUFFER_FACTOR * wsMaxBufferedBytes) return this.#cutSlowReader(buffered);
+			this.#watchSlowReader();
+			if (!essential) {
+				this.droppedNotifications += 1;
+				return;
+			}
+		}
+		socket.send(JSON.stringify(message));
 	}
 
 	#notify(name: NotificationName, data: unknown): void {
-		this.#send({ notification: name, data } as ServerMessage);
+		this.#send({ notification: name, data } as ServerMessage, ESSENTIAL_NOTIFICATIONS.has(name));
+	}
+
+	/** Over the buffer bound: give the client SLOW_READER_TIMEOUT_MS to catch up, then cut it. */
+	#watchSlowReader(): void {
+		if (this.#slowTimer) return;
+		this.#slowTimer = setTimeout(() => {
+			this.#slowTimer = undefined;
+			const buffered = this.#socket.bufferedAmount;
+			if (buffered > this.#tureen.config.limits.wsMaxBufferedBytes) this.#cutSlowReader(buffered);
+		}, this.#tureen.config.limits.slowReaderTimeoutMs);
+		this.#slowTimer.unref();
+	}
+
+	#cutSlowReader(buffered: number): void {
+		this.#tureen.clientLog.warn('slow-reader', { ip: this.#ip, peerId: this.peer.peerId, bufferedBytes: buffered }, 'closing a socket that does not read its messages');
+		// terminate(), not close(): a close frame would queue behind the backlog; this frees it now.
+		this.#socket.terminate();
 	}
 
 	#onMessage(raw: RawData, isBinary: boolean): void {
+		if (this.#closed) return;
+		// Counted before anything else: malformed frames cost the sender as much as good ones.
+		if (!this.#requests.tryTake()) return this.#refuseOverBudget(raw, isBinary);
+		this.#refusedInARow = 0;
 		let id: number | null = null;
 		try {
 			const request = this.#parse(raw, isBinary);
 			id = request.id;
-			if (!this.#requests.tryTake() || (request.method === 'join' && !this.#joins.tryTake())) {
-				throw new RequestError({ code: 'RATE_LIMITED', message: 'too many requests; slow down' });
+			if (request.method === 'join' && !this.#joins.tryTake()) {
+				throw new RequestError({ code: 'RATE_LIMITED', message: 'too many joins; slow down' });
 			}
 			const { method, data } = request;
 			this.#queue = this.#queue.then(() => this.#run(request.id, method, data));
 		} catch (error) {
 			this.#reply(id, error, undefined);
 		}
+	}
+
+	/**
+	 * RATE_LIMITED, with the request's id when it has one. A client that keeps
+	 * sending long after being told is not listening: its socket closes.
+	 */
+	#refuseOverBudget(raw: RawData, isBinary: boolean): void {
+		this.#refusedInARow += 1;
+		if (this.#refusedInARow > REFUSED_IN_A_ROW_BEFORE_CLOSE) {
+			this.#tureen.clientLog.warn('rate-limit-ignored', { ip: this.#ip }, 'closing a socket that ignores RATE_LIMITED');
+			this.#socket.close(CLOSE_CODES.rateLimitIgnored, 'rate limit ignored');
+			return;
+		}
+		let id: number | null;
+		try {
+			id = this.#parse(raw, isBinary).id;
+		} catch (error) {
+			id = (error as { id?: number }).id ?? null;
+		}
+		this.#reply(id, new RequestError({ code: 'RATE_LIMITED', message: 'too many messages; slow down' }), undefined);
 	}
 
 	#parse(raw: RawData, isBinary: boolean): { id: number; method: Method; data: unknown } {
@@ -117,6 +211,8 @@ export class SignallingConnection {
 	}
 
 	async #run(id: number, method: Method, rawData: unknown): Promise<void> {
+		// Queued before the socket closed: nobody is left to answer, and running it would make a ghost.
+		if (this.#closed) return;
 		let outcome: 'ok' | 'error' = 'error';
 		try {
 			const parsed = requestSchemas[method].safeParse(rawData);
@@ -124,13 +220,14 @@ export class SignallingConnection {
 				throw new RequestError({ code: 'BAD_REQUEST', message: `${method}: ${describeZodError(parsed.error)}` });
 			}
 			const handler = handlers[method] as (ctx: unknown, data: unknown) => Promise<unknown>;
-			const data = await handler({ tureen: this.#tureen, peer: this.peer }, parsed.data);
+			const data = await handler({ tureen: this.#tureen, peer: this.peer, ip: this.#ip }, parsed.data);
 			outcome = 'ok';
-			this.#send({ id, ok: true, data });
+			this.#send({ id, ok: true, data }, true);
 		} catch (error) {
 			this.#reply(id, error, method);
 		} finally {
 			this.#tureen.metrics.recordSignallingRequest(method, outcome);
+			this.#armJoinTimer();
 		}
 	}
 
@@ -138,14 +235,45 @@ export class SignallingConnection {
 		const requestId = id ?? (error as { id?: number }).id ?? null;
 		const body = toErrorBody(error);
 		if (body.code === 'INTERNAL') {
+			// A real fault of ours: the stack trace is what the operator needs.
 			this.#tureen.logger.error({ err: error, method, peerId: this.peer.peerId }, 'signalling request failed');
+		} else {
+			this.#tureen.clientLog.warn(
+				`signalling:${body.code}:${body.details?.limit ?? ''}`,
+				{ code: body.code, ...(body.details ? { limit: body.details.limit } : {}), method, ip: this.#ip, reason: body.message },
+				'signalling request refused',
+			);
 		}
-		this.#send({ id: requestId, ok: false, error: body });
-		if (FATAL_CODES.has(body.code)) this.#socket.close(4401, body.code);
+		this.#send({ id: requestId, ok: false, error: body }, true);
+		if (FATAL_CODES.has(body.code)) this.#socket.close(CLOSE_CODES.unauthorized, body.code);
+	}
+
+	/** While the peer is in no room, a timer closes the socket after JOIN_TIMEOUT_MS. */
+	#armJoinTimer(): void {
+		if (this.peer.room || this.#closed) {
+			clearTimeout(this.#joinTimer);
+			this.#joinTimer = undefined;
+			return;
+		}
+		if (this.#joinTimer) return;
+		this.#joinTimer = setTimeout(() => {
+			this.#joinTimer = undefined;
+			if (this.peer.room || this.#closed) return;
+			this.#tureen.clientLog.warn('join-timeout', { ip: this.#ip }, 'closing a socket that joined no room in time');
+			this.#socket.close(CLOSE_CODES.joinTimeout, 'join timeout');
+		}, this.#tureen.config.limits.joinTimeoutMs);
+		this.#joinTimer.unref();
+	}
+
+	#endSession(reason: SessionEndReason): void {
+		this.#socket.close(reason === 'replaced' ? CLOSE_CODES.sessionReplaced : CLOSE_CODES.tokenExpired, `session ended: ${reason}`);
 	}
 
 	#onClose(): void {
-		const room = this.peer.leave();
+		this.#closed = true;
+		clearTimeout(this.#joinTimer);
+		clearTimeout(this.#slowTimer);
+		const room = this.peer.end();
 		if (room) this.#tureen.rooms.noteMembership(room);
 	}
 

@@ -1,12 +1,14 @@
 import type { types as ms } from 'mediasoup';
 
-import { TureenError } from '../errors.ts';
-import type { Method, RequestData, ResponseData } from '../protocol/messages.ts';
+import { limitReached, TureenError } from '../errors.ts';
+import type { Method, ParsedRequestData, ResponseData } from '../protocol/messages.ts';
 import type { Tureen } from '../server.ts';
+import { unconsumableReason } from '../services/codecMatch.ts';
 import type { Peer, PeerRoom } from './peer.ts';
 
-export type HandlerContext = { tureen: Tureen; peer: Peer };
-type Handler<M extends Method> = (ctx: HandlerContext, data: RequestData<M>) => Promise<ResponseData[M]>;
+/** `ip`: the connection's remote address, for per-address limits. */
+export type HandlerContext = { tureen: Tureen; peer: Peer; ip: string };
+type Handler<M extends Method> = (ctx: HandlerContext, data: ParsedRequestData<M>) => Promise<ResponseData[M]>;
 type Handlers = { [M in Method]: Handler<M> };
 
 const EMPTY = {} as Record<string, never>;
@@ -18,6 +20,9 @@ function findProducer(room: PeerRoom, producerId: string): { producer: ms.Produc
 	}
 	return undefined;
 }
+
+/** mediasoup's worker says this when every port of the transport's range is bound. */
+const NO_PORTS = /no more available ports/i;
 
 /**
  * mediasoup's worker refuses some client-supplied parameters with a plain
@@ -35,8 +40,8 @@ async function withClientParameters<T>(operation: Promise<T>): Promise<T> {
 	}
 }
 
-function trackConsumer(peer: Peer, consumer: ms.Consumer): void {
-	peer.consumers.set(consumer.id, consumer);
+function trackConsumer(peer: Peer, room: PeerRoom, consumer: ms.Consumer): void {
+	peer.adoptConsumer(room, consumer);
 	consumer.observer.once('close', () => peer.consumers.delete(consumer.id));
 	consumer.on('producerclose', () => {
 		peer.notify('consumerClosed', { consumerId: consumer.id, producerId: consumer.producerId });
@@ -45,8 +50,8 @@ function trackConsumer(peer: Peer, consumer: ms.Consumer): void {
 	consumer.on('producerresume', () => peer.notify('consumerResumed', { consumerId: consumer.id }));
 }
 
-function trackProducer(peer: Peer, producer: ms.Producer): void {
-	peer.producers.set(producer.id, producer);
+function trackProducer(peer: Peer, room: PeerRoom, producer: ms.Producer): void {
+	peer.adoptProducer(room, producer);
 	producer.observer.once('close', () => {
 		peer.producers.delete(producer.id);
 		peer.broadcast('producerClosed', { producerId: producer.id, peerId: peer.peerId });
@@ -54,24 +59,33 @@ function trackProducer(peer: Peer, producer: ms.Producer): void {
 }
 
 export const handlers: Handlers = {
-	async getRouterRtpCapabilities({ tureen }, { roomId, token }) {
+	async getRouterRtpCapabilities({ tureen, peer, ip }, { roomId, token }) {
 		// It creates the room, so with JOIN_SECRET set it needs the same token as join.
 		await tureen.authorizeJoin(roomId, token);
-		const { room } = await tureen.rooms.getOrCreateRoom(roomId);
+		peer.requireLive();
+		const { room } = await tureen.rooms.getOrCreateRoom(roomId, ip);
 		return { rtpCapabilities: room.router.rtpCapabilities, workerId: room.workerId };
 	},
 
-	async join({ tureen, peer }, { roomId, displayName, rtpCapabilities, token }) {
+	async join({ tureen, peer, ip }, { roomId, displayName, rtpCapabilities, token }) {
 		if (peer.room) throw new TureenError('ALREADY_JOINED', `already in room "${peer.room.roomId}"`);
-		const identity = await tureen.authorizeJoin(roomId, token);
-		const { room } = await tureen.rooms.getOrCreateRoom(roomId);
-		if (room.members.size >= tureen.config.maxPeersPerRoom) {
+		const claims = await tureen.authorizeJoin(roomId, token);
+		peer.requireLive();
+		const { room } = await tureen.rooms.getOrCreateRoom(roomId, ip);
+		// From here to enter() nothing awaits: the checks below still hold when the peer enters.
+		peer.requireLive();
+		const why = unconsumableReason(room.router.rtpCapabilities.codecs ?? [], rtpCapabilities.codecs);
+		if (why) throw new TureenError('BAD_REQUEST', `join: ${why}`);
+		// One live session per identity: a second join with the same token subject replaces the first.
+		const previous = claims ? room.members.get(claims.peer) : undefined;
+		if (room.members.size - (previous ? 1 : 0) >= tureen.config.maxPeersPerRoom) {
 			throw new TureenError('ROOM_FULL', `room "${roomId}" has its maximum of ${tureen.config.maxPeersPerRoom} peers`);
 		}
-		peer.displayName = identity?.displayName ?? displayName;
+		previous?.endSession('replaced');
+		peer.displayName = claims?.displayName ?? displayName;
 		peer.rtpCapabilities = rtpCapabilities as ms.RtpCapabilities;
 		const others = [...room.members.values()];
-		peer.enter(room);
+		peer.enter(room, claims ? { identity: claims.peer, expiresAt: claims.expiresAt } : undefined);
 		tureen.rooms.noteMembership(room);
 		peer.broadcast('peerJoined', { peerId: peer.peerId, displayName: peer.displayName });
 		return {
@@ -85,18 +99,27 @@ export const handlers: Handlers = {
 
 	async createWebRtcTransport({ tureen, peer }, { direction }) {
 		const room = peer.requireRoom();
+		const max = tureen.config.limits.transportsPerPeer;
+		if (peer.transports.size >= max) throw limitReached('transportsPerPeer', max, 'this peer has its maximum of transports');
 		const managed = tureen.pool.getWorker(room.workerId);
 		if (!managed?.alive) throw new TureenError('NO_WORKER_AVAILABLE', 'the room is moving to another worker; retry');
-		const transport = await room.router.createWebRtcTransport({
-			listenInfos: managed.webRtcListenInfos(tureen.config.webrtcListenIp, tureen.config.announcedIp),
-			enableUdp: true,
-			enableTcp: true,
-			preferUdp: true,
-			initialAvailableOutgoingBitrate: 1_000_000,
-			appData: { peerId: peer.peerId, direction },
-		});
-		peer.transports.set(transport.id, transport);
-		transport.observer.once('close', () => peer.transports.delete(transport.id));
+		let transport: ms.WebRtcTransport;
+		try {
+			transport = await room.router.createWebRtcTransport({
+				listenInfos: managed.webRtcListenInfos(tureen.config.webrtcListenIp, tureen.config.announcedIp),
+				enableUdp: true,
+				enableTcp: true,
+				preferUdp: true,
+				initialAvailableOutgoingBitrate: 1_000_000,
+				appData: { peerId: peer.peerId, direction },
+			});
+		} catch (error) {
+			if (!(error instanceof Error && NO_PORTS.test(error.message))) throw error;
+			managed.notePortsExhausted();
+			throw new TureenError('NO_PORTS_AVAILABLE', `worker ${managed.workerId} has no free RTC port; retry later`);
+		}
+		managed.trackTransport(transport);
+		peer.adoptTransport(room, transport);
 		return {
 			transportId: transport.id,
 			iceParameters: transport.iceParameters,
@@ -114,8 +137,10 @@ export const handlers: Handlers = {
 		return { iceParameters: await peer.ownTransport(transportId).restartIce() };
 	},
 
-	async produce({ peer }, { transportId, kind, rtpParameters, appData }) {
-		peer.requireRoom();
+	async produce({ tureen, peer }, { transportId, kind, rtpParameters, appData }) {
+		const room = peer.requireRoom();
+		const max = tureen.config.limits.producersPerPeer;
+		if (peer.producers.size >= max) throw limitReached('producersPerPeer', max, 'this peer has its maximum of producers');
 		const transport = peer.ownTransport(transportId);
 		if (transport.appData.direction !== 'send') {
 			throw new TureenError('BAD_REQUEST', 'produce needs a transport created with direction "send"');
@@ -127,7 +152,7 @@ export const handlers: Handlers = {
 				appData: { ...appData, peerId: peer.peerId },
 			}),
 		);
-		trackProducer(peer, producer);
+		trackProducer(peer, room, producer);
 		peer.broadcast('newProducer', { producerId: producer.id, peerId: peer.peerId, kind, paused: producer.paused });
 		return { producerId: producer.id };
 	},
@@ -149,8 +174,10 @@ export const handlers: Handlers = {
 		return EMPTY;
 	},
 
-	async consume({ peer }, { producerId, transportId }) {
+	async consume({ tureen, peer }, { producerId, transportId }) {
 		const room = peer.requireRoom();
+		const max = tureen.config.limits.consumersPerPeer;
+		if (peer.consumers.size >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
 		const transport = peer.ownTransport(transportId);
 		if (transport.appData.direction !== 'recv') {
 			throw new TureenError('BAD_REQUEST', 'consume needs a transport created with direction "recv"');
@@ -164,7 +191,7 @@ export const handlers: Handlers = {
 		}
 		// Paused until the client has set up its side, as mediasoup recommends.
 		const consumer = await withClientParameters(transport.consume({ producerId, rtpCapabilities, paused: true }));
-		trackConsumer(peer, consumer);
+		trackConsumer(peer, room, consumer);
 		return {
 			consumerId: consumer.id,
 			producerId,

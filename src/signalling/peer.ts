@@ -8,31 +8,61 @@ import type { Room, RoomMember } from '../services/room.ts';
 
 export type PeerRoom = Room<Peer>;
 
+/** Why a session ended from the server side; the client gets `sessionEnded` first. */
+export type SessionEndReason = Notifications['sessionEnded']['reason'];
+
+/** What a peer needs from its connection: send a notification, end the connection. */
+export type PeerLink = {
+	notify(name: NotificationName, data: unknown): void;
+	end(reason: SessionEndReason): void;
+};
+
+/** Who a token says the peer is, and until when. */
+export type PeerSession = { identity: string; expiresAt: number };
+
+// setTimeout's largest delay; a later expiry is re-checked when it fires.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * One signalling connection's participant: its room membership and the
  * mediasoup objects it owns. A peer may act only on what is in its own maps.
+ * Once its connection has ended the peer is spent: it never enters a room
+ * again, and anything created for it afterwards is closed at once.
  */
 export class Peer implements RoomMember {
-	readonly peerId = randomUUID();
+	#peerId: string = randomUUID();
 	displayName = '';
+	/** The token's `sub` when the server checks tokens; one live session per (room, identity). */
+	identity: string | undefined;
 	rtpCapabilities: ms.RtpCapabilities | undefined;
 	readonly transports = new Map<string, ms.WebRtcTransport>();
 	readonly producers = new Map<string, ms.Producer>();
 	readonly consumers = new Map<string, ms.Consumer>();
-	readonly #send: (name: NotificationName, data: unknown) => void;
+	readonly #link: PeerLink;
 	#room: PeerRoom | undefined;
+	#ended = false;
+	#expiryTimer: NodeJS.Timeout | undefined;
 	readonly #onRoomMoved = (_from: number, to: number, reason: string) => {
 		// The old router took every transport, producer and consumer with it.
 		this.#forgetMedia();
 		this.notify('roomMoved', { workerId: to, reason });
 	};
 
-	constructor(send: (name: NotificationName, data: unknown) => void) {
-		this.#send = send;
+	constructor(link: PeerLink) {
+		this.#link = link;
+	}
+
+	get peerId(): string {
+		return this.#peerId;
 	}
 
 	get room(): PeerRoom | undefined {
 		return this.#room;
+	}
+
+	/** False once the connection has closed: nothing may be created or joined for this peer. */
+	get live(): boolean {
+		return !this.#ended;
 	}
 
 	requireRoom(): PeerRoom {
@@ -40,8 +70,17 @@ export class Peer implements RoomMember {
 		return this.#room;
 	}
 
+	/** Throws when the connection closed while a request was waiting on something. */
+	requireLive(): void {
+		if (this.#ended) throw new TureenError('NOT_JOINED', 'the connection closed');
+	}
+
 	notify<N extends NotificationName>(name: N, data: Notifications[N]): void {
 		this.#send(name, data);
+	}
+
+	#send(name: NotificationName, data: unknown): void {
+		if (!this.#ended) this.#link.notify(name, data);
 	}
 
 	/** Tells every other member of the room. */
@@ -51,7 +90,18 @@ export class Peer implements RoomMember {
 		}
 	}
 
-	enter(room: PeerRoom): void {
+	/**
+	 * Enters a room; with a session, the peer takes the token's identity as its
+	 * peerId and its session ends when the token expires.
+	 */
+	enter(room: PeerRoom, session?: PeerSession): void {
+		this.requireLive();
+		if (room.closed) throw new TureenError('ROOM_NOT_FOUND', `room "${room.roomId}" closed`);
+		if (session) {
+			this.#peerId = session.identity;
+			this.identity = session.identity;
+			this.#armExpiry(session.expiresAt);
+		}
 		this.#room = room;
 		room.members.set(this.peerId, this);
 		room.on('moved', this.#onRoomMoved);
@@ -59,11 +109,12 @@ export class Peer implements RoomMember {
 
 	/** Leaves the room (if any), closing everything this peer owns and telling the others. */
 	leave(): PeerRoom | undefined {
+		clearTimeout(this.#expiryTimer);
 		const room = this.#room;
 		if (!room) return undefined;
 		this.#closeMedia();
 		room.off('moved', this.#onRoomMoved);
-		room.members.delete(this.peerId);
+		if (room.members.get(this.peerId) === this) room.members.delete(this.peerId);
 		this.#room = undefined;
 		if (!room.closed) {
 			for (const other of room.members.values()) other.notify('peerLeft', { peerId: this.peerId });
@@ -71,14 +122,62 @@ export class Peer implements RoomMember {
 		return room;
 	}
 
+	/** The connection closed: leave, and refuse everything from now on. */
+	end(): PeerRoom | undefined {
+		this.#ended = true;
+		return this.leave();
+	}
+
+	/**
+	 * The server ends this session (token expired, or the same identity joined
+	 * again): the client is told first, then the room sees it leave and the
+	 * connection closes.
+	 */
+	endSession(reason: SessionEndReason): PeerRoom | undefined {
+		this.notify('sessionEnded', { reason });
+		const room = this.end();
+		this.#link.end(reason);
+		return room;
+	}
+
 	/** The room closed under this peer (deleted, idle, shutdown). */
 	close(reason: string): void {
+		clearTimeout(this.#expiryTimer);
 		const room = this.#room;
 		if (!room) return;
 		this.#closeMedia();
 		room.off('moved', this.#onRoomMoved);
 		this.#room = undefined;
 		this.notify('roomClosed', { reason });
+	}
+
+	/**
+	 * Keeps a transport made for this peer in `room`, or closes it when the
+	 * peer left, the room closed or moved, or the connection ended while it
+	 * was being made (so no port stays bound for a peer that is gone).
+	 */
+	adoptTransport(room: PeerRoom, transport: ms.WebRtcTransport): void {
+		this.#adopt(room, transport);
+		this.transports.set(transport.id, transport);
+		transport.observer.once('close', () => this.transports.delete(transport.id));
+	}
+
+	/** As adoptTransport, for a producer; the caller announces it. */
+	adoptProducer(room: PeerRoom, producer: ms.Producer): void {
+		this.#adopt(room, producer);
+		this.producers.set(producer.id, producer);
+	}
+
+	/** As adoptTransport, for a consumer. */
+	adoptConsumer(room: PeerRoom, consumer: ms.Consumer): void {
+		this.#adopt(room, consumer);
+		this.consumers.set(consumer.id, consumer);
+	}
+
+	#adopt(room: PeerRoom, made: { closed: boolean; close(): void }): void {
+		if (!this.#ended && this.#room === room && !room.closed && !made.closed) return;
+		if (!made.closed) made.close();
+		throw new TureenError('NOT_JOINED', 'the peer left the room (or the connection closed) while this was being set up');
 	}
 
 	ownTransport(transportId: string): ms.WebRtcTransport {
@@ -106,6 +205,19 @@ export class Peer implements RoomMember {
 			kind: p.kind,
 			paused: p.paused,
 		}));
+	}
+
+	#armExpiry(expiresAt: number): void {
+		clearTimeout(this.#expiryTimer);
+		const delay = expiresAt - Date.now();
+		this.#expiryTimer = setTimeout(
+			() => {
+				if (Date.now() >= expiresAt) this.endSession('token-expired');
+				else this.#armExpiry(expiresAt);
+			},
+			Math.max(0, Math.min(delay, MAX_TIMER_MS)),
+		);
+		this.#expiryTimer.unref();
 	}
 
 	#closeMedia(): void {

@@ -218,7 +218,8 @@ const NEVER_FOR_VALID: ReadonlySet<string> = new Set(['INVALID_JSON', 'UNKNOWN_M
 /** What the protocol says the server must do with `frame` (schemas from the shared protocol). */
 function expectationFor(frame: Frame): Expectation {
 	const bytes = typeof frame.payload === 'string' ? Buffer.from(frame.payload) : frame.payload;
-	const none = { takesRequest: false, takesJoin: false };
+	// Every frame the server reads counts against its rate limit, whatever is wrong with it.
+	const none = { takesRequest: true, takesJoin: false };
 	if (bytes.length > HARD_FRAME_LIMIT) return { kind: 'close', codes: [1009] };
 	if (frame.binary) return { kind: 'reply', id: null, codes: ['BAD_REQUEST'], ...none };
 	if (!isUtf8(bytes)) return { kind: 'close', codes: [1007] };

@@ -39,8 +39,9 @@ describe('scripts/mint-token.ts', () => {
 		assert.match(result.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/, 'the token alone, on one line');
 		const token = result.stdout.trim();
 
-		const claims = await verifyJoinToken(SECRET, token, 'standup-42');
+		const { expiresAt, ...claims } = await verifyJoinToken(SECRET, token, 'standup-42');
 		assert.deepEqual(claims, { roomId: 'standup-42', peer: 'user-7', displayName: 'Ada Lovelace' });
+		assert.equal(expiresAt, decodeJwt(token).exp! * 1000);
 		const { exp } = decodeJwt(token);
 		assert.ok(exp !== undefined && exp >= before + 3600 && exp <= Math.floor(Date.now() / 1000) + 3600, `default ttl 3600 s (exp ${exp})`);
 
@@ -52,7 +53,8 @@ describe('scripts/mint-token.ts', () => {
 		const result = await mintToken(['--room', 'r1', '--peer', 'bot', '--ttl', '60']);
 		assert.equal(result.code, 0, result.stderr);
 		const token = result.stdout.trim();
-		assert.deepEqual(await verifyJoinToken(SECRET, token, 'r1'), { roomId: 'r1', peer: 'bot' });
+		const { expiresAt: _expiresAt, ...claims } = await verifyJoinToken(SECRET, token, 'r1');
+		assert.deepEqual(claims, { roomId: 'r1', peer: 'bot' });
 		const { exp, iat } = decodeJwt(token);
 		assert.equal(exp! - iat!, 60);
 	});

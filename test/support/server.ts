@@ -13,6 +13,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 		WEBRTC_LISTEN_IP: '127.0.0.1',
 		PORT: '0',
 		LOG_LEVEL: 'warn',
+		// Every test client comes from 127.0.0.1, and a busy CI machine is
+		// slow: per-address caps and the join timeout are tested where a test
+		// sets them, not tripped by unrelated tests.
+		MAX_CONNECTIONS_PER_IP: '100000',
+		MAX_ROOMS_PER_IP_PER_MINUTE: '100000',
+		JOIN_TIMEOUT_MS: '600000',
 		...env,
 	});
 	const tureen = await Tureen.create(config, createLogger(config.logLevel));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { chooseWorker, type WorkerSnapshot } from '../../src/services/placement.ts';
+import { chooseWorker, PORTS_NEARLY_FULL, type WorkerSnapshot } from '../../src/services/placement.ts';
 
 const DEFAULT = { cpuSimilarThreshold: 0.1 };
 
@@ -162,7 +162,11 @@ function permutations<T>(items: readonly T[]): T[][] {
  * worker (declarative, no filtering or sorting pipeline).
  */
 function referenceChoose(workers: readonly WorkerSnapshot[], threshold: number): number | undefined {
-	const isEligible = (w: WorkerSnapshot) => w.alive && !w.draining;
+	const ports = (w: WorkerSnapshot) => w.portUse ?? 0;
+	const open = (w: WorkerSnapshot) => w.alive && !w.draining && ports(w) < 1;
+	// Rule 0: a nearly full worker competes only when no open worker has room to spare.
+	const anyRoomy = workers.some((w) => open(w) && ports(w) < PORTS_NEARLY_FULL);
+	const isEligible = (w: WorkerSnapshot) => open(w) && (!anyRoomy || ports(w) < PORTS_NEARLY_FULL);
 	const winners: number[] = [];
 	for (const candidate of workers) {
 		if (!isEligible(candidate)) continue;
@@ -242,6 +246,44 @@ describe('chooseWorker: exhaustive matrix against a reference', () => {
 		assert.deepEqual([...seenWinners].sort(), [0, 1, 2]);
 	});
 
+	it('agrees with the reference for every combination of port use, rooms and state of 3 workers', () => {
+		const states = [
+			{ alive: true, draining: false },
+			{ alive: true, draining: true },
+			{ alive: false, draining: false },
+		];
+		const portUses = [undefined, 0, 0.5, PORTS_NEARLY_FULL - 0.001, PORTS_NEARLY_FULL, 0.99, 1];
+		const perWorker: Omit<WorkerSnapshot, 'workerId'>[] = [];
+		for (const state of states) {
+			for (const roomCount of [0, 1]) {
+				for (const cpu of [0, 0.5]) {
+					for (const portUse of portUses) {
+						perWorker.push({ ...state, roomCount, cpu, lastUsedAt: 0, ...(portUse === undefined ? {} : { portUse }) });
+					}
+				}
+			}
+		}
+		const mismatches: string[] = [];
+		const outcomes = new Set<number | undefined>();
+		for (const a of perWorker) {
+			for (const b of perWorker) {
+				for (const c of perWorker) {
+					const workers = [
+						{ workerId: 0, ...a },
+						{ workerId: 1, ...b },
+						{ workerId: 2, ...c },
+					];
+					const expected = referenceChoose(workers, DEFAULT.cpuSimilarThreshold);
+					outcomes.add(expected);
+					const actual = chooseWorker(workers, DEFAULT);
+					if (actual !== expected && mismatches.length < 5) mismatches.push(`${JSON.stringify(workers)}: ${expected} vs ${actual}`);
+				}
+			}
+		}
+		assert.deepEqual(mismatches, []);
+		assert.deepEqual([...outcomes].sort(), [0, 1, 2, undefined]);
+	});
+
 	it('agrees with the reference for rotated workerIds and other thresholds', () => {
 		const cpus = [0, 0.05, 0.1, 0.3, 0.5];
 		const thresholds = [0, 0.05, 0.1, 0.25, 1];
@@ -265,6 +307,34 @@ describe('chooseWorker: exhaustive matrix against a reference', () => {
 			}
 		}
 		assert.deepEqual(mismatches.slice(0, 5), []);
+	});
+});
+
+describe('chooseWorker: port pressure', () => {
+	it('avoids a worker whose port range is nearly full, even with fewer rooms and lower CPU', () => {
+		const workers = [worker(0, { portUse: PORTS_NEARLY_FULL }), worker(1, { roomCount: 5, cpu: 0.9, portUse: 0.5 })];
+		assert.equal(chooseWorker(workers, DEFAULT), 1);
+	});
+
+	it('just below the nearly-full mark a worker competes as usual', () => {
+		const workers = [worker(0, { portUse: PORTS_NEARLY_FULL - 0.01 }), worker(1, { roomCount: 5 })];
+		assert.equal(chooseWorker(workers, DEFAULT), 0);
+	});
+
+	it('when every open worker is nearly full, the usual rules pick among them', () => {
+		const workers = [worker(0, { roomCount: 2, portUse: 0.95 }), worker(1, { roomCount: 1, portUse: 0.99 })];
+		assert.equal(chooseWorker(workers, DEFAULT), 1);
+	});
+
+	it('never picks a worker whose ports are exhausted', () => {
+		assert.equal(chooseWorker([worker(0, { portUse: 1 })], DEFAULT), undefined);
+		const workers = [worker(0, { portUse: 1 }), worker(1, { roomCount: 9, portUse: 0.95 })];
+		assert.equal(chooseWorker(workers, DEFAULT), 1);
+	});
+
+	it('a nearly full worker does not make a draining or dead one eligible', () => {
+		const workers = [worker(0, { portUse: 0.95 }), worker(1, { draining: true }), worker(2, { alive: false })];
+		assert.equal(chooseWorker(workers, DEFAULT), 0);
 	});
 });
 

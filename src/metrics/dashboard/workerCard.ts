@@ -104,7 +104,12 @@ export class WorkerCard {
 		this.element.classList.toggle('dead', !alive);
 
 		this.#fact('pid', stats.pid === null ? '—' : String(stats.pid));
-		this.#fact('ports', `${stats.portRange.min}–${stats.portRange.max}`);
+		const ports = stats.ports;
+		this.#fact(
+			'ports',
+			`${stats.portRange.min}–${stats.portRange.max}${ports ? ` (${ports.inUse}/${ports.capacity} in use${ports.exhausted ? ', exhausted' : ''})` : ''}`,
+			ports?.exhausted ? 'bad' : ports && ports.inUse >= 0.9 * ports.capacity ? 'warn' : '',
+		);
 		this.#fact('restarts', String(stats.restarts), stats.restarts > 0 ? 'warn' : '');
 		this.#fact('uptime', alive ? duration(stats.uptimeMs) : '—');
 		this.#fact('cpu', `${percent(stats.cpuUsage)}% (avg ${percent(stats.cpuUsageAvg ?? 0)}%)`);

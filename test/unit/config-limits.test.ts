@@ -1,0 +1,68 @@
+// The limit variables of issue 10: documented defaults, bounds, and one-line errors naming the variable.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+describe('limit settings', () => {
+	it('an empty environment gives the documented defaults', () => {
+		const config = loadConfig({});
+		assert.deepEqual(config.limits, {
+			transportsPerPeer: 4,
+			producersPerPeer: 8,
+			consumersPerPeer: 200,
+			connectionsPerIp: 100,
+			connections: 5000,
+			rooms: 1000,
+			roomsPerIpPerMinute: 30,
+			joinTimeoutMs: 30000,
+			wsMaxBufferedBytes: 1048576,
+			slowReaderTimeoutMs: 5000,
+		});
+		assert.equal(config.maxTokenTtlSeconds, 86400);
+		assert.equal(config.allowedOrigins, undefined);
+	});
+
+	it('each variable sets its limit', () => {
+		const config = loadConfig({
+			MAX_TRANSPORTS_PER_PEER: '2',
+			MAX_PRODUCERS_PER_PEER: '3',
+			MAX_CONSUMERS_PER_PEER: '4',
+			MAX_CONNECTIONS_PER_IP: '5',
+			MAX_CONNECTIONS: '6',
+			MAX_ROOMS: '7',
+			MAX_ROOMS_PER_IP_PER_MINUTE: '8',
+			JOIN_TIMEOUT_MS: '900',
+			WS_MAX_BUFFERED_BYTES: '20000',
+			SLOW_READER_TIMEOUT_MS: '1000',
+			MAX_TOKEN_TTL: '600',
+			ALLOWED_ORIGINS: 'https://a.example, http://LOCALHOST:8080,http://[::1]:3000',
+		});
+		assert.deepEqual(Object.values(config.limits), [2, 3, 4, 5, 6, 7, 8, 900, 20000, 1000]);
+		assert.equal(config.maxTokenTtlSeconds, 600);
+		assert.deepEqual(config.allowedOrigins, ['https://a.example', 'http://localhost:8080', 'http://[::1]:3000']);
+	});
+
+	const rejects = (env: Record<string, string>, variable: string) =>
+		assert.throws(
+			() => loadConfig(env),
+			(error: unknown) => error instanceof ConfigError && error.variable === variable && error.message.includes('allowed is'),
+		);
+
+	it('refuses zero, negative, fractional and out-of-range values', () => {
+		for (const variable of ['MAX_TRANSPORTS_PER_PEER', 'MAX_PRODUCERS_PER_PEER', 'MAX_CONSUMERS_PER_PEER', 'MAX_CONNECTIONS_PER_IP', 'MAX_CONNECTIONS', 'MAX_ROOMS', 'MAX_ROOMS_PER_IP_PER_MINUTE']) {
+			for (const value of ['0', '-1', '1.5', 'many', '99999999999']) rejects({ [variable]: value }, variable);
+		}
+		rejects({ JOIN_TIMEOUT_MS: '10' }, 'JOIN_TIMEOUT_MS');
+		rejects({ WS_MAX_BUFFERED_BYTES: '1000' }, 'WS_MAX_BUFFERED_BYTES');
+		rejects({ SLOW_READER_TIMEOUT_MS: '5s' }, 'SLOW_READER_TIMEOUT_MS');
+		rejects({ MAX_TOKEN_TTL: '59' }, 'MAX_TOKEN_TTL');
+		rejects({ MAX_TOKEN_TTL: '2000001' }, 'MAX_TOKEN_TTL');
+	});
+
+	it('ALLOWED_ORIGINS must be origins: scheme and host, nothing after', () => {
+		for (const value of ['*', 'app.example.com', 'https://a.example/', 'https://a.example/path', 'ftp://a.example', ',', 'https://a.example, nope']) {
+			rejects({ ALLOWED_ORIGINS: value }, 'ALLOWED_ORIGINS');
+		}
+	});
+});
