@@ -79,16 +79,17 @@ export class SignallingConnection {
 
 	#onMessage(raw: RawData, isBinary: boolean): void {
 		let id: number | null = null;
+		let method: Method | undefined;
 		try {
 			const request = this.#parse(raw, isBinary);
 			id = request.id;
+			method = request.method;
 			if (!this.#requests.tryTake() || (request.method === 'join' && !this.#joins.tryTake())) {
 				throw new RequestError({ code: 'RATE_LIMITED', message: 'too many requests; slow down' });
 			}
-			const { method, data } = request;
-			this.#queue = this.#queue.then(() => this.#run(request.id, method, data));
+			this.#queue = this.#queue.then(() => this.#run(request.id, request.method, request.data));
 		} catch (error) {
-			this.#reply(id, error, undefined);
+			this.#reply(id, error, method);
 		}
 	}
 
@@ -117,7 +118,6 @@ export class SignallingConnection {
 	}
 
 	async #run(id: number, method: Method, rawData: unknown): Promise<void> {
-		let outcome: 'ok' | 'error' = 'error';
 		try {
 			const parsed = requestSchemas[method].safeParse(rawData);
 			if (!parsed.success) {
@@ -125,16 +125,16 @@ export class SignallingConnection {
 			}
 			const handler = handlers[method] as (ctx: unknown, data: unknown) => Promise<unknown>;
 			const data = await handler({ tureen: this.#tureen, peer: this.peer }, parsed.data);
-			outcome = 'ok';
 			this.#send({ id, ok: true, data });
+			this.#tureen.metrics.recordSignallingRequest(method, 'ok');
 		} catch (error) {
 			this.#reply(id, error, method);
-		} finally {
-			this.#tureen.metrics.recordSignallingRequest(method, outcome);
 		}
 	}
 
+	/** Every error reply, also those refused before dispatch (bad JSON, unknown method, rate limited, oversize), is counted. */
 	#reply(id: number | null, error: unknown, method: Method | undefined): void {
+		this.#tureen.metrics.recordSignallingRequest(method ?? 'unknown', 'error');
 		const requestId = id ?? (error as { id?: number }).id ?? null;
 		const body = toErrorBody(error);
 		if (body.code === 'INTERNAL') {
