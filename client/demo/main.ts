@@ -85,6 +85,10 @@ async function join(room: string, displayName: string): Promise<void> {
 	client.on('peerLeft', ({ peerId }) => document.querySelector(`[data-peer-id="${peerId}"]`)?.remove());
 	client.on('roomMoved', ({ workerId }) => setStatus(`Worker lost: moving the room to worker ${workerId}…`));
 	client.on('recovered', ({ tookMs }) => setStatus(`${describeWorker()} (recovered in ${tookMs} ms)`));
+	client.on('error', (problem) => {
+		if (problem.during === 'recovery') setStatus(`Worker lost and the room could not be re-joined: ${problem.error.message}`);
+		else console.warn(`tureen client: ${problem.during} failed`, problem.error);
+	});
 	client.on('serverDraining', () => setStatus(`${describeWorker()}; the server is restarting soon`));
 	client.on('closed', ({ reason }) => setStatus(`Disconnected: ${reason}`));
 
