@@ -44,6 +44,16 @@ const json = async (url: string, init?: RequestInit) => {
 	return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
+/** POST /rooms: the status, and the error code when refused. */
+async function postRoom(baseUrl: string, roomId: string): Promise<{ status: number; body: Record<string, unknown>; code: string | undefined }> {
+	const { status, body } = await json(`${baseUrl}/rooms`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ roomId }),
+	});
+	return { status, body, code: (body.error as { code?: string } | undefined)?.code };
+}
+
 describe('worker death', () => {
 	test('a killed worker is respawned with the same id and port range; its rooms move', async () => {
 		const { tureen, baseUrl } = await server({ MEDIASOUP_WORKER_COUNT: '2', RTC_BASE_PORT: '50000' });
@@ -91,11 +101,7 @@ describe('worker death', () => {
 		assert.equal(ready.status, 503);
 		assert.equal(ready.body.liveWorkers, 1);
 		// The survivor still takes every new room.
-		const created = await json(`${baseUrl}/rooms`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({ roomId: 'survivor' }),
-		});
+		const created = await postRoom(baseUrl, 'survivor');
 		assert.equal(created.body.workerId, 0);
 	});
 
@@ -204,13 +210,8 @@ describe('worker death', () => {
 	test('NO_WORKER_AVAILABLE over HTTP and WebSocket when every worker is draining', async () => {
 		const { baseUrl, wsUrl } = await server({ MEDIASOUP_WORKER_COUNT: '2', RTC_BASE_PORT: '36000', DRAIN_TIMEOUT_MS: '600000' });
 		for (const workerId of [0, 1]) assert.equal((await json(`${baseUrl}/workers/${workerId}/drain`, { method: 'POST' })).status, 200);
-		const created = await json(`${baseUrl}/rooms`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({ roomId: 'nowhere' }),
-		});
-		assert.equal(created.status, 503);
-		assert.equal((created.body.error as { code: string }).code, 'NO_WORKER_AVAILABLE');
+		const created = await postRoom(baseUrl, 'nowhere');
+		assert.deepEqual([created.status, created.code], [503, 'NO_WORKER_AVAILABLE']);
 		const client = await connect(wsUrl);
 		clients.push(client);
 		const reply = await client.request('getRouterRtpCapabilities', { roomId: 'nowhere' });
@@ -297,13 +298,8 @@ describe('SIGTERM', () => {
 		assert.equal((await late.waitForClose()).code, 1013, 'a new socket is turned away during the drain');
 		const newRoom = await client.request('getRouterRtpCapabilities', { roomId: 'too-late' });
 		assert.equal(!newRoom.ok && newRoom.error.code, 'SHUTTING_DOWN');
-		const created = await json(`${baseUrl}/rooms`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({ roomId: 'too-late-http' }),
-		});
-		assert.equal(created.status, 503);
-		assert.equal((created.body.error as { code: string }).code, 'SHUTTING_DOWN');
+		const created = await postRoom(baseUrl, 'too-late-http');
+		assert.deepEqual([created.status, created.code], [503, 'SHUTTING_DOWN']);
 		assert.equal((await fetch(`${baseUrl}/ready`)).status, 503, 'still draining, still answering');
 		assert.ok(running(child), 'the process waits for its peer');
 
