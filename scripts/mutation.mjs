@@ -50,7 +50,7 @@ function score(reportFile) {
 	}
 	const detected = (counts.Killed ?? 0) + (counts.Timeout ?? 0);
 	const valid = detected + (counts.Survived ?? 0) + (counts.NoCoverage ?? 0);
-	return { score: valid === 0 ? 100 : (100 * detected) / valid, detected, valid, survivors };
+	return { score: valid === 0 ? 100 : (100 * detected) / valid, detected, valid, ignored: counts.Ignored ?? 0, survivors };
 }
 
 const results = [];
@@ -82,8 +82,9 @@ for (const module of selected) {
 }
 
 console.log('\nmutation score per module (killed + timed out / all that ran):');
-for (const { module, score: s, detected, valid, survivors } of results) {
-	console.log(`  ${module.name.padEnd(14)} ${s.toFixed(1).padStart(5)}%  (${detected}/${valid})${s < BREAK ? `  below ${BREAK}%` : ''}`);
+for (const { module, score: s, detected, valid, ignored, survivors } of results) {
+	const note = ignored > 0 ? `, ${ignored} equivalent marked in the source` : '';
+	console.log(`  ${module.name.padEnd(14)} ${s.toFixed(1).padStart(5)}%  (${detected}/${valid}${note})${s < BREAK ? `  below ${BREAK}%` : ''}`);
 	for (const survivor of survivors) console.log(`      survived: ${survivor}`);
 }
 const failing = results.filter((r) => r.score < BREAK);
