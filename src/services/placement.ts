@@ -28,9 +28,8 @@ export function chooseWorker(
 	workers: readonly WorkerSnapshot[],
 	{ cpuSimilarThreshold }: PlacementOptions,
 ): number | undefined {
+	// No eligible worker falls through every step to undefined (an early return would only repeat that).
 	const eligible = workers.filter((w) => w.alive && !w.draining);
-	// Stryker disable next-line ConditionalExpression: equivalent; without the early return an empty list still ends in undefined below.
-	if (eligible.length === 0) return undefined;
 
 	const fewestRooms = Math.min(...eligible.map((w) => w.roomCount));
 	const leastRoomed = eligible.filter((w) => w.roomCount === fewestRooms);
@@ -39,6 +38,5 @@ export function chooseWorker(
 	const similarCpu = leastRoomed.filter((w) => w.cpu - lowestCpu <= cpuSimilarThreshold);
 
 	similarCpu.sort((a, b) => a.lastUsedAt - b.lastUsedAt || a.workerId - b.workerId);
-	// Stryker disable next-line OptionalChaining: equivalent; the list is never empty here (the early return above).
 	return similarCpu[0]?.workerId;
 }
