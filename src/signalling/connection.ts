@@ -153,16 +153,17 @@ export class SignallingConnection {
 		if (!this.#requests.tryTake()) return this.#refuseOverBudget(raw, isBinary);
 		this.#refusedInARow = 0;
 		let id: number | null = null;
+		let method: Method | undefined;
 		try {
 			const request = this.#parse(raw, isBinary);
 			id = request.id;
+			method = request.method;
 			if (request.method === 'join' && !this.#joins.tryTake()) {
 				throw new RequestError({ code: 'RATE_LIMITED', message: 'too many joins; slow down' });
 			}
-			const { method, data } = request;
-			this.#queue = this.#queue.then(() => this.#run(request.id, method, data));
+			this.#queue = this.#queue.then(() => this.#run(request.id, request.method, request.data));
 		} catch (error) {
-			this.#reply(id, error, undefined);
+			this.#reply(id, error, method);
 		}
 	}
 
@@ -178,12 +179,13 @@ export class SignallingConnection {
 			return;
 		}
 		let id: number | null;
+		let method: Method | undefined;
 		try {
-			id = this.#parse(raw, isBinary).id;
+			({ id, method } = this.#parse(raw, isBinary));
 		} catch (error) {
 			id = (error as { id?: number }).id ?? null;
 		}
-		this.#reply(id, new RequestError({ code: 'RATE_LIMITED', message: 'too many messages; slow down' }), undefined);
+		this.#reply(id, new RequestError({ code: 'RATE_LIMITED', message: 'too many messages; slow down' }), method);
 	}
 
 	#parse(raw: RawData, isBinary: boolean): { id: number; method: Method; data: unknown } {
@@ -213,7 +215,6 @@ export class SignallingConnection {
 	async #run(id: number, method: Method, rawData: unknown): Promise<void> {
 		// Queued before the socket closed: nobody is left to answer, and running it would make a ghost.
 		if (this.#closed) return;
-		let outcome: 'ok' | 'error' = 'error';
 		try {
 			const parsed = requestSchemas[method].safeParse(rawData);
 			if (!parsed.success) {
@@ -221,17 +222,18 @@ export class SignallingConnection {
 			}
 			const handler = handlers[method] as (ctx: unknown, data: unknown) => Promise<unknown>;
 			const data = await handler({ tureen: this.#tureen, peer: this.peer, ip: this.#ip }, parsed.data);
-			outcome = 'ok';
 			this.#send({ id, ok: true, data }, true);
+			this.#tureen.metrics.recordSignallingRequest(method, 'ok');
 		} catch (error) {
 			this.#reply(id, error, method);
 		} finally {
-			this.#tureen.metrics.recordSignallingRequest(method, outcome);
 			this.#armJoinTimer();
 		}
 	}
 
+	/** Every error reply, also those refused before dispatch (bad JSON, unknown method, rate limited, oversize), is counted. */
 	#reply(id: number | null, error: unknown, method: Method | undefined): void {
+		this.#tureen.metrics.recordSignallingRequest(method ?? 'unknown', 'error');
 		const requestId = id ?? (error as { id?: number }).id ?? null;
 		const body = toErrorBody(error);
 		if (body.code === 'INTERNAL') {
