@@ -122,9 +122,9 @@ end
 return out
 `;
 
-/** A room's owner and whether that owner is alive. ARGV: roomId. Returns { owner or '', 1 or 0 }. */
+/** A room's owner and its record ('' when it has none, or its entry expired). ARGV: roomId. Returns { owner or '', record or '' }. */
 export const ROOM_OWNER = `
 local owner = redis.call('GET', '${KEYS.roomPrefix}' .. ARGV[1])
-if not owner then return { '', 0 } end
-return { owner, redis.call('EXISTS', '${KEYS.nodePrefix}' .. owner) }
+if not owner then return { '', '' } end
+return { owner, redis.call('GET', '${KEYS.nodePrefix}' .. owner) or '' }
 `;

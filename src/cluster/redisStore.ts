@@ -30,6 +30,8 @@ export type NodeRecord = z.infer<typeof nodeRecordSchema>;
 /** A live node as the registry shows it: its record, the rooms the room map gives it, its last placement. */
 export type RegisteredNode = { record: NodeRecord; ownedRooms: number; lastPlacedSeq: number };
 
+export type RoomOwner = { nodeId: string; alive: true; record: NodeRecord } | { nodeId: string; alive: false; record?: undefined };
+
 export type ClaimResult = { claimed: true; previousOwner: string | undefined } | { claimed: false; owner: string | undefined };
 
 export type StoreLogger = {
@@ -75,8 +77,20 @@ const SCRIPTS = {
 };
 
 const stringList = z.array(z.string());
+
+/** A node's record as stored, or undefined when it is not one (another version's, or garbage). */
+function parseRecord(nodeId: string, json: string): NodeRecord | undefined {
+	let value: unknown;
+	try {
+		value = JSON.parse(json);
+	} catch {
+		return undefined;
+	}
+	const record = nodeRecordSchema.safeParse(value);
+	return record.success && record.data.nodeId === nodeId ? record.data : undefined;
+}
 const claimReply = z.tuple([z.number(), z.string()]);
-const ownerReply = z.tuple([z.string(), z.number()]);
+const ownerReply = z.tuple([z.string(), z.string()]);
 
 /**
  * The cluster's data in Redis, through the scripts in redisScripts.ts: one
@@ -206,23 +220,18 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 		const flat = z.array(z.union([z.string(), z.number()])).parse(reply);
 		const nodes: RegisteredNode[] = [];
 		for (let i = 0; i + 3 < flat.length; i += 4) {
-			let json: unknown;
-			try {
-				json = JSON.parse(String(flat[i + 1]));
-			} catch {
-				continue;
-			}
-			const record = nodeRecordSchema.safeParse(json);
-			if (!record.success || record.data.nodeId !== String(flat[i])) continue;
-			nodes.push({ record: record.data, ownedRooms: Number(flat[i + 2]), lastPlacedSeq: Number(flat[i + 3]) });
+			const record = parseRecord(String(flat[i]), String(flat[i + 1]));
+			if (record) nodes.push({ record, ownedRooms: Number(flat[i + 2]), lastPlacedSeq: Number(flat[i + 3]) });
 		}
 		return nodes;
 	}
 
-	/** The room's owner, if any, and whether that node is alive. */
-	async roomOwner(roomId: string): Promise<{ nodeId: string; alive: boolean } | undefined> {
-		const [owner, alive] = ownerReply.parse(await this.#run('roomOwner', [roomId]));
-		return owner ? { nodeId: owner, alive: alive === 1 } : undefined;
+	/** The room's owner, if any, with its record while that node is alive. */
+	async roomOwner(roomId: string): Promise<RoomOwner | undefined> {
+		const [owner, json] = ownerReply.parse(await this.#run('roomOwner', [roomId]));
+		if (!owner) return undefined;
+		const record = json ? parseRecord(owner, json) : undefined;
+		return record ? { nodeId: owner, alive: true, record } : { nodeId: owner, alive: false };
 	}
 
 	/** Commands the Redis server has processed since it started (INFO stats), for the benchmark. */
