@@ -2,6 +2,7 @@
 // polls /stats and /rooms and keeps a few minutes of history per worker.
 import type { WorkerStats } from '../../services/mediasoup.ts';
 import { Chart } from './charts.ts';
+import { ClusterTable, type ClusterResponse } from './clusterTable.ts';
 import { WorkerCard, type RoomRow } from './workerCard.ts';
 
 const POLL_MS = 2000;
@@ -64,6 +65,8 @@ const view = {
 };
 
 const cards = new Map<number, WorkerCard>();
+const cluster = new ClusterTable();
+view.workers.before(cluster.element);
 
 function card(workerId: number): WorkerCard {
 	let existing = cards.get(workerId);
@@ -122,11 +125,14 @@ function showStatus(text: string, ok: boolean): void {
 
 async function poll(): Promise<void> {
 	try {
-		const [stats, rooms] = await Promise.all([
+		const [stats, rooms, clusterView] = await Promise.all([
 			getJson<Stats>('stats'),
 			getJson<RoomsResponse>('rooms').catch(() => undefined),
+			// A single server has no /cluster: the view stays hidden.
+			getJson<ClusterResponse>('cluster').catch(() => undefined),
 		]);
 		render(stats, rooms);
+		cluster.update(clusterView);
 		showStatus(`live · updated ${new Date().toLocaleTimeString()}`, true);
 	} catch (error) {
 		const status = error instanceof HttpError ? error.status : 0;
