@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
-import { createClient } from '@redis/client';
+import { createClient, ErrorReply } from '@redis/client';
 import { z } from 'zod';
 
 import { CLAIM, HEARTBEAT, READ_NODES, RELEASE, ROOM_OWNER, UNREGISTER } from './redisScripts.ts';
@@ -174,7 +174,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 				return await this.#client.evalSha(sha, { arguments: args });
 			} catch (error) {
 				// Redis restarted (or was flushed) and forgot the script: send it once in full.
-				if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.#client.eval(source, { arguments: args });
+				if (error instanceof ErrorReply && error.message.startsWith('NOSCRIPT')) return this.#client.eval(source, { arguments: args });
 				throw error;
 			}
 		};
@@ -186,8 +186,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 			return await Promise.race([call(), timeout]);
 		} catch (error) {
 			if (error instanceof RedisUnavailableError) throw error;
-			// A script error is our bug; a connection error means Redis went away mid-call.
-			if (error instanceof Error && /ERR|WRONGTYPE/.test(error.message)) throw error;
+			// An error reply is Redis refusing the script (our bug); anything else means Redis went away mid-call.
+			if (error instanceof ErrorReply) throw error;
 			throw new RedisUnavailableError(error instanceof Error ? error.message : String(error));
 		} finally {
 			clearTimeout(timer);
