@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import {
 	METHODS,
 	isMethod,
+	requestErrorCode,
 	requestEnvelopeSchema,
 	requestSchemas,
 	type Method,
@@ -235,8 +236,9 @@ function expectationFor(frame: Frame): Expectation {
 	const { id, method } = envelope.data;
 	if (!isMethod(method)) return { kind: 'reply', id, codes: ['UNKNOWN_METHOD'], ...none };
 	const taken = { takesRequest: true, takesJoin: method === 'join' };
-	const parsed = requestSchemas[method].safeParse(envelope.data.data ?? {});
-	if (!parsed.success) return { kind: 'reply', id, codes: ['BAD_REQUEST', 'RATE_LIMITED'], method, ...taken };
+	const data = envelope.data.data ?? {};
+	const parsed = requestSchemas[method].safeParse(data);
+	if (!parsed.success) return { kind: 'reply', id, codes: [requestErrorCode(data, parsed.error), 'RATE_LIMITED'], method, ...taken };
 	return { kind: 'reply', id, method, data: parsed.data, ...taken };
 }
 
@@ -441,6 +443,7 @@ class Generator {
 			case 'resumeConsumer':
 				data = { consumerId: this.#someId(state.consumers, v.consumers) };
 				break;
+			case 'getRoomState':
 			case 'leave':
 				data = {};
 				break;

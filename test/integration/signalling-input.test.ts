@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { roomIdSchema } from '../../src/protocol/ids.ts';
 import type { ResponseMessage, SignallingErrorCode } from '../../src/protocol/messages.ts';
 import type { Tureen } from '../../src/server.ts';
 import { startTestServer } from '../support/server.ts';
@@ -184,7 +185,7 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 	});
 
 	describe('request validation', () => {
-		it('schema mismatches get BAD_REQUEST carrying the request id', async () => {
+		it('schema mismatches get BAD_REQUEST (INVALID_ROOM_ID for a bad roomId) carrying the request id', async () => {
 			const first = await open();
 			const caps = await rtpCapabilities(first, 'input-schema');
 			const cases: { method: string; data?: unknown }[] = [
@@ -233,7 +234,10 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 				const id = client.nextId + 1000;
 				client.sendRaw(JSON.stringify(data === undefined ? { id, method } : { id, method, data }));
 				const response = await client.waitForResponse(id);
-				assertError(response, 'BAD_REQUEST', id);
+				// A roomId given but not valid is INVALID_ROOM_ID, as over HTTP; any other mismatch BAD_REQUEST.
+				const roomId = typeof data === 'object' && data !== null && 'roomId' in data ? data.roomId : undefined;
+				const badRoomId = roomId !== undefined && !roomIdSchema.safeParse(roomId).success;
+				assertError(response, badRoomId ? 'INVALID_ROOM_ID' : 'BAD_REQUEST', id);
 				assert.match((response as { error: { message: string } }).error.message, new RegExp(`^${method}: `));
 			}
 			// None of that joined the room.
@@ -331,7 +335,7 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 		});
 
 		it("B cannot connect, restartIce, produce or consume on A's transports (NOT_FOUND)", async () => {
-			const aTransport = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.transports.get(aSend);
+			const aTransport = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.ownTransport(aSend);
 			assert.ok(aTransport, "A's send transport exists server-side");
 			for (const transportId of [aSend, aRecv]) {
 				const dtlsParameters = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB' }] };
@@ -348,7 +352,7 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 			assertError(await b.request('pauseProducer', { producerId: aProducer }), 'NOT_FOUND');
 			assertError(await b.request('closeProducer', { producerId: aProducer }), 'NOT_FOUND');
 			assertError(await b.request('resumeProducer', { producerId: aProducer }), 'NOT_FOUND');
-			const producer = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.producers.get(aProducer);
+			const producer = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.producer(aProducer);
 			assert.ok(producer, "A's producer still exists");
 			assert.equal(producer.closed, false);
 			assert.equal(producer.paused, false);
@@ -361,7 +365,7 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 
 		it("B cannot resume A's consumer (NOT_FOUND)", async () => {
 			assertError(await b.request('resumeConsumer', { consumerId: aConsumer }), 'NOT_FOUND');
-			const consumer = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.consumers.get(aConsumer);
+			const consumer = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.ownConsumer(aConsumer);
 			assert.ok(consumer);
 			assert.equal(consumer.paused, true, 'still paused as created');
 			assertOk(await a.request('resumeConsumer', { consumerId: aConsumer }));
@@ -424,7 +428,7 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 
 			// The transport and the first producer are fine after all that.
 			assertOk(await client.request('restartIce', { transportId: send }));
-			assert.equal(tureen.rooms.getRoom('input-media')?.members.values().next().value?.producers.size, 2);
+			assert.equal(tureen.rooms.getRoom('input-media')?.members.values().next().value?.producerCount, 2);
 			await client.close();
 		});
 	});

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 
-import { MEDIA_CODECS } from '../../src/services/codecs.ts';
+import { MEDIA_CODECS } from '../../src/services/rooms/codecs.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RELEASE_DIR = `${ROOT}node_modules/mediasoup/worker/out/Release`;
