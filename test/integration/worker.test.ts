@@ -4,6 +4,7 @@
 // other. Uses mediasoup's API directly, not the server.
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
@@ -120,6 +121,24 @@ describe('mediasoup worker binary', () => {
 		assert.equal(manifest.mediasoupVersion, mediasoup.version);
 		const sha256 = createHash('sha256').update(readFileSync(WORKER_BINARY)).digest('hex');
 		assert.equal(manifest.sha256, sha256);
+	});
+
+	it('the worker links no NSS: SRTP runs on OpenSSL, as in the prebuilt worker', (t) => {
+		const custom = process.env.MEDIASOUP_WORKER_BIN;
+		const binary = custom || WORKER_BINARY;
+		const manifest = existsSync(WORKER_MANIFEST)
+			? (JSON.parse(readFileSync(WORKER_MANIFEST, 'utf8')) as { builtBy?: string })
+			: undefined;
+		const builtHere = !custom && manifest?.builtBy === 'tools/offline-worker';
+		const libraries = execFileSync('ldd', [binary], { encoding: 'utf8' });
+		const names = libraries.match(/^\s*\S+/gm)?.map((l) => l.trim()) ?? [];
+		t.diagnostic(`${binary} (${builtHere ? 'tools/offline-worker' : custom ? 'MEDIASOUP_WORKER_BIN' : 'prebuilt'}) links: ${names.join(' ')}`);
+		assert.doesNotMatch(libraries, /libnss3|libnssutil3|libsrtp2\.so/);
+		if (builtHere) {
+			// libsrtp is linked in statically, built with crypto-library=openssl.
+			assert.match(libraries, /libcrypto\.so\.3/);
+			assert.ok(readFileSync(binary).includes('AES-128 counter mode using openssl'), 'libsrtp\'s OpenSSL cipher is inside');
+		}
 	});
 
 	it('the running workers are separate mediasoup-worker processes of that binary', (t) => {

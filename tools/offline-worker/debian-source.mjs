@@ -20,29 +20,24 @@ const APT_MAIN_LIST = '/etc/apt/sources.list';
 // on deb.debian.org or any mirror.
 const DEBIAN_URI = /\/debian(-security)?\/?$/;
 
-/** deb822 stanzas of one .sources text, as field maps (continuation lines joined). */
+/** deb822 stanzas of one .sources text, as [field, value] lists (continuation lines kept). */
 function deb822Stanzas(text) {
 	return text
 		.split(/\n\s*\n/)
 		.map(block => {
-			const fields = new Map();
-			let last;
+			const fields = [];
 			for (const line of block.split('\n')) {
 				if (line.startsWith('#') || line.trim() === '') continue;
-				if (/^\s/.test(line) && last) {
-					fields.set(last, `${fields.get(last)}\n${line}`);
-					continue;
-				}
-				const m = /^([\w-]+):\s*(.*)$/.exec(line);
-				if (m) {
-					last = m[1].toLowerCase();
-					fields.set(last, m[2]);
-				}
+				const last = fields.at(-1);
+				if (/^\s/.test(line) && last) last[1] += `\n${line}`;
+				else if (/^[\w-]+:/.test(line)) fields.push([line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]);
 			}
 			return fields;
 		})
-		.filter(fields => fields.size > 0);
+		.filter(fields => fields.length > 0);
 }
+
+const field = (fields, name) => fields.find(([key]) => key.toLowerCase() === name)?.[1] ?? '';
 
 /**
  * deb-src twins of the machine's Debian `deb` entries. Pure: takes the text of
@@ -55,14 +50,11 @@ export function debSrcEntries(files) {
 	for (const { name, text } of files) {
 		if (name.endsWith('.sources')) {
 			for (const fields of deb822Stanzas(text)) {
-				const types = (fields.get('types') ?? '').split(/\s+/);
-				const uris = (fields.get('uris') ?? '').split(/\s+/);
-				if (fields.get('enabled')?.trim() === 'no') continue;
-				if (!types.includes('deb') || !uris.some(uri => DEBIAN_URI.test(uri))) continue;
-				const copy = new Map(fields);
-				copy.set('types', 'deb-src');
-				const body = [...copy].map(([key, value]) => `${key}: ${value}`).join('\n');
-				stanzas.push(body);
+				if (field(fields, 'enabled') === 'no') continue;
+				if (!field(fields, 'types').split(/\s+/).includes('deb')) continue;
+				if (!field(fields, 'uris').split(/\s+/).some(uri => DEBIAN_URI.test(uri))) continue;
+				const twin = fields.map(([key, value]) => `${key}: ${key.toLowerCase() === 'types' ? 'deb-src' : value}`);
+				stanzas.push(twin.join('\n'));
 			}
 		} else if (name.endsWith('.list')) {
 			for (const line of text.split('\n')) {
