@@ -86,41 +86,53 @@ function run(cmd, args, opts = {}) {
 	return res.stdout;
 }
 
-// apt-get source as root hands the download to the unprivileged _apt user,
-// which cannot write into a private temporary folder; downloading as root
-// into it is what apt itself falls back to, said once instead of warned.
-function downloadFromDebian(name, version, dest) {
+/** apt options that point every list apt reads or writes at `dir` (its own folders are not touched). */
+function privateAptOptions(dir, entries) {
+	const parts = path.join(dir, 'sources.list.d');
+	fs.mkdirSync(parts);
+	fs.mkdirSync(path.join(dir, 'lists', 'partial'), { recursive: true });
+	fs.mkdirSync(path.join(dir, 'cache', 'archives', 'partial'), { recursive: true });
+	if (entries.sources) fs.writeFileSync(path.join(parts, 'tureen-deb-src.sources'), entries.sources);
+	if (entries.list) fs.writeFileSync(path.join(parts, 'tureen-deb-src.list'), entries.list);
+	return [
+		['Dir::Etc::SourceList', '/dev/null'],
+		['Dir::Etc::SourceParts', parts],
+		['Dir::State::Lists', path.join(dir, 'lists')],
+		['Dir::Cache', path.join(dir, 'cache')],
+		// As root, apt hands downloads to the _apt user, who cannot write into
+		// a private temporary folder; apt then downloads as root anyway, with a
+		// warning. Said up front instead.
+		...(process.getuid?.() === 0 ? [['APT::Sandbox::User', 'root']] : []),
+	].flatMap(([key, value]) => ['-o', `${key}=${value}`]);
+}
+
+function downloadFromDebian(name, version, dest, dsc) {
 	const entries = debSrcEntries(machineSourceFiles());
 	if (!entries.sources && !entries.list) {
 		throw new Error(`no Debian entry in ${APT_SOURCES_DIR} or ${APT_MAIN_LIST} to derive a deb-src entry from`);
 	}
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-apt-'));
+	const staging = `${dest}.tmp-${process.pid}`;
 	try {
-		const parts = path.join(tmp, 'sources.list.d');
-		fs.mkdirSync(parts);
-		fs.mkdirSync(path.join(tmp, 'lists', 'partial'), { recursive: true });
-		fs.mkdirSync(path.join(tmp, 'cache', 'archives', 'partial'), { recursive: true });
-		if (entries.sources) fs.writeFileSync(path.join(parts, 'tureen-deb-src.sources'), entries.sources);
-		if (entries.list) fs.writeFileSync(path.join(parts, 'tureen-deb-src.list'), entries.list);
-		const options = [
-			['Dir::Etc::SourceList', '/dev/null'],
-			['Dir::Etc::SourceParts', parts],
-			['Dir::State::Lists', path.join(tmp, 'lists')],
-			['Dir::Cache', path.join(tmp, 'cache')],
-			...(process.getuid?.() === 0 ? [['APT::Sandbox::User', 'root']] : []),
-		].flatMap(([key, value]) => ['-o', `${key}=${value}`]);
+		const options = privateAptOptions(tmp, entries);
 		log(`downloading Debian source package ${name} ${version} (apt-get source, private apt lists)`);
 		run('apt-get', [...options, '-qq', 'update']);
 		const download = path.join(tmp, 'download');
 		fs.mkdirSync(download);
 		run('apt-get', [...options, '-qq', 'source', '--download-only', `${name}=${version}`], { cwd: download });
+		// Renamed into place whole, so the cache never holds half a download;
+		// a concurrent set-up that got there first is as good.
 		fs.mkdirSync(path.dirname(dest), { recursive: true });
-		fs.rmSync(dest, { recursive: true, force: true });
-		// Whole folder renamed into place: the cache never holds half a download.
-		fs.cpSync(download, `${dest}.tmp-${process.pid}`, { recursive: true });
-		fs.renameSync(`${dest}.tmp-${process.pid}`, dest);
+		fs.cpSync(download, staging, { recursive: true });
+		if (fs.existsSync(dest) && !fs.existsSync(dsc)) fs.rmSync(dest, { recursive: true, force: true });
+		try {
+			fs.renameSync(staging, dest);
+		} catch (error) {
+			if (!fs.existsSync(dsc)) throw error;
+		}
 	} finally {
 		fs.rmSync(tmp, { recursive: true, force: true });
+		fs.rmSync(staging, { recursive: true, force: true });
 	}
 }
 
@@ -132,7 +144,7 @@ function downloadFromDebian(name, version, dest) {
 export function unpackDebianSource({ name, version, target }) {
 	const cached = path.join(cacheRoot(), 'sources', `${name}_${version}`);
 	const dsc = path.join(cached, `${name}_${version.replace(/^\d+:/, '')}.dsc`);
-	if (!fs.existsSync(dsc)) downloadFromDebian(name, version, cached);
+	if (!fs.existsSync(dsc)) downloadFromDebian(name, version, cached, dsc);
 	fs.rmSync(target, { recursive: true, force: true });
 	// dpkg-source checks every file against the .dsc checksums. The .dsc
 	// signature needs the uploader's keyring (debian-keyring), which is not
