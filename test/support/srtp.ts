@@ -5,7 +5,7 @@
 //  - AEAD_AES_128_GCM / AEAD_AES_256_GCM: RFC 7714 (the RTP header is the
 //    associated data, 16-byte tag).
 import { Buffer } from 'node:buffer';
-import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual, type CipherGCMTypes } from 'node:crypto';
 
 import type { types as ms } from 'mediasoup';
 
@@ -131,6 +131,10 @@ export class SrtpContext {
 		return iv;
 	}
 
+	#gcmAlgorithm(): CipherGCMTypes {
+		return this.#cipherKey.length === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
+	}
+
 	#hmacTag(authenticated: Buffer, roc: number): Buffer {
 		const hmac = createHmac('sha1', this.#authKey).update(authenticated).update(u32(roc)).digest();
 		return hmac.subarray(0, this.#spec.tagLength);
@@ -146,7 +150,7 @@ export class SrtpContext {
 		const payload = rtp.subarray(header.length);
 		const iv = this.#iv(ssrc, roc, seq);
 		if (this.#spec.gcm) {
-			const cipher = createCipheriv(`aes-${this.#cipherKey.length * 8}-gcm`, this.#cipherKey, iv);
+			const cipher = createCipheriv(this.#gcmAlgorithm(), this.#cipherKey, iv);
 			cipher.setAAD(header);
 			const sealed = Buffer.concat([cipher.update(payload), cipher.final()]);
 			return Buffer.concat([header, sealed, cipher.getAuthTag()]);
@@ -169,7 +173,7 @@ export class SrtpContext {
 		const iv = this.#iv(ssrc, roc, seq);
 		let payload: Buffer;
 		if (this.#spec.gcm) {
-			const decipher = createDecipheriv(`aes-${this.#cipherKey.length * 8}-gcm`, this.#cipherKey, iv);
+			const decipher = createDecipheriv(this.#gcmAlgorithm(), this.#cipherKey, iv);
 			decipher.setAAD(header);
 			decipher.setAuthTag(tag);
 			try {

@@ -124,7 +124,7 @@ function placeGlue(workerDir) {
 export function buildWorker({ source, out }) {
 	const pkg = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8'));
 	const started = Date.now();
-	log(`building mediasoup-worker ${pkg.version} offline (takes 5-15 min on 2 cores)`);
+	log(`building mediasoup-worker ${pkg.version} offline (about 4 min on 2 idle cores, longer on a busy machine)`);
 	ensureDebianPackages();
 	const meson = findMeson();
 	const mesonRun = args => run(meson.cmd, [...(meson.prefix ?? []), ...args], { env: meson.env });

@@ -50,7 +50,7 @@ export function debSrcEntries(files) {
 	for (const { name, text } of files) {
 		if (name.endsWith('.sources')) {
 			for (const fields of deb822Stanzas(text)) {
-				if (field(fields, 'enabled') === 'no') continue;
+				if (field(fields, 'enabled').toLowerCase() === 'no') continue;
 				if (!field(fields, 'types').split(/\s+/).includes('deb')) continue;
 				if (!field(fields, 'uris').split(/\s+/).some(uri => DEBIAN_URI.test(uri))) continue;
 				const twin = fields.map(([key, value]) => `${key}: ${key.toLowerCase() === 'types' ? 'deb-src' : value}`);
