@@ -7,7 +7,7 @@
 // side is our own (test/support/srtp.ts), so both ends check each other.
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 
 import * as mediasoup from 'mediasoup';
@@ -16,6 +16,7 @@ import type { types as ms } from 'mediasoup';
 import { MEDIA_CODECS } from '../../src/services/codecs.ts';
 import { seededRandom } from '../support/random.ts';
 import { SRTP_SUITES, SrtpContext, rtpHeaderLength, srtpMasterLength } from '../support/srtp.ts';
+import { bindSocket, isRtcp, sendTo } from '../support/udp.ts';
 
 const OPUS_PT = 100;
 const SSRC = 0x0bad_cafe;
@@ -24,29 +25,6 @@ const LISTEN: ms.TransportListenInfo = { protocol: 'udp', ip: '127.0.0.1' };
 
 function sleep(ms: number): Promise<void> {
 	return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function bindSocket(): Promise<dgram.Socket> {
-	return new Promise((resolve, reject) => {
-		const socket = dgram.createSocket('udp4');
-		socket.once('error', reject);
-		socket.bind(0, '127.0.0.1', () => {
-			socket.off('error', reject);
-			resolve(socket);
-		});
-	});
-}
-
-function sendTo(socket: dgram.Socket, packet: Buffer, port: number): Promise<void> {
-	return new Promise((resolve, reject) => {
-		socket.send(packet, port, '127.0.0.1', (error) => (error ? reject(error) : resolve()));
-	});
-}
-
-/** RTCP shares the port (rtcp-mux); its packet types 200-204 read as RTP payload types 72-76. */
-function isRtcp(packet: Buffer): boolean {
-	const pt = (packet[1] ?? 0) & 0x7f;
-	return pt >= 72 && pt <= 76;
 }
 
 function randomBytes(random: () => number, length: number): Buffer {

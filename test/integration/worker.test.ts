@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +15,7 @@ import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 
 import { MEDIA_CODECS } from '../../src/services/codecs.ts';
+import { bindSocket, isRtcp, sendTo } from '../support/udp.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RELEASE_DIR = `${ROOT}node_modules/mediasoup/worker/out/Release`;
@@ -55,23 +56,6 @@ function rtpPacket(seq: number, timestamp: number, ssrc: number, payloadType: nu
 	packet[12] = 0x08;
 	packet.fill(0xab, 13);
 	return packet;
-}
-
-function bindSocket(): Promise<dgram.Socket> {
-	return new Promise((resolve, reject) => {
-		const socket = dgram.createSocket('udp4');
-		socket.once('error', reject);
-		socket.bind(0, '127.0.0.1', () => {
-			socket.off('error', reject);
-			resolve(socket);
-		});
-	});
-}
-
-function sendTo(socket: dgram.Socket, packet: Buffer, port: number): Promise<void> {
-	return new Promise((resolve, reject) => {
-		socket.send(packet, port, '127.0.0.1', (error) => (error ? reject(error) : resolve()));
-	});
 }
 
 describe('mediasoup worker binary', () => {
@@ -277,9 +261,8 @@ describe('mediasoup worker binary', () => {
 			let rtpReceived = 0;
 			let matching = 0;
 			receiver.on('message', (msg) => {
-				if (msg.length < 12 || (msg[0]! & 0xc0) !== 0x80) return;
+				if (msg.length < 12 || (msg[0]! & 0xc0) !== 0x80 || isRtcp(msg)) return;
 				const pt = msg[1]! & 0x7f;
-				if (pt >= 72 && pt <= 76) return; // RTCP (SR, RR, SDES, BYE, APP) on the muxed port.
 				rtpReceived += 1;
 				if (pt === consumerPt && msg.readUInt32BE(8) === consumerSsrc) matching += 1;
 			});
