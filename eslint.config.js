@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-	{ ignores: ['node_modules/', 'public/build/', 'bench/results/', 'tools/offline-worker/glue/', 'test-results/', 'bench/.cache/'] },
+	{ ignores: ['node_modules/', 'public/build/', 'bench/results/', 'tools/offline-worker/glue/', 'test-results/', 'bench/.cache/', 'reports/', '.stryker-tmp/'] },
 	js.configs.recommended,
 	...tseslint.configs.recommended,
 	{

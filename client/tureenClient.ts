@@ -34,12 +34,22 @@ export type TureenClientEvents = {
 	peerLeft: [{ peerId: string }];
 	/** The room moved to another worker; the client is re-creating its media. */
 	roomMoved: [{ workerId: number; reason: string }];
-	/** Media is flowing again after a move: transports re-created, tracks re-published. */
+	/** Media is flowing again after a move: transports re-created and connected, tracks re-published. */
 	recovered: [{ workerId: number; tookMs: number }];
+	/** Something the client could not do by itself; the app decides what to tell the user. */
+	error: [ClientError];
 	serverDraining: [{ deadlineMs: number }];
 	/** The server closed the room or the connection. */
 	closed: [{ reason: string }];
 };
+
+export type ClientError =
+	/** After roomMoved: media could not be re-created on the new worker (no 'recovered' follows). */
+	| { during: 'recovery'; workerId: number; error: Error }
+	/** A remote track announced to us could not be received. */
+	| { during: 'consume'; producerId: string; peerId: string; error: Error }
+	/** A failed transport could not restart ICE. */
+	| { during: 'iceRestart'; transportId: string; error: Error };
 
 export type TureenClientOptions = {
 	/** ws:// or wss:// URL of the server's /ws endpoint. */
@@ -49,6 +59,8 @@ export type TureenClientOptions = {
 	/** Defaults to mediasoup-client's browser detection; Node passes a Device on a Node WebRTC stack. */
 	createDevice?: () => Promise<Device>;
 	requestTimeoutMs?: number;
+	/** How long a recovery may wait for the new transports to connect. Default 20 s. */
+	recoveryTimeoutMs?: number;
 };
 
 export type JoinOptions = { roomId: string; displayName: string; token?: string };
@@ -205,14 +217,27 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 			});
 		}
 		transport.on('connectionstatechange', (state) => {
-			if (state === 'failed' && !transport.closed) {
-				channel
-					.request('restartIce', { transportId: transport.id })
-					.then(({ iceParameters }) => transport.restartIce({ iceParameters: iceParameters as msc.IceParameters }))
-					.catch(() => undefined);
-			}
+			if (state === 'failed' && !transport.closed) void this.#restartIce(transport);
 		});
 		return transport;
+	}
+
+	/**
+	 * New ICE credentials from the server for every open transport (also done
+	 * by itself when a transport fails); an app may call it on a network change.
+	 */
+	async restartIce(): Promise<void> {
+		const transports = [this.#sendTransport, this.#recvTransport].filter((t): t is msc.Transport => t !== undefined && !t.closed);
+		await Promise.all(transports.map((t) => this.#restartIce(t)));
+	}
+
+	async #restartIce(transport: msc.Transport): Promise<void> {
+		try {
+			const { iceParameters } = await this.#request().request('restartIce', { transportId: transport.id });
+			await transport.restartIce({ iceParameters: iceParameters as msc.IceParameters });
+		} catch (error) {
+			this.emit('error', { during: 'iceRestart', transportId: transport.id, error: asError(error) });
+		}
 	}
 
 	async #consumePending(): Promise<void> {
@@ -222,7 +247,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		this.#pendingProducers.clear();
 		for (const producer of pending) {
 			await this.#consume(transport, producer).catch((error: unknown) => {
-				console.warn(`could not consume producer ${producer.producerId}`, error);
+				this.emit('error', { during: 'consume', producerId: producer.producerId, peerId: producer.peerId, error: asError(error) });
 			});
 		}
 	}
@@ -331,10 +356,21 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 				if (track.readyState === 'live') await this.#produce(track);
 			}
 			await this.#consumePending();
+			await this.#mediaConnected();
 			this.emit('recovered', { workerId, tookMs: Date.now() - started });
 		} catch (error) {
-			console.warn('recovery after room move failed', error);
+			this.emit('error', { during: 'recovery', workerId, error: asError(error) });
 		}
+	}
+
+	/** Resolves once every transport that carries media is connected (DTLS done: media flows). */
+	async #mediaConnected(): Promise<void> {
+		const carrying = [
+			this.#producers.size > 0 ? this.#sendTransport : undefined,
+			this.#consumers.size > 0 ? this.#recvTransport : undefined,
+		].filter((t): t is msc.Transport => t !== undefined);
+		const timeoutMs = this.#options.recoveryTimeoutMs ?? 20_000;
+		await Promise.all(carrying.map((t) => waitConnected(t, timeoutMs)));
 	}
 
 	#closeMedia(): void {
@@ -345,4 +381,29 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		this.#recvTransport = undefined;
 		this.#producers.clear();
 	}
+}
+
+function asError(error: unknown): Error {
+	return error instanceof Error ? error : new Error(String(error));
+}
+
+function waitConnected(transport: msc.Transport, timeoutMs: number): Promise<void> {
+	if (transport.connectionState === 'connected') return Promise.resolve();
+	return new Promise((resolve, reject) => {
+		const timer = setTimeout(() => finish(new Error(`transport ${transport.id} did not connect within ${timeoutMs} ms`)), timeoutMs);
+		const onClose = () => finish(new Error(`transport ${transport.id} closed before it connected`));
+		const onState = (state: string) => {
+			if (state === 'connected') finish();
+			else if (state === 'closed') onClose();
+		};
+		const finish = (error?: Error) => {
+			clearTimeout(timer);
+			transport.off('connectionstatechange', onState);
+			transport.observer.off('close', onClose);
+			if (error) reject(error);
+			else resolve();
+		};
+		transport.on('connectionstatechange', onState);
+		transport.observer.on('close', onClose);
+	});
 }

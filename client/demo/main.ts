@@ -3,6 +3,7 @@
 import { TureenClient, type RemoteTrack } from '../tureenClient.ts';
 
 type VideoStat = { peerId: string; consumerId: string; framesDecoded: number };
+type AudioStat = { peerId: string; consumerId: string; packetsReceived: number; totalSamplesReceived: number };
 
 const params = new URLSearchParams(location.search);
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -73,6 +74,24 @@ async function videoStats(): Promise<VideoStat[]> {
 	return stats;
 }
 
+/** Audio received and decoded per remote audio track (totalSamplesReceived counts decoded samples). */
+async function audioStats(): Promise<AudioStat[]> {
+	const stats: AudioStat[] = [];
+	for (const remote of client?.remoteTracks ?? []) {
+		if (remote.kind !== 'audio') continue;
+		let packetsReceived = 0;
+		let totalSamplesReceived = 0;
+		const report = await remote.consumer.getStats();
+		report.forEach((s: { type: string; packetsReceived?: number; totalSamplesReceived?: number }) => {
+			if (s.type !== 'inbound-rtp') return;
+			packetsReceived += s.packetsReceived ?? 0;
+			totalSamplesReceived += s.totalSamplesReceived ?? 0;
+		});
+		stats.push({ peerId: remote.peerId, consumerId: remote.consumerId, packetsReceived, totalSamplesReceived });
+	}
+	return stats;
+}
+
 async function join(room: string, displayName: string): Promise<void> {
 	roomId = room;
 	form.hidden = true;
@@ -85,6 +104,10 @@ async function join(room: string, displayName: string): Promise<void> {
 	client.on('peerLeft', ({ peerId }) => document.querySelector(`[data-peer-id="${peerId}"]`)?.remove());
 	client.on('roomMoved', ({ workerId }) => setStatus(`Worker lost: moving the room to worker ${workerId}…`));
 	client.on('recovered', ({ tookMs }) => setStatus(`${describeWorker()} (recovered in ${tookMs} ms)`));
+	client.on('error', (problem) => {
+		if (problem.during === 'recovery') setStatus(`Worker lost and the room could not be re-joined: ${problem.error.message}`);
+		else console.warn(`tureen client: ${problem.during} failed`, problem.error);
+	});
 	client.on('serverDraining', () => setStatus(`${describeWorker()}; the server is restarting soon`));
 	client.on('closed', ({ reason }) => setStatus(`Disconnected: ${reason}`));
 
@@ -116,4 +139,4 @@ roomInput.value = params.get('room') ?? 'demo';
 if (params.has('room')) start(roomInput.value, nameInput.value);
 
 // For end-to-end tests and curious developers.
-Object.assign(window, { tureenDemo: { get client() { return client; }, videoStats } });
+Object.assign(window, { tureenDemo: { get client() { return client; }, videoStats, audioStats } });

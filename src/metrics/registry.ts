@@ -153,7 +153,7 @@ export function createTureenRegistry(source: MetricsSource, media: MediaCounter)
 
 	const requests = new Counter({
 		name: 'tureen_signalling_requests_total',
-		help: 'Signalling requests handled, by method (unknown names counted as "unknown") and outcome.',
+		help: 'Signalling requests answered, by method ("unknown" for names outside the protocol and for frames refused before a method was read) and outcome.',
 		labelNames: ['method', 'outcome'],
 		registers,
 	});

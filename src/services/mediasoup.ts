@@ -73,6 +73,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		this.#workers = workers;
 		for (const worker of workers) {
 			worker.on('died', (reason) => this.#handleWorkerDied(worker, reason));
+			worker.on('sampleFailed', (error) =>
+				options.logger.warn({ workerId: worker.workerId, pid: worker.pid, err: error }, 'worker CPU/memory sampling failed; its figures are stale'),
+			);
 		}
 	}
 

@@ -269,7 +269,11 @@ export class RoomRegistry<Member extends RoomMember = RoomMember>
 			try {
 				const target = this.#options.pool.getLeastLoadedWorker();
 				moves.push({ room, from: room.beginMove(target.workerId), target });
-			} catch {
+			} catch (error) {
+				this.#options.logger.error(
+					{ roomId: room.roomId, workerId, peers: room.members.size, reason, err: error },
+					'no worker can take the room; closing it',
+				);
 				room.close(reason);
 			}
 		}

@@ -32,7 +32,7 @@ const EMPTY = {} as Record<string, never>;
 
 function findProducer(room: PeerRoom, producerId: string): { producer: ms.Producer; owner: Peer } | undefined {
 	for (const member of room.members.values()) {
-		const producer = member.producer(producerId);
+		const producer = member.producers.get(producerId);
 		if (producer) return { producer, owner: member };
 	}
 	return undefined;
@@ -107,7 +107,7 @@ export const handlers: Handlers = {
 	async createWebRtcTransport({ deps, peer }, { direction }) {
 		const room = peer.requireRoom();
 		const { limits, webrtcListenIp, announcedIp } = deps.settings;
-		if (peer.transportCount >= limits.transportsPerPeer) {
+		if (peer.transports.size >= limits.transportsPerPeer) {
 			throw limitReached('transportsPerPeer', limits.transportsPerPeer, 'this peer has its maximum of transports');
 		}
 		const host = deps.transportHost(room.workerId);
@@ -149,7 +149,7 @@ export const handlers: Handlers = {
 	async produce({ deps, peer }, { transportId, kind, rtpParameters, appData }) {
 		const room = peer.requireRoom();
 		const max = deps.settings.limits.producersPerPeer;
-		if (peer.producerCount >= max) throw limitReached('producersPerPeer', max, 'this peer has its maximum of producers');
+		if (peer.producers.size >= max) throw limitReached('producersPerPeer', max, 'this peer has its maximum of producers');
 		const transport = peer.ownTransport(transportId);
 		if (transport.appData.direction !== 'send') {
 			throw new TureenError('BAD_REQUEST', 'produce needs a transport created with direction "send"');
@@ -185,7 +185,7 @@ export const handlers: Handlers = {
 	async consume({ deps, peer }, { producerId, transportId }) {
 		const room = peer.requireRoom();
 		const max = deps.settings.limits.consumersPerPeer;
-		if (peer.consumerCount >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
+		if (peer.consumers.size >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
 		const transport = peer.ownTransport(transportId);
 		if (transport.appData.direction !== 'recv') {
 			throw new TureenError('BAD_REQUEST', 'consume needs a transport created with direction "recv"');

@@ -66,21 +66,17 @@ export class Peer implements RoomMember {
 		return !this.#ended;
 	}
 
-	get transportCount(): number {
-		return this.#transports.size;
+	// Read-only views: only the peer changes its maps.
+	get transports(): ReadonlyMap<string, ms.WebRtcTransport> {
+		return this.#transports;
 	}
 
-	get producerCount(): number {
-		return this.#producers.size;
+	get producers(): ReadonlyMap<string, ms.Producer> {
+		return this.#producers;
 	}
 
-	get consumerCount(): number {
-		return this.#consumers.size;
-	}
-
-	/** This peer's producer with that id, if any (for other members looking one up). */
-	producer(producerId: string): ms.Producer | undefined {
-		return this.#producers.get(producerId);
+	get consumers(): ReadonlyMap<string, ms.Consumer> {
+		return this.#consumers;
 	}
 
 	requireRoom(): PeerRoom {

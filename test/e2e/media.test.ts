@@ -6,7 +6,7 @@ import type { Page } from 'playwright-core';
 
 import type { Tureen } from '../../src/server.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { framesByPeer, openDemo, pollUntil, videoStats } from '../support/demoPage.ts';
+import { audioStats, framesByPeer, openDemo, pollUntil, videoStats } from '../support/demoPage.ts';
 import { startTestServer } from '../support/server.ts';
 
 let tureen: Tureen;
@@ -23,7 +23,7 @@ after(async () => {
 	await tureen?.close();
 });
 
-test('two rooms on two workers: every page decodes every other page of its room', async () => {
+test('two rooms on two workers: every page decodes the video and audio of every other page of its room', async () => {
 	const rooms = { A: ['a1', 'a2'], B: ['b1', 'b2'] } as const;
 	const pages: { room: string; page: Page; loadedAt: number }[] = [];
 	for (const [room, names] of Object.entries(rooms)) {
@@ -49,11 +49,28 @@ test('two rooms on two workers: every page decodes every other page of its room'
 	// Frames keep coming: the counts rise between two readings.
 	for (const { page } of pages) {
 		const before = framesByPeer(await videoStats(page));
+		assert.equal(before.size, 1, 'one remote peer to compare (an empty map would pass vacuously)');
 		await pollUntil(
 			async () => framesByPeer(await videoStats(page)),
 			(now) => [...before].every(([peer, n]) => (now.get(peer) ?? 0) > n),
 			{ what: 'framesDecoded rising' },
 		);
+	}
+
+	// Audio too: each page decodes its partner's microphone, and keeps decoding.
+	for (const { page, room } of pages) {
+		const first = await pollUntil(
+			() => audioStats(page),
+			(s) => s.length === 1 && s[0]!.packetsReceived > 0 && s[0]!.totalSamplesReceived > 0,
+			{ what: `decoded remote audio in room ${room}` },
+		);
+		await pollUntil(
+			() => audioStats(page),
+			(s) => s.length === 1 && s[0]!.totalSamplesReceived > first[0]!.totalSamplesReceived,
+			{ what: 'decoded audio samples rising' },
+		);
+		const video = await videoStats(page);
+		assert.equal(first[0]!.peerId, video[0]!.peerId, 'the audio comes from the same peer as the video');
 	}
 
 	const stats = (await (await fetch(`${baseUrl}/stats`)).json()) as {

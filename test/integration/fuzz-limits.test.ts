@@ -83,9 +83,9 @@ describe('fuzzing the limits (seeded)', () => {
 	const checkCaps = (): void => {
 		for (const connection of tureen.signalling.connectionsForTesting()) {
 			const peer = connection.peer;
-			if (peer.transportCount > CAPS.MAX_TRANSPORTS_PER_PEER) failures.push(`peer with ${peer.transportCount} transports`);
-			if (peer.producerCount > CAPS.MAX_PRODUCERS_PER_PEER) failures.push(`peer with ${peer.producerCount} producers`);
-			if (peer.consumerCount > CAPS.MAX_CONSUMERS_PER_PEER) failures.push(`peer with ${peer.consumerCount} consumers`);
+			if (peer.transports.size > CAPS.MAX_TRANSPORTS_PER_PEER) failures.push(`peer with ${peer.transports.size} transports`);
+			if (peer.producers.size > CAPS.MAX_PRODUCERS_PER_PEER) failures.push(`peer with ${peer.producers.size} producers`);
+			if (peer.consumers.size > CAPS.MAX_CONSUMERS_PER_PEER) failures.push(`peer with ${peer.consumers.size} consumers`);
 		}
 		if (tureen.rooms.rooms.length > CAPS.MAX_ROOMS) failures.push(`${tureen.rooms.rooms.length} rooms`);
 		if (tureen.connectionCounter.total > CAPS.MAX_CONNECTIONS_PER_IP) failures.push(`${tureen.connectionCounter.total} connections`);

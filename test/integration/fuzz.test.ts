@@ -5,6 +5,10 @@
 // HTTP requests. Every reply must be well-formed; every frame gets exactly one
 // reply or a permitted close; nothing answers 500 or INTERNAL; the process
 // sees no unhandled rejection or exception; the server still works after.
+// Valid requests naming another peer's objects must get NOT_FOUND (or NOT_JOINED),
+// every ok reply is checked against the protocol by hand, the victims are
+// checked untouched at the end, and a pinned list of hand-written frames must
+// get exactly the replies written next to them.
 // The seed is fixed: a failure reproduces with the same messages.
 import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
@@ -46,6 +50,9 @@ const PERMITTED_CLOSES: Record<number, string> = {
 	4401: 'UNAUTHORIZED/FORBIDDEN join',
 };
 const MAX_FAILURE_DETAILS = 40;
+/** Floors well below what the seed produces, so a generator that stops reaching the handlers fails. */
+const MIN_FOREIGN_REFUSED = 100;
+const MIN_OK_PER_METHOD = 10;
 
 // ---------------------------------------------------------------- PRNG
 
@@ -209,6 +216,8 @@ type Expectation =
 			codes?: SignallingErrorCode[];
 			method?: Method;
 			data?: unknown;
+			/** The request names another peer's transport, producer or consumer. */
+			foreign?: boolean;
 			takesRequest: boolean;
 			takesJoin: boolean;
 	  };
@@ -216,8 +225,35 @@ type Expectation =
 /** Errors a request that passed its method's schema never gets. */
 const NEVER_FOR_VALID: ReadonlySet<string> = new Set(['INVALID_JSON', 'UNKNOWN_METHOD', 'MESSAGE_TOO_LARGE', 'INTERNAL']);
 
+/**
+ * The code a schema-valid request that names another peer's object must get:
+ * written out by hand from the ownership rule (a peer acts only on its own
+ * transports, producers and consumers), not derived from the server's code.
+ * Consuming another peer's producer is the one legitimate use of their ids.
+ */
+function foreignIdCode(method: Method, data: Record<string, unknown>, victims: Victims, joined: boolean): SignallingErrorCode | undefined {
+	const theirs = (ids: string[], key: string) => typeof data[key] === 'string' && ids.includes(data[key]);
+	switch (method) {
+		case 'connectWebRtcTransport':
+		case 'restartIce':
+			return theirs(victims.transports, 'transportId') ? 'NOT_FOUND' : undefined;
+		case 'produce':
+		case 'consume':
+			// Both check membership before the transport.
+			return theirs(victims.transports, 'transportId') ? (joined ? 'NOT_FOUND' : 'NOT_JOINED') : undefined;
+		case 'closeProducer':
+		case 'pauseProducer':
+		case 'resumeProducer':
+			return theirs(victims.producers, 'producerId') ? 'NOT_FOUND' : undefined;
+		case 'resumeConsumer':
+			return theirs(victims.consumers, 'consumerId') ? 'NOT_FOUND' : undefined;
+		default:
+			return undefined;
+	}
+}
+
 /** What the protocol says the server must do with `frame` (schemas from the shared protocol). */
-function expectationFor(frame: Frame): Expectation {
+function expectationFor(frame: Frame, victims: Victims, joined: boolean): Expectation {
 	const bytes = typeof frame.payload === 'string' ? Buffer.from(frame.payload) : frame.payload;
 	// Every frame the server reads counts against its rate limit, whatever is wrong with it.
 	const none = { takesRequest: true, takesJoin: false };
@@ -239,6 +275,8 @@ function expectationFor(frame: Frame): Expectation {
 	const data = envelope.data.data ?? {};
 	const parsed = requestSchemas[method].safeParse(data);
 	if (!parsed.success) return { kind: 'reply', id, codes: [requestErrorCode(data, parsed.error), 'RATE_LIMITED'], method, ...taken };
+	const foreign = foreignIdCode(method, parsed.data as Record<string, unknown>, victims, joined);
+	if (foreign) return { kind: 'reply', id, codes: [foreign], method, data: parsed.data, foreign: true, ...taken };
 	return { kind: 'reply', id, method, data: parsed.data, ...taken };
 }
 
@@ -270,6 +308,10 @@ type LaneState = {
 
 type Stats = {
 	wsFrames: number;
+	/** Frames that got their reply or their expected close. */
+	answered: number;
+	/** NOT_FOUND / NOT_JOINED replies to requests naming another peer's object. */
+	foreignRefused: number;
 	sockets: number;
 	closes: Record<string, number>;
 	replies: Record<string, number>;
@@ -759,6 +801,70 @@ function checkClientAfterUse(client: WsTestClient, stats: Stats): void {
 	}
 }
 
+const RTC_BASE_PORT = 56000;
+const RTC_PORTS = 2 * 1000;
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isId = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 64;
+
+/**
+ * Why an ok reply is wrong for its request, by hand from the protocol
+ * (src/protocol/messages.ts ResponseData) and the lane's own state; undefined when right.
+ */
+function successProblem(method: Method, data: Record<string, unknown>, result: unknown, state: LaneState, victims: Victims): string | undefined {
+	if (!isObject(result)) return 'has no data object';
+	const victimIds = new Set([...victims.peerIds, ...victims.transports, ...victims.producers, ...victims.consumers]);
+	switch (method) {
+		case 'getRouterRtpCapabilities':
+			if (!isObject(result.rtpCapabilities) || !Array.isArray(result.rtpCapabilities.codecs) || result.rtpCapabilities.codecs.length === 0) return 'lacks codecs';
+			return result.workerId === 0 || result.workerId === 1 ? undefined : 'names no worker of the two';
+		case 'join': {
+			if (!isId(result.peerId) || victimIds.has(result.peerId)) return 'lacks a fresh peerId';
+			if (result.roomId !== data.roomId) return 'names another room';
+			if (result.workerId !== 0 && result.workerId !== 1) return 'names no worker of the two';
+			if (!Array.isArray(result.peers) || !Array.isArray(result.producers)) return 'lacks peers or producers';
+			const peerIds = result.peers.map((p) => (isObject(p) ? p.peerId : undefined));
+			if (data.roomId === victims.roomId && !victims.peerIds.every((id) => peerIds.includes(id))) return 'does not list the victims';
+			return peerIds.includes(result.peerId) ? 'lists the joiner among the others' : undefined;
+		}
+		case 'createWebRtcTransport': {
+			if (!isId(result.transportId) || victimIds.has(result.transportId)) return 'lacks a fresh transportId';
+			const candidates = result.iceCandidates;
+			if (!Array.isArray(candidates) || candidates.length === 0) return 'has no ICE candidates';
+			const ports = candidates.map((c) => (isObject(c) ? Number(c.port) : NaN));
+			if (!ports.every((port) => port >= RTC_BASE_PORT && port < RTC_BASE_PORT + RTC_PORTS)) return `has ports outside the RTC range: ${ports.join(',')}`;
+			if (!isObject(result.iceParameters) || typeof result.iceParameters.usernameFragment !== 'string') return 'lacks ICE parameters';
+			return isObject(result.dtlsParameters) && Array.isArray(result.dtlsParameters.fingerprints) ? undefined : 'lacks DTLS fingerprints';
+		}
+		case 'restartIce':
+			if (!state.send.includes(String(data.transportId)) && !state.recv.includes(String(data.transportId))) return 'for a transport the lane does not own';
+			return isObject(result.iceParameters) && typeof result.iceParameters.usernameFragment === 'string' ? undefined : 'lacks ICE parameters';
+		case 'produce':
+			if (!state.send.includes(String(data.transportId))) return 'on a transport that is not the lane\'s send transport';
+			return isId(result.producerId) && !victimIds.has(result.producerId) ? undefined : 'lacks a fresh producerId';
+		case 'consume': {
+			if (!state.recv.includes(String(data.transportId))) return 'on a transport that is not the lane\'s receive transport';
+			if (!isId(result.consumerId) || victimIds.has(result.consumerId)) return 'lacks a fresh consumerId';
+			if (result.producerId !== data.producerId) return 'for another producer';
+			const victim = victims.producers.indexOf(String(data.producerId));
+			if (victim >= 0 && result.peerId !== victims.peerIds[victim]) return 'names the wrong producing peer';
+			if (result.kind !== 'audio' && result.kind !== 'video') return 'has no kind';
+			return isObject(result.rtpParameters) && typeof result.paused === 'boolean' ? undefined : 'lacks rtpParameters or paused';
+		}
+		case 'connectWebRtcTransport':
+		case 'closeProducer':
+		case 'pauseProducer':
+		case 'resumeProducer':
+		case 'resumeConsumer': {
+			const id = String(data.transportId ?? data.producerId ?? data.consumerId);
+			const own = [...state.send, ...state.recv, ...state.producers, ...state.consumers];
+			if (!own.includes(id)) return `acted on ${id}, which the lane does not own`;
+			return Object.keys(result).length === 0 ? undefined : 'is not {}';
+		}
+		case 'leave':
+			return Object.keys(result).length === 0 ? undefined : 'is not {}';
+	}
+}
+
 async function runLane(lane: number, wsUrl: string, victims: Victims, rtpCapabilities: Record<string, unknown>, stats: Stats): Promise<void> {
 	const rng = new Rng((SEED ^ Math.imul(lane + 1, 0x9e3779b1)) >>> 0);
 	const generator = new Generator(rng, lane, victims, rtpCapabilities);
@@ -766,7 +872,7 @@ async function runLane(lane: number, wsUrl: string, victims: Victims, rtpCapabil
 
 	for (let i = 0; i < FRAMES_PER_LANE; i++) {
 		const frame = generator.next(state);
-		const expectation = expectationFor(frame);
+		const expectation = expectationFor(frame, victims, state.joined);
 		if (
 			state.client &&
 			expectation.kind === 'reply' &&
@@ -792,6 +898,7 @@ async function runLane(lane: number, wsUrl: string, victims: Victims, rtpCapabil
 				const { code } = await client.waitForClose(REPLY_TIMEOUT_MS);
 				bump(stats.closes, String(code));
 				if (!expectation.codes.includes(code)) fail(stats, `closed with ${code}, expected ${expectation.codes.join('/')}: ${describeFrame(frame)}`);
+				else stats.answered++;
 			} catch (error) {
 				fail(stats, `${(error as Error).message}: ${describeFrame(frame)}`);
 			}
@@ -819,6 +926,7 @@ async function runLane(lane: number, wsUrl: string, victims: Victims, rtpCapabil
 			continue;
 		}
 
+		stats.answered++;
 		bump(stats.replies, response.ok ? 'ok' : response.error.code);
 		if (expectation.method && !expectation.codes) bump((stats.byMethod[expectation.method] ??= {}), response.ok ? 'ok' : response.error.code);
 		if (response.id !== expectation.id) {
@@ -827,9 +935,14 @@ async function runLane(lane: number, wsUrl: string, victims: Victims, rtpCapabil
 		if (expectation.codes) {
 			if (response.ok || !expectation.codes.includes(response.error.code)) {
 				fail(stats, `expected ${expectation.codes.join('/')}: ${describeFrame(frame)} -> ${JSON.stringify(response).slice(0, 300)}`);
+			} else if (expectation.foreign) {
+				stats.foreignRefused++;
 			}
 		} else if (!response.ok && NEVER_FOR_VALID.has(response.error.code)) {
 			fail(stats, `${response.error.code} for a valid ${expectation.method}: ${describeFrame(frame)} -> ${JSON.stringify(response).slice(0, 300)}`);
+		} else if (response.ok && expectation.method) {
+			const problem = successProblem(expectation.method, expectation.data as Record<string, unknown>, response.data, state, victims);
+			if (problem) fail(stats, `ok ${expectation.method} reply ${problem}: ${describeFrame(frame)} -> ${JSON.stringify(response).slice(0, 300)}`);
 		}
 		learn(state, expectation.method, expectation.data, response, stats);
 
@@ -842,6 +955,56 @@ async function runLane(lane: number, wsUrl: string, victims: Victims, rtpCapabil
 		}
 	}
 	await closeLaneSocket(state, stats);
+}
+
+
+/** Two well-behaved peers (audio producers, send and recv transports, one consumer) whose ids others try to use. */
+async function setUpVictims(wsUrl: string, roomId: string, clients: WsTestClient[]): Promise<{ victims: Victims; rtpCapabilities: Record<string, unknown>; v: WsTestClient[] }> {
+	const v = [await connect(wsUrl), await connect(wsUrl)];
+	clients.push(...v);
+	const caps = (await v[0]!.requestOk('getRouterRtpCapabilities', { roomId })) as { rtpCapabilities: Record<string, unknown> };
+	const rtpCapabilities = caps.rtpCapabilities;
+	const victims: Victims = { roomId, peerIds: [], transports: [], producers: [], consumers: [] };
+	for (const [i, client] of v.entries()) {
+		const joined = (await client.requestOk('join', { roomId, displayName: `victim ${i}`, rtpCapabilities })) as { peerId: string };
+		victims.peerIds.push(joined.peerId);
+		for (const direction of ['send', 'recv'] as const) {
+			victims.transports.push(((await client.requestOk('createWebRtcTransport', { direction })) as { transportId: string }).transportId);
+		}
+		const produced = (await client.requestOk('produce', { transportId: victims.transports[i * 2]!, kind: 'audio', rtpParameters: opusRtpParameters(7000 + i) })) as {
+			producerId: string;
+		};
+		victims.producers.push(produced.producerId);
+	}
+	const consumed = (await v[1]!.requestOk('consume', { producerId: victims.producers[0]!, transportId: victims.transports[3]! })) as { consumerId: string };
+	victims.consumers.push(consumed.consumerId);
+	return { victims, rtpCapabilities, v };
+}
+
+/**
+ * Problems with the victims after others tried their ids: every transport,
+ * producer and consumer still exists server-side, unpaused, owned by its peer.
+ */
+function victimProblems(tureen: Tureen, victims: Victims): string[] {
+	const problems: string[] = [];
+	const room = tureen.rooms.getRoom(victims.roomId);
+	if (!room) return [`room ${victims.roomId} is gone`];
+	const [p0, p1] = victims.peerIds.map((id) => room.members.get(id));
+	if (!p0 || !p1) return ['a victim is no longer in its room'];
+	const expect = (what: string, ok: boolean) => ok || problems.push(what);
+	expect('victim 0 lost a transport', [...p0.transports.keys()].sort().join() === victims.transports.slice(0, 2).sort().join());
+	expect('victim 1 lost a transport', [...p1.transports.keys()].sort().join() === victims.transports.slice(2, 4).sort().join());
+	for (const [i, peer] of [p0, p1].entries()) {
+		const producer = peer.producers.get(victims.producers[i]!);
+		expect(`victim ${i} lost its producer`, producer !== undefined && !producer.closed);
+		expect(`victim ${i}'s producer was paused`, producer?.paused === false);
+		expect(`victim ${i} got objects of others`, peer.producers.size === 1);
+		for (const transport of peer.transports.values()) expect(`a transport of victim ${i} was connected by someone`, transport.dtlsState === 'new');
+	}
+	const consumer = p1.consumers.get(victims.consumers[0]!);
+	expect('victim 1 lost its consumer', consumer !== undefined && !consumer.closed);
+	expect("victim 1's consumer was resumed by someone", consumer?.paused === true);
+	return problems;
 }
 
 // ---------------------------------------------------------------- HTTP
@@ -1052,33 +1215,92 @@ describe('fuzz: WebSocket signalling and HTTP API (seeded)', () => {
 		process.off('warning', onWarning);
 	});
 
+	it('pinned cases: hand-written frames get exactly the replies the protocol promises; others\' ids are NOT_FOUND', async () => {
+		const { victims, rtpCapabilities, v } = await setUpVictims(wsUrl, 'fuzz-pinned', victimClients);
+		const [t0send, t0recv, t1send, t1recv] = victims.transports as [string, string, string, string];
+		const [p0, p1] = victims.producers as [string, string];
+		const c1 = victims.consumers[0]!;
+		const dtls = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: Array.from({ length: 32 }, () => 'AB').join(':') }] };
+		const me = await connect(wsUrl);
+		victimClients.push(me);
+		const frame = (id: number, method: string, data: unknown) => JSON.stringify({ id, method, data });
+		type Pinned = [payload: string | Buffer, expected: { id: number | null; code: SignallingErrorCode } | { id: number; data: unknown }];
+		const check = async (cases: Pinned[]) => {
+			for (const [payload, expected] of cases) {
+				me.sendRaw(payload, { binary: Buffer.isBuffer(payload) });
+				const reply = await me.nextResponse();
+				const got = reply.ok ? { id: reply.id, data: reply.data } : { id: reply.id, code: reply.error.code };
+				assert.deepEqual(got, expected, `reply to ${String(payload).slice(0, 120)}`);
+			}
+		};
+
+		// Before joining.
+		await check([
+			['this is not JSON', { id: null, code: 'INVALID_JSON' }],
+			[frame(1, 'fly', {}), { id: 1, code: 'UNKNOWN_METHOD' }],
+			['{"id":2,"method":"join"}', { id: 2, code: 'BAD_REQUEST' }],
+			[frame(-1, 'leave', {}), { id: null, code: 'BAD_REQUEST' }],
+			['{"id":3,"method":"leave","data":{},"extra":1}', { id: null, code: 'BAD_REQUEST' }],
+			[Buffer.from(frame(4, 'leave', {})), { id: null, code: 'BAD_REQUEST' }],
+			[frame(5, 'createWebRtcTransport', { direction: 'send' }), { id: 5, code: 'NOT_JOINED' }],
+			[frame(6, 'leave', {}), { id: 6, data: {} }],
+			[frame(7, 'join', { roomId: 'a b', displayName: 'x', rtpCapabilities: {} }), { id: 7, code: 'BAD_REQUEST' }],
+			[frame(8, 'createWebRtcTransport', { direction: 'sideways' }), { id: 8, code: 'BAD_REQUEST' }],
+			[frame(9, 'restartIce', { transportId: t0send }), { id: 9, code: 'NOT_FOUND' }],
+			[frame(10, 'produce', { transportId: t0send, kind: 'audio', rtpParameters: opusRtpParameters(9100) }), { id: 10, code: 'NOT_JOINED' }],
+			[frame(11, 'resumeConsumer', { consumerId: c1 }), { id: 11, code: 'NOT_FOUND' }],
+			[frame(12, 'pauseProducer', { producerId: p0 }), { id: 12, code: 'NOT_FOUND' }],
+		]);
+
+		// Joined to the victims' room, with transports of its own.
+		const joined = (await me.requestOk('join', { roomId: victims.roomId, displayName: 'intruder', rtpCapabilities })) as { peerId: string; peers: unknown[]; producers: { producerId: string }[] };
+		assert.deepEqual(joined.peers, [
+			{ peerId: victims.peerIds[0], displayName: 'victim 0' },
+			{ peerId: victims.peerIds[1], displayName: 'victim 1' },
+		]);
+		assert.deepEqual(joined.producers.map((p) => p.producerId), [p0, p1]);
+		const mySend = ((await me.requestOk('createWebRtcTransport', { direction: 'send' })) as { transportId: string }).transportId;
+		const myRecv = ((await me.requestOk('createWebRtcTransport', { direction: 'recv' })) as { transportId: string }).transportId;
+		await check([
+			[frame(20, 'connectWebRtcTransport', { transportId: t0send, dtlsParameters: dtls }), { id: 20, code: 'NOT_FOUND' }],
+			[frame(21, 'restartIce', { transportId: t1recv }), { id: 21, code: 'NOT_FOUND' }],
+			[frame(22, 'produce', { transportId: t1send, kind: 'audio', rtpParameters: opusRtpParameters(9200) }), { id: 22, code: 'NOT_FOUND' }],
+			[frame(23, 'consume', { producerId: p1, transportId: t0recv }), { id: 23, code: 'NOT_FOUND' }],
+			[frame(24, 'closeProducer', { producerId: p0 }), { id: 24, code: 'NOT_FOUND' }],
+			[frame(25, 'pauseProducer', { producerId: p1 }), { id: 25, code: 'NOT_FOUND' }],
+			[frame(26, 'resumeProducer', { producerId: p0 }), { id: 26, code: 'NOT_FOUND' }],
+			[frame(27, 'resumeConsumer', { consumerId: c1 }), { id: 27, code: 'NOT_FOUND' }],
+			[frame(28, 'join', { roomId: victims.roomId, displayName: 'again', rtpCapabilities }), { id: 28, code: 'ALREADY_JOINED' }],
+			[frame(29, 'produce', { transportId: myRecv, kind: 'audio', rtpParameters: opusRtpParameters(9300) }), { id: 29, code: 'BAD_REQUEST' }],
+			[frame(30, 'consume', { producerId: p0, transportId: mySend }), { id: 30, code: 'BAD_REQUEST' }],
+			[frame(31, 'consume', { producerId: 'no-such-producer', transportId: myRecv }), { id: 31, code: 'NOT_FOUND' }],
+		]);
+		const consumed = (await me.requestOk('consume', { producerId: p0, transportId: myRecv })) as Record<string, unknown>;
+		assert.deepEqual(
+			{ producerId: consumed.producerId, peerId: consumed.peerId, kind: consumed.kind, paused: consumed.paused },
+			{ producerId: p0, peerId: victims.peerIds[0], kind: 'audio', paused: false },
+		);
+		const { producerId: mine } = (await me.requestOk('produce', { transportId: mySend, kind: 'audio', rtpParameters: opusRtpParameters(9400) })) as { producerId: string };
+		const announced = await v[0]!.waitForNotification('newProducer', undefined, (m) => m.data.producerId === mine);
+		assert.deepEqual(announced.data, { producerId: mine, peerId: joined.peerId, kind: 'audio', paused: false });
+		await check([
+			[frame(40, 'consume', { producerId: mine, transportId: myRecv }), { id: 40, code: 'BAD_REQUEST' }],
+			[frame(41, 'closeProducer', { producerId: mine }), { id: 41, data: {} }],
+			[frame(42, 'closeProducer', { producerId: mine }), { id: 42, code: 'NOT_FOUND' }],
+		]);
+		assert.deepEqual(victimProblems(tureen, victims), []);
+	});
+
 	it(`${LANES} lanes x ${FRAMES_PER_LANE} WebSocket frames and ${HTTP_CASES} HTTP requests leave the server well and every reply well-formed`, async () => {
 		const startedAt = Date.now();
-		const stats: Stats = (fuzzStats = { wsFrames: 0, sockets: 0, closes: {}, replies: {}, byMethod: {}, notifications: 0, http: 0, httpStatuses: {}, httpFrameworkShape: {}, failures: [], failureCount: 0 });
+		const stats: Stats = (fuzzStats = { wsFrames: 0, answered: 0, foreignRefused: 0, sockets: 0, closes: {}, replies: {}, byMethod: {}, notifications: 0, http: 0, httpStatuses: {}, httpFrameworkShape: {}, failures: [], failureCount: 0 });
 
-		// Two well-behaved peers whose ids the lanes try to use.
-		const roomId = 'fuzz-victims';
-		const [v1, v2] = [await connect(wsUrl), await connect(wsUrl)];
-		victimClients.push(v1, v2);
-		const caps = (await v1.requestOk('getRouterRtpCapabilities', { roomId })) as { rtpCapabilities: Record<string, unknown> };
-		const rtpCapabilities = caps.rtpCapabilities;
-		const victims: Victims = { roomId, peerIds: [], transports: [], producers: [], consumers: [] };
-		for (const [i, v] of [v1, v2].entries()) {
-			const joined = (await v.requestOk('join', { roomId, displayName: `victim ${i}`, rtpCapabilities })) as { peerId: string };
-			victims.peerIds.push(joined.peerId);
-			for (const direction of ['send', 'recv'] as const) {
-				victims.transports.push(((await v.requestOk('createWebRtcTransport', { direction })) as { transportId: string }).transportId);
-			}
-			const produced = (await v.requestOk('produce', { transportId: victims.transports[i * 2]!, kind: 'audio', rtpParameters: opusRtpParameters(7000 + i) })) as {
-				producerId: string;
-			};
-			victims.producers.push(produced.producerId);
-		}
-		const consumed = (await v2.requestOk('consume', { producerId: victims.producers[0]!, transportId: victims.transports[3]! })) as { consumerId: string };
-		victims.consumers.push(consumed.consumerId);
+		const { victims, rtpCapabilities } = await setUpVictims(wsUrl, 'fuzz-victims', victimClients);
 
 		await Promise.all(Array.from({ length: LANES }, (_, lane) => runLane(lane, wsUrl, victims, rtpCapabilities, stats)));
 		const wsDoneAt = Date.now();
+		// Before the HTTP phase, which may delete the victims' room.
+		for (const problem of victimProblems(tureen, victims)) fail(stats, `after the WebSocket fuzz: ${problem}`);
 
 		const rng = new Rng(SEED ^ 0x4854_5450);
 		const cases = httpCases(rng);
@@ -1098,12 +1320,18 @@ describe('fuzz: WebSocket signalling and HTTP API (seeded)', () => {
 		console.log(
 			`fuzz: ${total} cases (${stats.wsFrames} WebSocket frames on ${stats.sockets} sockets in ${wsDoneAt - startedAt} ms, ` +
 				`${stats.http} HTTP requests in ${Date.now() - wsDoneAt} ms), seed 0x${SEED.toString(16)}\n` +
-				`  replies: ${JSON.stringify(stats.replies)}\n  valid requests by method: ${JSON.stringify(stats.byMethod)}\n  closes: ${JSON.stringify(stats.closes)}; notifications: ${stats.notifications}\n` +
+				`  replies: ${JSON.stringify(stats.replies)}; others' ids refused: ${stats.foreignRefused}\n  valid requests by method: ${JSON.stringify(stats.byMethod)}\n  closes: ${JSON.stringify(stats.closes)}; notifications: ${stats.notifications}\n` +
 				`  HTTP statuses: ${JSON.stringify(stats.httpStatuses)}\n` +
 				`  HTTP errors in Fastify's own shape: ${JSON.stringify(Object.fromEntries(Object.entries(stats.httpFrameworkShape).map(([k, v]) => [k, v.count])))}`,
 		);
 
-		assert.ok(stats.wsFrames >= 10_000, `at least 10,000 WebSocket frames (${stats.wsFrames})`);
+		assert.equal(stats.answered, stats.wsFrames, 'every frame got its reply or its expected close');
+		assert.ok(stats.answered >= 10_000, `at least 10,000 WebSocket frames answered (${stats.answered})`);
+		assert.ok(stats.foreignRefused >= MIN_FOREIGN_REFUSED, `requests naming other peers' objects were tried and refused (${stats.foreignRefused})`);
+		for (const method of ['join', 'createWebRtcTransport', 'produce', 'consume', 'closeProducer', 'resumeConsumer'] as const) {
+			const ok = stats.byMethod[method]?.ok ?? 0;
+			assert.ok(ok >= MIN_OK_PER_METHOD, `valid ${method} requests succeeded and had their replies checked (${ok})`);
+		}
 		assert.equal(stats.failureCount, 0, `${stats.failureCount} failures, first ones:\n${stats.failures.join('\n')}`);
 		assert.deepEqual(processErrors, []);
 		// Most frames reached parsing and validation rather than the limiter.

@@ -66,7 +66,7 @@ describe('no ghost peers (finding 1)', () => {
 		hold.pass();
 		await connection.whenIdle();
 		assert.equal(made()?.closed, true, 'the worker made the transport, and it was closed once the peer was found gone');
-		assert.equal(connection.peer.transportCount, 0);
+		assert.equal(connection.peer.transports.size, 0);
 		assert.equal(portsInUse(tureen), 0);
 	});
 
@@ -111,7 +111,7 @@ describe('no ghost peers (finding 1)', () => {
 		hold.pass();
 		await connection.whenIdle();
 		assert.equal(made()?.closed, true);
-		assert.equal(connection.peer.consumerCount, 0);
+		assert.equal(connection.peer.consumers.size, 0);
 		producer.socket.hangUp();
 		await producer.connection.whenIdle();
 		assert.equal(portsInUse(tureen), 0);

@@ -70,11 +70,20 @@ test('the Node client recovers by itself when its room\'s worker is killed', asy
 	const room = [await join('phoenix', 'f1'), await join('phoenix', 'f2')];
 	await expectFullMesh(room);
 	const workerId = tureen.rooms.getRoom('phoenix')!.workerId;
-	const recovered = room.map((peer) => new Promise<number>((resolve) => peer.client.on('recovered', ({ tookMs }) => resolve(tookMs))));
+	// What the transports say at the moment 'recovered' fires: media must already flow.
+	const recovered = room.map(
+		(peer) =>
+			new Promise<{ tookMs: number; states: (string | undefined)[] }>((resolve) =>
+				peer.client.on('recovered', ({ tookMs }) =>
+					resolve({ tookMs, states: [peer.client.sendTransport?.connectionState, peer.client.recvTransport?.connectionState] }),
+				),
+			),
+	);
 	const oldRecv = room.map((peer) => peer.client.recvTransport?.id);
 	process.kill(tureen.pool.getWorker(workerId)!.pid!, 'SIGKILL');
-	const took = await Promise.all(recovered);
-	console.log(`Node clients re-created their media in ${took.join(', ')} ms`);
+	const results = await Promise.all(recovered);
+	console.log(`Node clients re-created their media in ${results.map((r) => r.tookMs).join(', ')} ms`);
+	for (const { states } of results) assert.deepEqual(states, ['connected', 'connected'], 'send and receive transports connected at recovered');
 	assert.notEqual(tureen.rooms.getRoom('phoenix')!.workerId, workerId);
 	room.forEach((peer, i) => assert.notEqual(peer.client.recvTransport?.id, oldRecv[i]));
 	await expectFullMesh(room);

@@ -7,6 +7,7 @@ import { SIGNALLING_METHODS } from '../../src/metrics/index.ts';
 import { METHODS } from '../../src/protocol/messages.ts';
 import type { Tureen } from '../../src/server.ts';
 import { startTestServer } from '../support/server.ts';
+import { connect } from '../support/wsClient.ts';
 
 type Sample = { name: string; labels: Record<string, string>; value: number };
 
@@ -182,5 +183,71 @@ describe('GET /metrics', () => {
 		({ samples } = await scrape());
 		assert.equal(value(samples, 'tureen_worker_routers', { worker_id: '1' }), 1);
 		assert.equal(value(samples, 'tureen_worker_transports', { worker_id: '1' }), 1);
+	});
+});
+
+describe('tureen_signalling_requests_total through real WebSocket traffic', () => {
+	let tureen: Tureen;
+	let baseUrl: string;
+
+	before(async () => {
+		({ tureen, baseUrl } = await startTestServer({ MEDIASOUP_WORKER_COUNT: '1', RTC_BASE_PORT: '30000', WS_MAX_MESSAGE_BYTES: '1024' }));
+	});
+
+	after(async () => {
+		await tureen?.close();
+	});
+
+	it('counts every reply, also frames refused before dispatch (bad JSON, unknown method, binary, oversize, rate limited)', async () => {
+		const client = await connect(`${baseUrl.replace(/^http/, 'ws')}/ws`);
+		try {
+			const expected = new Map<string, number>();
+			const expect = (method: string, outcome: string) => expected.set(`${method}/${outcome}`, (expected.get(`${method}/${outcome}`) ?? 0) + 1);
+
+			assert.equal((await client.request('getRouterRtpCapabilities', { roomId: 'metrics-ws' })).ok, true);
+			expect('getRouterRtpCapabilities', 'ok');
+			assert.equal((await client.request('join', { roomId: 'metrics-ws' } as never)).ok, false, 'join without its fields');
+			expect('join', 'error');
+			assert.equal((await client.request('resumeConsumer', { consumerId: 'nobody' })).ok, false, 'NOT_FOUND from the handler');
+			expect('resumeConsumer', 'error');
+
+			const refused: [string | Buffer, boolean, string][] = [
+				['this is not JSON', false, 'INVALID_JSON'],
+				[JSON.stringify({ id: 77, method: 'fly', data: {} }), false, 'UNKNOWN_METHOD'],
+				[JSON.stringify({ id: 78, method: 'join' }).replace('}', ',"x":1}'), false, 'BAD_REQUEST'],
+				[Buffer.from('{"id":79,"method":"leave"}'), true, 'BAD_REQUEST'],
+				[JSON.stringify({ id: 80, method: 'leave', data: { pad: 'p'.repeat(2000) } }), false, 'MESSAGE_TOO_LARGE'],
+			];
+			for (const [payload, binary, code] of refused) {
+				client.sendRaw(payload, { binary });
+				const reply = await client.nextResponse();
+				assert.equal(reply.ok ? 'ok' : reply.error.code, code, `reply to ${String(payload).slice(0, 40)}`);
+				expect('unknown', 'error');
+			}
+
+			// A burst past the 100-request budget: the excess is RATE_LIMITED, labelled with its method.
+			const burst = 130;
+			const firstId = 1000;
+			for (let i = 0; i < burst; i++) client.sendRaw(JSON.stringify({ id: firstId + i, method: 'leave', data: {} }));
+			let limited = 0;
+			for (let i = 0; i < burst; i++) {
+				const reply = await client.waitForResponse(firstId + i);
+				if (reply.ok) {
+					expect('leave', 'ok');
+				} else {
+					assert.equal(reply.error.code, 'RATE_LIMITED');
+					expect('leave', 'error');
+					limited++;
+				}
+			}
+			assert.ok(limited > 0, 'the burst hit the rate limit');
+
+			const response = await fetch(`${baseUrl}/metrics`);
+			const samples = parseMetrics(await response.text()).filter((s) => s.name === 'tureen_signalling_requests_total');
+			const counted = new Map(samples.filter((s) => s.value > 0).map((s) => [`${s.labels.method}/${s.labels.outcome}`, s.value]));
+			assert.deepEqual(Object.fromEntries([...counted].sort()), Object.fromEntries([...expected].sort()));
+		} finally {
+			await client.close();
+		}
 	});
 });

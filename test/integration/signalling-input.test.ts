@@ -335,7 +335,7 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 		});
 
 		it("B cannot connect, restartIce, produce or consume on A's transports (NOT_FOUND)", async () => {
-			const aTransport = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.ownTransport(aSend);
+			const aTransport = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.transports.get(aSend);
 			assert.ok(aTransport, "A's send transport exists server-side");
 			for (const transportId of [aSend, aRecv]) {
 				const dtlsParameters = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB' }] };
@@ -352,7 +352,7 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 			assertError(await b.request('pauseProducer', { producerId: aProducer }), 'NOT_FOUND');
 			assertError(await b.request('closeProducer', { producerId: aProducer }), 'NOT_FOUND');
 			assertError(await b.request('resumeProducer', { producerId: aProducer }), 'NOT_FOUND');
-			const producer = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.producer(aProducer);
+			const producer = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.producers.get(aProducer);
 			assert.ok(producer, "A's producer still exists");
 			assert.equal(producer.closed, false);
 			assert.equal(producer.paused, false);
@@ -365,7 +365,7 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 
 		it("B cannot resume A's consumer (NOT_FOUND)", async () => {
 			assertError(await b.request('resumeConsumer', { consumerId: aConsumer }), 'NOT_FOUND');
-			const consumer = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.ownConsumer(aConsumer);
+			const consumer = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.consumers.get(aConsumer);
 			assert.ok(consumer);
 			assert.equal(consumer.paused, true, 'still paused as created');
 			assertOk(await a.request('resumeConsumer', { consumerId: aConsumer }));
@@ -428,7 +428,7 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 
 			// The transport and the first producer are fine after all that.
 			assertOk(await client.request('restartIce', { transportId: send }));
-			assert.equal(tureen.rooms.getRoom('input-media')?.members.values().next().value?.producerCount, 2);
+			assert.equal(tureen.rooms.getRoom('input-media')?.members.values().next().value?.producers.size, 2);
 			await client.close();
 		});
 	});

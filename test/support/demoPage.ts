@@ -1,6 +1,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 
 export type VideoStat = { peerId: string; consumerId: string; framesDecoded: number };
+export type AudioStat = { peerId: string; consumerId: string; packetsReceived: number; totalSamplesReceived: number };
 
 /** Opens the demo page, which joins `room` at once and publishes the fake camera. */
 export async function openDemo(context: BrowserContext, baseUrl: string, room: string, name: string): Promise<Page> {
@@ -13,6 +14,13 @@ export function videoStats(page: Page): Promise<VideoStat[]> {
 	return page.evaluate(async () => {
 		const demo = (window as unknown as { tureenDemo?: { videoStats(): Promise<VideoStat[]> } }).tureenDemo;
 		return demo ? demo.videoStats() : [];
+	});
+}
+
+export function audioStats(page: Page): Promise<AudioStat[]> {
+	return page.evaluate(async () => {
+		const demo = (window as unknown as { tureenDemo?: { audioStats(): Promise<AudioStat[]> } }).tureenDemo;
+		return demo ? demo.audioStats() : [];
 	});
 }
 

@@ -31,20 +31,29 @@ export type NodePeerOptions = {
 	displayName: string;
 	token?: string;
 	publish?: { audio?: boolean; video?: boolean | SyntheticVideoOptions };
+	/** Rewrites each outgoing signalling frame: lets a test make one request fail on the real server. */
+	tamper?: (frame: string) => string;
 };
 
-export function newNodeClient(baseUrl: string): TureenClient {
+export function newNodeClient(baseUrl: string, tamper?: (frame: string) => string): TureenClient {
 	const webrtc = installNodeWebRtc();
 	return new TureenClient({
 		url: `${baseUrl.replace(/^http/, 'ws')}/ws`,
-		createWebSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
+		createWebSocket: (url) => {
+			const socket = new WebSocket(url) as unknown as WebSocketLike;
+			if (tamper) {
+				const send = socket.send.bind(socket);
+				socket.send = (data) => send(tamper(data));
+			}
+			return socket;
+		},
 		createDevice: async () => webrtc.createDevice(),
 	});
 }
 
 /** Joins a room from Node and (by default) publishes synthetic audio and video. */
 export async function joinNodePeer(options: NodePeerOptions): Promise<NodePeer> {
-	const client = newNodeClient(options.baseUrl);
+	const client = newNodeClient(options.baseUrl, options.tamper);
 	const joined = await client.join({
 		roomId: options.roomId,
 		displayName: options.displayName,

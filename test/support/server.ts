@@ -1,12 +1,18 @@
+import type { Logger } from 'pino';
+
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Tureen } from '../../src/server.ts';
 
 /**
  * Starts a real Tureen (real mediasoup workers) on 127.0.0.1 with an
- * ephemeral HTTP port. `env` uses the same variable names as production.
+ * ephemeral HTTP port. `env` uses the same variable names as production;
+ * `logger` (e.g. from captureLogs) lets a test read what the server logged.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<{ tureen: Tureen; baseUrl: string }> {
+export async function startTestServer(
+	env: Record<string, string> = {},
+	{ logger }: { logger?: Logger } = {},
+): Promise<{ tureen: Tureen; baseUrl: string }> {
 	const config = loadConfig({
 		MEDIASOUP_WORKER_COUNT: '2',
 		HTTP_HOST: '127.0.0.1',
@@ -21,7 +27,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 		JOIN_TIMEOUT_MS: '600000',
 		...env,
 	});
-	const tureen = await Tureen.create(config, createLogger(config.logLevel));
+	const tureen = await Tureen.create(config, logger ?? createLogger(config.logLevel));
 	await tureen.listen();
 	return { tureen, baseUrl: `http://127.0.0.1:${tureen.port}` };
 }

@@ -23,30 +23,10 @@ function assertRejects(env: Record<string, string>, variable: string, value: str
 	return caught;
 }
 
-const FIELDS = [
-	'workerCount',
-	'rtcBasePort',
-	'rtcPortsPerWorker',
-	'webrtcListenIp',
-	'announcedIp',
-	'httpHost',
-	'port',
-	'logLevel',
-	'cpuSampleIntervalMs',
-	'cpuSimilarThreshold',
-	'roomIdleTimeoutMs',
-	'maxPeersPerRoom',
-	'wsMaxMessageBytes',
-] as const satisfies readonly (keyof Config)[];
-
-/** The settings this file covers (the Config type may grow other fields). */
-function pick(config: Config): Pick<Config, (typeof FIELDS)[number]> {
-	return Object.fromEntries(FIELDS.map((field) => [field, config[field]])) as Pick<Config, (typeof FIELDS)[number]>;
-}
-
 describe('loadConfig defaults', () => {
 	it('an empty environment gives the documented defaults', () => {
-		assert.deepEqual(pick(loadConfig({})), {
+		// The whole Config: a setting added without a test here fails this deepEqual.
+		assert.deepEqual(loadConfig({}), {
 			workerCount: 4,
 			rtcBasePort: 10000,
 			rtcPortsPerWorker: 1000,
@@ -60,7 +40,25 @@ describe('loadConfig defaults', () => {
 			roomIdleTimeoutMs: 30000,
 			maxPeersPerRoom: 50,
 			wsMaxMessageBytes: 65536,
-		});
+			joinSecret: undefined,
+			adminToken: undefined,
+			drainTimeoutMs: 30000,
+			workerTimeoutMs: 5000,
+			limits: {
+				transportsPerPeer: 4,
+				producersPerPeer: 8,
+				consumersPerPeer: 200,
+				connectionsPerIp: 100,
+				connections: 5000,
+				rooms: 1000,
+				roomsPerIpPerMinute: 30,
+				joinTimeoutMs: 30000,
+				wsMaxBufferedBytes: 1048576,
+				slowReaderTimeoutMs: 5000,
+			},
+			maxTokenTtlSeconds: 86400,
+			allowedOrigins: undefined,
+		} satisfies Config);
 	});
 
 	it('empty and blank values count as unset', () => {
@@ -95,8 +93,24 @@ describe('loadConfig valid values', () => {
 			ROOM_IDLE_TIMEOUT_MS: '0',
 			MAX_PEERS_PER_ROOM: '10',
 			WS_MAX_MESSAGE_BYTES: '2048',
+			JOIN_SECRET: 'join-secret-of-24-chars!',
+			ADMIN_TOKEN: 'exactly-16-chars',
+			DRAIN_TIMEOUT_MS: '0',
+			WORKER_TIMEOUT_MS: '100',
+			MAX_TRANSPORTS_PER_PEER: '2',
+			MAX_PRODUCERS_PER_PEER: '3',
+			MAX_CONSUMERS_PER_PEER: '5',
+			MAX_CONNECTIONS_PER_IP: '7',
+			MAX_CONNECTIONS: '11',
+			MAX_ROOMS: '13',
+			MAX_ROOMS_PER_IP_PER_MINUTE: '17',
+			JOIN_TIMEOUT_MS: '1900',
+			WS_MAX_BUFFERED_BYTES: '23000',
+			SLOW_READER_TIMEOUT_MS: '2900',
+			MAX_TOKEN_TTL: '3100',
+			ALLOWED_ORIGINS: 'https://app.example.com,http://localhost:8080',
 		});
-		assert.deepEqual(pick(config), {
+		assert.deepEqual(config, {
 			workerCount: 8,
 			rtcBasePort: 20000,
 			rtcPortsPerWorker: 500,
@@ -110,7 +124,55 @@ describe('loadConfig valid values', () => {
 			roomIdleTimeoutMs: 0,
 			maxPeersPerRoom: 10,
 			wsMaxMessageBytes: 2048,
+			joinSecret: 'join-secret-of-24-chars!',
+			adminToken: 'exactly-16-chars',
+			drainTimeoutMs: 0,
+			workerTimeoutMs: 100,
+			limits: {
+				transportsPerPeer: 2,
+				producersPerPeer: 3,
+				consumersPerPeer: 5,
+				connectionsPerIp: 7,
+				connections: 11,
+				rooms: 13,
+				roomsPerIpPerMinute: 17,
+				joinTimeoutMs: 1900,
+				wsMaxBufferedBytes: 23000,
+				slowReaderTimeoutMs: 2900,
+			},
+			maxTokenTtlSeconds: 3100,
+			allowedOrigins: ['https://app.example.com', 'http://localhost:8080'],
+		} satisfies Config);
+	});
+
+	it('accepts each whole-number setting at its maximum', () => {
+		const config = loadConfig({
+			PORT: '65535',
+			MEDIASOUP_WORKER_COUNT: '256',
+			RTC_BASE_PORT: '1024',
+			RTC_PORTS_PER_WORKER: '2',
+			CPU_SAMPLE_INTERVAL_MS: '60000',
+			ROOM_IDLE_TIMEOUT_MS: '86400000',
+			MAX_PEERS_PER_ROOM: '10000',
+			WS_MAX_MESSAGE_BYTES: String(16 * 1024 * 1024),
+			DRAIN_TIMEOUT_MS: '86400000',
+			WORKER_TIMEOUT_MS: '600000',
 		});
+		assert.deepEqual(
+			[config.port, config.workerCount, config.cpuSampleIntervalMs, config.roomIdleTimeoutMs, config.maxPeersPerRoom, config.wsMaxMessageBytes, config.drainTimeoutMs, config.workerTimeoutMs],
+			[65535, 256, 60000, 86400000, 10000, 16 * 1024 * 1024, 86400000, 600000],
+		);
+	});
+
+	it('an empty secret counts as unset; 16 characters is enough', () => {
+		assert.equal(loadConfig({ JOIN_SECRET: '', ADMIN_TOKEN: '' }).joinSecret, undefined);
+		assert.equal(loadConfig({ ADMIN_TOKEN: '' }).adminToken, undefined);
+		assert.equal(loadConfig({ JOIN_SECRET: '0123456789abcdef' }).joinSecret, '0123456789abcdef');
+	});
+
+	it('accepts one-letter labels in ANNOUNCED_IP host names', () => {
+		assert.equal(loadConfig({ ANNOUNCED_IP: 'a.b' }).announcedIp, 'a.b');
+		assert.equal(loadConfig({ ANNOUNCED_IP: 'x' }).announcedIp, 'x');
 	});
 
 	it('trims surrounding whitespace', () => {
@@ -185,7 +247,9 @@ describe('loadConfig invalid values throw ConfigError naming the variable and va
 		});
 	}
 
-	for (const value of ['bad host!', 'a..b', '-leading.example.com', 'under_score.example.com']) {
+	// 254 characters in labels of up to 63: one past DNS's limit.
+	const tooLong = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(62)}`;
+	for (const value of ['bad host!', 'a..b', '-leading.example.com', 'under_score.example.com', tooLong, `${'a'.repeat(64)}.com`]) {
 		it(`ANNOUNCED_IP=${JSON.stringify(value)}`, () => {
 			assertRejects({ ANNOUNCED_IP: value }, 'ANNOUNCED_IP', value);
 		});
@@ -195,7 +259,7 @@ describe('loadConfig invalid values throw ConfigError naming the variable and va
 		assertRejects({ HTTP_HOST: 'example.com' }, 'HTTP_HOST', 'example.com');
 	});
 
-	for (const value of ['x', '-5', '65536', '80.5']) {
+	for (const value of ['x', '-5', '65536', '80.5', '+5', '1e3', '5x', 'x5', '0x50']) {
 		it(`PORT=${JSON.stringify(value)}`, () => {
 			assertRejects({ PORT: value }, 'PORT', value);
 		});
@@ -203,7 +267,8 @@ describe('loadConfig invalid values throw ConfigError naming the variable and va
 
 	for (const value of ['loud', 'INFO', 'warning']) {
 		it(`LOG_LEVEL=${JSON.stringify(value)}`, () => {
-			assertRejects({ LOG_LEVEL: value }, 'LOG_LEVEL', value);
+			const error = assertRejects({ LOG_LEVEL: value }, 'LOG_LEVEL', value);
+			assert.equal(error.allowed, 'one of fatal, error, warn, info, debug, trace, silent');
 		});
 	}
 

@@ -184,7 +184,7 @@ describe('signalling handlers (fake workers)', () => {
 		const peerId = a.c.peer.peerId;
 		await a.c.call('leave', {});
 		assert.deepEqual(b.heard.map((m) => m.notification).slice(-2), ['producerClosed', 'peerLeft']);
-		assert.equal(a.c.peer.transportCount, 0);
+		assert.equal(a.c.peer.transports.size, 0);
 		const again = await a.c.call('join', { roomId: 'room', displayName: 'A', rtpCapabilities: CAPS });
 		assert.equal(again.peerId, peerId);
 	});

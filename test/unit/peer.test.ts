@@ -57,7 +57,7 @@ describe('Peer (fake mediasoup objects)', () => {
 		const send = await transportOf(a.peer, room, router, 'send');
 		const producer = await send.produce({ kind: 'audio' });
 		a.peer.adoptProducer(room, producer as unknown as ms.Producer);
-		assert.equal(a.peer.producerCount, 1);
+		assert.equal(a.peer.producers.size, 1);
 		assert.deepEqual(b.heard, [{ notification: 'newProducer', data: { producerId: producer.id, peerId: a.peer.peerId, kind: 'audio', paused: false } }]);
 		assert.deepEqual(a.heard, [], 'the owner is not told of its own producer');
 	});
@@ -67,8 +67,8 @@ describe('Peer (fake mediasoup objects)', () => {
 		assert.throws(() => b.peer.ownTransport(send.id), { code: 'NOT_FOUND' });
 		assert.throws(() => b.peer.ownProducer(producer.id), { code: 'NOT_FOUND' });
 		assert.throws(() => a.peer.ownConsumer(consumer.id), { code: 'NOT_FOUND' });
-		assert.equal(b.peer.producer(producer.id), undefined);
-		assert.equal(a.peer.producer(producer.id), producer as unknown as ms.Producer);
+		assert.equal(b.peer.producers.get(producer.id), undefined);
+		assert.equal(a.peer.producers.get(producer.id), producer as unknown as ms.Producer);
 	});
 
 	it('a closed producer: its consumers close and are told, then producerClosed; nothing later from the worker', async () => {
@@ -79,8 +79,8 @@ describe('Peer (fake mediasoup objects)', () => {
 			{ notification: 'producerClosed', data: { producerId: producer.id, peerId: a.peer.peerId } },
 		]);
 		assert.equal(consumer.closed, true);
-		assert.equal(a.peer.producerCount, 0);
-		assert.equal(b.peer.consumerCount, 0);
+		assert.equal(a.peer.producers.size, 0);
+		assert.equal(b.peer.consumers.size, 0);
 		(consumer as FakeConsumer).producerClosedByWorker();
 		assert.equal(b.heard.length, 2, 'the worker\'s late producerclose adds nothing');
 	});
@@ -119,7 +119,7 @@ describe('Peer (fake mediasoup objects)', () => {
 			{ notification: 'roomMoved', data: { workerId: 1, reason: 'worker-died' } },
 		]);
 		assert.deepEqual(a.heard, [{ notification: 'roomMoved', data: { workerId: 1, reason: 'worker-died' } }]);
-		for (const { peer } of [a, b]) assert.deepEqual([peer.transportCount, peer.producerCount, peer.consumerCount], [0, 0, 0]);
+		for (const { peer } of [a, b]) assert.deepEqual([peer.transports.size, peer.producers.size, peer.consumers.size], [0, 0, 0]);
 		assert.equal(room.members.size, 2, 'both stay joined');
 	});
 

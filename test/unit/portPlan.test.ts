@@ -34,13 +34,15 @@ describe('portPlan', () => {
 				const plan = { workerCount, rtcBasePort: 20000, rtcPortsPerWorker };
 				const ranges = portPlan(plan);
 				assert.equal(ranges.length, workerCount);
-				assert.equal(ranges[0]!.min, plan.rtcBasePort);
+				assert.equal(ranges[0]!.min, 20000);
 				for (const [i, range] of ranges.entries()) {
+					// Written out independently of portRangeFor.
+					assert.deepEqual(range, { min: 20000 + i * rtcPortsPerWorker, max: 20000 + (i + 1) * rtcPortsPerWorker - 1 });
 					assert.equal(range.max - range.min + 1, rtcPortsPerWorker);
-					assert.deepEqual(range, portRangeFor(i, plan));
 					if (i > 0) assert.equal(range.min, ranges[i - 1]!.max + 1);
 				}
-				assert.equal(ranges.at(-1)!.max, firewallRange(plan).max);
+				assert.equal(ranges.at(-1)!.max, 20000 + workerCount * rtcPortsPerWorker - 1);
+				assert.deepEqual(firewallRange(plan), { min: 20000, max: 20000 + workerCount * rtcPortsPerWorker - 1 });
 			}
 		}
 	});

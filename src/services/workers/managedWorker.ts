@@ -9,6 +9,8 @@ import type { PortRange } from './portPlan.ts';
 export type ManagedWorkerEvents = {
 	/** The mediasoup worker process is gone (crash, kill, or it stopped answering). */
 	died: [reason: string];
+	/** A CPU/memory sample failed for another reason than a hung or closing worker; the figures are stale. */
+	sampleFailed: [error: Error];
 };
 
 export type ManagedWorkerOptions = {
@@ -186,6 +188,8 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 					// already gone
 				}
 				worker.close();
+			} else if (!worker.closed && this.#worker === worker) {
+				this.emit('sampleFailed', error instanceof Error ? error : new Error(String(error)));
 			}
 			// Otherwise the worker is closing; its 'died' event tells the rest.
 		} finally {

@@ -41,8 +41,8 @@ export function chooseWorker(
 	workers: readonly WorkerSnapshot[],
 	{ cpuSimilarThreshold }: PlacementOptions,
 ): number | undefined {
+	// No eligible worker falls through every step to undefined (an early return would only repeat that).
 	const eligible = workers.filter((w) => w.alive && !w.draining && (w.portUse ?? 0) < 1);
-	if (eligible.length === 0) return undefined;
 	const roomy = eligible.filter((w) => (w.portUse ?? 0) < PORTS_NEARLY_FULL);
 	const candidates = roomy.length > 0 ? roomy : eligible;
 
