@@ -164,7 +164,7 @@ describe('GET /metrics', () => {
 
 	it('keeps counting on a respawned worker, from zero', async () => {
 		const slot = tureen.pool.getWorker(1)!;
-		const before = slot.worker!;
+		const before = tureen.pool.mediasoupWorkerForTesting(1);
 		process.kill(before.pid, 'SIGKILL');
 		await waitFor(() => slot.alive && slot.worker !== before && slot.restarts === 1, 'worker 1 to respawn');
 		// The dead worker's rooms were moved to worker 0 when it died.

@@ -334,6 +334,16 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 			assert.equal(heardByA.data.kind, 'audio');
 		});
 
+		it('getRoomState lists the other peer and its producers, never the caller', async () => {
+			const state = assertOk(await b.request('getRoomState', {})).data as { roomId: string; peers: { peerId: string }[]; producers: { producerId: string; peerId: string }[] };
+			assert.equal(state.roomId, roomId);
+			assert.deepEqual(state.peers.map((p) => p.peerId), [aPeerId]);
+			assert.deepEqual(state.producers.map((p) => [p.producerId, p.peerId]), [[aProducer, aPeerId]]);
+			const outsider = await open();
+			assertError(await outsider.request('getRoomState', {}), 'NOT_JOINED');
+			await outsider.close();
+		});
+
 		it("B cannot connect, restartIce, produce or consume on A's transports (NOT_FOUND)", async () => {
 			const aTransport = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.transports.get(aSend);
 			assert.ok(aTransport, "A's send transport exists server-side");
@@ -395,6 +405,9 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 			const closed = await a.waitForNotification('consumerClosed', 5000, (m) => m.data.consumerId === aConsumer);
 			assert.equal(closed.data.producerId, bProducer);
 			await a.waitForNotification('producerClosed', 5000, (m) => m.data.producerId === bProducer);
+			// Both at once, consumerClosed first: nothing about it arrives later.
+			const order = a.notifications.filter((m) => m.notification === 'consumerClosed' || m.notification === 'producerClosed').map((m) => m.notification);
+			assert.deepEqual(order.slice(-2), ['consumerClosed', 'producerClosed']);
 			assertError(await b.request('closeProducer', { producerId: bProducer }), 'NOT_FOUND');
 			assertError(await a.request('resumeConsumer', { consumerId: aConsumer }), 'NOT_FOUND');
 		});
