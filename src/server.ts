@@ -55,7 +55,6 @@ export class Tureen {
 	readonly signalling: SignallingHub;
 	/** Open sockets per address and in total, against MAX_CONNECTIONS(_PER_IP). */
 	readonly connectionCounter: ConnectionCounter;
-	readonly build: BuildInfo = { version: pkg.version, mediasoupVersion: mediasoup.version };
 	readonly #lifecycle: Lifecycle;
 	readonly #drainTimers: Map<number, NodeJS.Timeout>;
 

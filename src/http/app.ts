@@ -58,7 +58,8 @@ export async function createHttpApp(logger: Logger): Promise<FastifyInstance> {
 			const message = status === 415 ? `${error.message}; send Content-Type: application/json` : error.message;
 			return reply.code(status).send(errorReply(code, message));
 		}
-		const typed = asTureenError(error);
+		// No client-supplied media parameters reach mediasoup over HTTP: a TypeError here is ours.
+		const typed = asTureenError(error instanceof TypeError ? new Error(error.message) : error);
 		if (typed.code === 'INTERNAL') request.log.error({ err: error }, 'request failed');
 		return reply.code(typed.httpStatus).send(errorReply(typed.code, typed.message, typed.details));
 	});

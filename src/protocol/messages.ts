@@ -227,15 +227,15 @@ export const requestEnvelopeSchema = z
 	})
 	.strict();
 
+// The same schemas, typed per method, so a generic method picks its own output type.
+const schemasByMethod: { [M in Method]: z.ZodType<ParsedRequestData<M>> } = requestSchemas;
+
 export type ParsedRequest<M extends Method> = { success: true; data: ParsedRequestData<M> } | { success: false; error: z.ZodError };
 
 /** A request's data checked against its method's schema. */
 export function parseRequestData<M extends Method>(method: M, data: unknown): ParsedRequest<M> {
 	return schemasByMethod[method].safeParse(data);
 }
-
-// The same schemas, typed per method, so a generic method picks its own output type.
-const schemasByMethod: { [M in Method]: z.ZodType<ParsedRequestData<M>> } = requestSchemas;
 
 export function isMethod(name: string): name is Method {
 	return Object.hasOwn(requestSchemas, name);

@@ -6,8 +6,8 @@ import type { Logger } from 'pino';
 import { limitReached, TureenError } from '../errors.ts';
 import { WindowCounter } from '../limits/windowCounter.ts';
 import { roomIdSchema } from '../protocol/ids.ts';
-import { MEDIA_CODECS } from './rooms/codecs.ts';
 import type { RoomCloseReason, RoomMoveReason } from '../protocol/messages.ts';
+import { MEDIA_CODECS } from './rooms/codecs.ts';
 import type { RoomIndex, WorkerLoad } from './mediasoup.ts';
 
 /** What a room knows of each member; the signalling layer's Peer fills it in. */
