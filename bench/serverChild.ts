@@ -132,9 +132,8 @@ async function addRoom({ roomId, publishers: count, traceFirstPackets: trace, st
 			const member = new Peer({ notify: () => undefined, end: () => undefined });
 			member.displayName = `replay-${i}`;
 			member.enter(room);
-			member.producers.set(publisher.video.id, publisher.video);
-			member.producers.set(publisher.audio.id, publisher.audio);
-			tureen.rooms.noteMembership(room);
+			member.adoptProducer(room, publisher.video);
+			member.adoptProducer(room, publisher.audio);
 			publishers.push({ publisher, member, roomId, workerId: room.workerId, router: room.router });
 			placed.producers.push({ producerId: publisher.video.id, kind: 'video' }, { producerId: publisher.audio.id, kind: 'audio' });
 		}

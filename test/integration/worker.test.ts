@@ -4,8 +4,9 @@
 // other. Uses mediasoup's API directly, not the server.
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 
-import { MEDIA_CODECS } from '../../src/services/codecs.ts';
+import { MEDIA_CODECS } from '../../src/services/rooms/codecs.ts';
+import { bindSocket, isRtcp, sendTo } from '../support/udp.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RELEASE_DIR = `${ROOT}node_modules/mediasoup/worker/out/Release`;
@@ -54,23 +56,6 @@ function rtpPacket(seq: number, timestamp: number, ssrc: number, payloadType: nu
 	packet[12] = 0x08;
 	packet.fill(0xab, 13);
 	return packet;
-}
-
-function bindSocket(): Promise<dgram.Socket> {
-	return new Promise((resolve, reject) => {
-		const socket = dgram.createSocket('udp4');
-		socket.once('error', reject);
-		socket.bind(0, '127.0.0.1', () => {
-			socket.off('error', reject);
-			resolve(socket);
-		});
-	});
-}
-
-function sendTo(socket: dgram.Socket, packet: Buffer, port: number): Promise<void> {
-	return new Promise((resolve, reject) => {
-		socket.send(packet, port, '127.0.0.1', (error) => (error ? reject(error) : resolve()));
-	});
 }
 
 describe('mediasoup worker binary', () => {
@@ -120,6 +105,24 @@ describe('mediasoup worker binary', () => {
 		assert.equal(manifest.mediasoupVersion, mediasoup.version);
 		const sha256 = createHash('sha256').update(readFileSync(WORKER_BINARY)).digest('hex');
 		assert.equal(manifest.sha256, sha256);
+	});
+
+	it('the worker links no NSS: SRTP runs on OpenSSL, as in the prebuilt worker', (t) => {
+		const custom = process.env.MEDIASOUP_WORKER_BIN;
+		const binary = custom || WORKER_BINARY;
+		const manifest = existsSync(WORKER_MANIFEST)
+			? (JSON.parse(readFileSync(WORKER_MANIFEST, 'utf8')) as { builtBy?: string })
+			: undefined;
+		const builtHere = !custom && manifest?.builtBy === 'tools/offline-worker';
+		const libraries = execFileSync('ldd', [binary], { encoding: 'utf8' });
+		const names = libraries.match(/^\s*\S+/gm)?.map((l) => l.trim()) ?? [];
+		t.diagnostic(`${binary} (${builtHere ? 'tools/offline-worker' : custom ? 'MEDIASOUP_WORKER_BIN' : 'prebuilt'}) links: ${names.join(' ')}`);
+		assert.doesNotMatch(libraries, /libnss3|libnssutil3|libsrtp2\.so/);
+		if (builtHere) {
+			// libsrtp is linked in statically, built with crypto-library=openssl.
+			assert.match(libraries, /libcrypto\.so\.3/);
+			assert.ok(readFileSync(binary).includes('AES-128 counter mode using openssl'), 'libsrtp\'s OpenSSL cipher is inside');
+		}
 	});
 
 	it('the running workers are separate mediasoup-worker processes of that binary', (t) => {
@@ -258,9 +261,8 @@ describe('mediasoup worker binary', () => {
 			let rtpReceived = 0;
 			let matching = 0;
 			receiver.on('message', (msg) => {
-				if (msg.length < 12 || (msg[0]! & 0xc0) !== 0x80) return;
+				if (msg.length < 12 || (msg[0]! & 0xc0) !== 0x80 || isRtcp(msg)) return;
 				const pt = msg[1]! & 0x7f;
-				if (pt >= 72 && pt <= 76) return; // RTCP (SR, RR, SDES, BYE, APP) on the muxed port.
 				rtpReceived += 1;
 				if (pt === consumerPt && msg.readUInt32BE(8) === consumerSsrc) matching += 1;
 			});

@@ -4,6 +4,8 @@
 // package of the pinned mediasoup version, and every C/C++ subproject that
 // mediasoup's Meson build would download is replaced by a small folder from
 // ./glue that wraps the matching Debian library (see the comment in each).
+// libsrtp is the exception: Debian's binary one is built on NSS, so it is
+// built here, static and on OpenSSL, from Debian's source package.
 //
 // Usage: node tools/offline-worker/build.mjs --source <mediasoup package dir> --out <binary path>
 // Dependency-free on purpose: it runs before `npm ci` has finished its job.
@@ -14,6 +16,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { buildInputsHash, cacheRoot, log, placeExecutable } from './common.mjs';
+import { unpackDebianSource } from './debian-source.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -25,12 +28,17 @@ const DEBIAN_PACKAGES = [
 	'ninja-build',
 	'libuv1-dev',
 	'libssl-dev',
-	'libsrtp2-dev',
+	'dpkg-dev',
 	'libabsl-dev',
 	'flatbuffers-compiler',
 	'libflatbuffers-dev',
 ];
 const MIN_MESON = [1, 1, 0];
+// Debian source package built into subprojects/<name> (see glue/libsrtp3/meson.build).
+const LIBSRTP_SOURCE = { name: 'libsrtp2', version: '2.5.0-3' };
+// As upstream's release build (worker/tasks.py: `--buildtype release
+// -Db_ndebug=true`, Meson's default b_lto=false), plus: download nothing.
+const MESON_SETUP_ARGS = ['--buildtype=release', '-Db_ndebug=true', '--wrap-mode=nodownload'];
 
 function parseArgs(argv) {
 	const args = {};
@@ -116,7 +124,7 @@ function placeGlue(workerDir) {
 export function buildWorker({ source, out }) {
 	const pkg = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8'));
 	const started = Date.now();
-	log(`building mediasoup-worker ${pkg.version} offline (takes 5-15 min on 2 cores)`);
+	log(`building mediasoup-worker ${pkg.version} offline (about 4 min on 2 idle cores, longer on a busy machine)`);
 	ensureDebianPackages();
 	const meson = findMeson();
 	const mesonRun = args => run(meson.cmd, [...(meson.prefix ?? []), ...args], { env: meson.env });
@@ -128,15 +136,8 @@ export function buildWorker({ source, out }) {
 		fs.rmSync(buildRoot, { recursive: true, force: true });
 		fs.cpSync(path.join(source, 'worker'), workerDir, { recursive: true });
 		placeGlue(workerDir);
-		mesonRun([
-			'setup',
-			outDir,
-			workerDir,
-			'--buildtype=release',
-			'--wrap-mode=nodownload',
-			'-Db_pie=true',
-			'-Db_lto=false',
-		]);
+		unpackDebianSource({ ...LIBSRTP_SOURCE, target: path.join(workerDir, 'subprojects', LIBSRTP_SOURCE.name) });
+		mesonRun(['setup', outDir, workerDir, ...MESON_SETUP_ARGS]);
 	}
 	const jobs = String(Math.max(1, os.availableParallelism()));
 	// The FBS headers must exist before any source that includes them compiles.

@@ -19,7 +19,9 @@ function listFiles(dir) {
 		.sort();
 }
 
-// Everything in this folder shapes the binary, so all of it goes into the key.
+// Everything in this folder shapes the binary, so all of it goes into the key:
+// the glue, the Meson flags and the libsrtp source package version (both in
+// build.mjs) included.
 export function buildInputsHash() {
 	const hash = createHash('sha256');
 	for (const file of listFiles(here)) {

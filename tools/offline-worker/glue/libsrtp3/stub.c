@@ -1,1 +1,0 @@
-/* Empty: the real library is the shared system one. */
