@@ -25,7 +25,9 @@ export function candidateUrls(preferred: string | undefined, given: string, alte
 	return [...new Set([...(preferred ? [preferred] : []), given, ...alternates])];
 }
 
-export type RoomChannel = { channel: SignallingChannel; rtpCapabilities: unknown };
+/** What following a redirect needs of a channel. */
+export type RoutableChannel = Pick<SignallingChannel, 'request' | 'close'>;
+export type RoomChannel<C extends RoutableChannel> = { channel: C; rtpCapabilities: unknown };
 
 /**
  * Opens a channel on `url` and asks for the room's router capabilities there
@@ -33,11 +35,11 @@ export type RoomChannel = { channel: SignallingChannel; rtpCapabilities: unknown
  * answers WRONG_NODE with the owner's URL: followed once; a second WRONG_NODE
  * in a row is an error, so two nodes that disagree cannot bounce a client forever.
  */
-export async function openRoomChannel(
+export async function openRoomChannel<C extends RoutableChannel>(
 	url: string,
 	request: { roomId: string; token?: string | undefined },
-	open: (url: string) => Promise<SignallingChannel>,
-): Promise<RoomChannel> {
+	open: (url: string) => Promise<C>,
+): Promise<RoomChannel<C>> {
 	const data = { roomId: request.roomId, ...(request.token ? { token: request.token } : {}) };
 	let target = url;
 	for (let hop = 0; hop < 2; hop++) {

@@ -113,7 +113,7 @@ export class Tureen {
 			isDraining,
 			setWorkerDraining,
 			adminTokenSet: Boolean(config.adminToken),
-			...(cluster ? { placeRoom: (roomId: string) => cluster.place(roomId) } : {}),
+			...(cluster ? { placeRoom: (roomId: string) => cluster.place(roomId), nodeId: cluster.nodeId } : {}),
 		});
 		if (cluster) registerClusterRoutes(app, { view: () => cluster.view(), owner: (roomId) => cluster.owner(roomId) });
 		const metrics = registerObservability(app, {

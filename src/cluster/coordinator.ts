@@ -194,8 +194,9 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 		const ttl = target.nodeId === this.nodeId ? ROOM_TTL_MS : Math.max(ROOM_TTL_MS, roomIdleTimeoutMs);
 		const claim = await this.#store.claim(roomId, target.nodeId, ttl, NODE_TTL_MS);
 		if (claim.claimed) {
-			this.#deps.logger.info({ roomId, nodeId: target.nodeId }, 'cluster: room placed');
-			return this.#placement(target, true);
+			// Not fresh: another node placed it on the same target a moment before; only one answer says created.
+			if (claim.fresh) this.#deps.logger.info({ roomId, nodeId: target.nodeId }, 'cluster: room placed');
+			return this.#placement(target, claim.fresh);
 		}
 		// Another node placed it first (or the target just left): whoever owns it now.
 		const winner = await this.#ownerPlacement(roomId);

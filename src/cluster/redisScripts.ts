@@ -60,8 +60,9 @@ return lost
  * roomId, nodeId, TTL ms, node TTL ms. The room goes to nodeId when it has no
  * owner, already is nodeId's, or its owner's entry has expired (dead node);
  * never while another live node owns it. nodeId must be registered.
- * Returns { 1, previous owner or '' } when nodeId owns it now, { 0, owner }
- * when another live node does, { -1, '' } when nodeId is not registered.
+ * Returns { 1, previous owner or '' } when nodeId owns it now and did not
+ * before, { 2, nodeId } when it already did (renewed), { 0, owner } when
+ * another live node does, { -1, '' } when nodeId is not registered.
  */
 export const CLAIM = `
 local roomId, target, ttl, nodeTtl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -74,9 +75,8 @@ redis.call('SET', key, target, 'PX', ttl)
 if owner and owner ~= target then redis.call('SREM', setPrefix .. owner, roomId) end
 redis.call('SADD', setPrefix .. target, roomId)
 redis.call('PEXPIRE', setPrefix .. target, nodeTtl)
-if owner ~= target then
-  redis.call('HSET', '${KEYS.lastPlaced}', target, redis.call('INCR', '${KEYS.placementSeq}'))
-end
+if owner == target then return { 2, owner } end
+redis.call('HSET', '${KEYS.lastPlaced}', target, redis.call('INCR', '${KEYS.placementSeq}'))
 return { 1, owner or '' }
 `;
 

@@ -32,7 +32,8 @@ export type RegisteredNode = { record: NodeRecord; ownedRooms: number; lastPlace
 
 export type RoomOwner = { nodeId: string; alive: true; record: NodeRecord } | { nodeId: string; alive: false; record?: undefined };
 
-export type ClaimResult = { claimed: true; previousOwner: string | undefined } | { claimed: false; owner: string | undefined };
+/** claimed: the node owns the room now; `fresh` when it did not before (a placement, not a renewal). */
+export type ClaimResult = { claimed: true; fresh: boolean; previousOwner: string | undefined } | { claimed: false; owner: string | undefined };
 
 export type StoreLogger = {
 	error(fields: object, message: string): void;
@@ -202,7 +203,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 
 	async claim(roomId: string, nodeId: string, ttlMs: number, nodeTtlMs: number): Promise<ClaimResult> {
 		const [status, other] = claimReply.parse(await this.#run('claim', [roomId, nodeId, String(ttlMs), String(nodeTtlMs)]));
-		if (status === 1) return { claimed: true, previousOwner: other || undefined };
+		if (status === 1) return { claimed: true, fresh: true, previousOwner: other || undefined };
+		if (status === 2) return { claimed: true, fresh: false, previousOwner: other };
 		return { claimed: false, owner: other || undefined };
 	}
 

@@ -35,6 +35,8 @@ export type AdminRouteDeps = {
 	adminTokenSet: boolean;
 	/** On a cluster node: where a room lives, placing it in the cluster when new. Unset on a single server. */
 	placeRoom?: (roomId: string) => Promise<Placement>;
+	/** On a cluster node: its NODE_ID, which /stats names. */
+	nodeId?: string;
 };
 
 /** What the probes need: each worker slot's liveness, and whether the server drains. */
@@ -81,6 +83,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 		version: deps.build.version,
 		mediasoupVersion: deps.build.mediasoupVersion,
 		draining: deps.isDraining(),
+		...(deps.nodeId ? { nodeId: deps.nodeId } : {}),
 	}));
 
 	app.get(

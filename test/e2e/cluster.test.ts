@@ -40,3 +40,15 @@ test('two pages connected to different nodes of one room see each other', async 
 	const other = cluster.nodes.find((n) => n !== owner)!;
 	assert.equal((await fetch(`${other.baseUrl}/rooms/across-nodes`)).status, 404);
 });
+
+test('the dashboard of a node shows the cluster: one row per node, this node marked', async () => {
+	const page = await browser.context.newPage();
+	await page.goto(`${cluster.nodes[1]!.baseUrl}/dashboard`);
+	const rows = await pollUntil(
+		() => page.$$eval('#cluster:not([hidden]) tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.nodeId ?? '')),
+		(ids) => ids.length === 2,
+		{ what: 'two cluster rows on the dashboard' },
+	);
+	assert.deepEqual(rows, ['node-1', 'node-2']);
+	assert.equal(await page.$eval('#cluster tr[data-node-id="node-2"]', (tr) => tr.textContent?.includes('this node')), true);
+});

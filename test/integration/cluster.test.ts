@@ -52,6 +52,15 @@ describe('a cluster of 3 nodes on one Redis', () => {
 		}
 	});
 
+	it('/metrics adds the node\'s view of the cluster, labelled by node id only', async () => {
+		const text = await (await fetch(`${cluster.nodes[1]!.baseUrl}/metrics`)).text();
+		assert.match(text, /^tureen_cluster_redis_up 1$/m);
+		assert.match(text, /^tureen_cluster_nodes 3$/m);
+		for (const node of cluster.nodes) assert.match(text, new RegExp(`^tureen_cluster_node_workers_alive\\{node_id="${node.plan.nodeId}"\\} 1$`, 'm'));
+		const labels = new Set([...text.matchAll(/^tureen_cluster_node_\w+\{([^}]*)\}/gm)].map((m) => m[1]!.replace(/"[^"]*"/g, '')));
+		assert.deepEqual([...labels], ['node_id=']);
+	});
+
 	it('rooms created through one node spread evenly over the nodes', async () => {
 		const entry = cluster.nodes[0]!;
 		const placed = new Map<string, number>();

@@ -65,6 +65,12 @@ describe('RedisStore against a real redis-server', () => {
 		await waitFor('the short-lived node to expire', async () => !(await b.readNodes()).some((n) => n.record.nodeId === 'short-lived'), 5000);
 	});
 
+	it('two simultaneous claims of one room for the same node: one placement, one renewal', async () => {
+		await a.heartbeat(record('same'), [], LONG_TTL, LONG_TTL);
+		const results = await Promise.all([a.claim('same-room', 'same', LONG_TTL, LONG_TTL), b.claim('same-room', 'same', LONG_TTL, LONG_TTL)]);
+		assert.deepEqual(results.map((r) => r.claimed && r.fresh).sort(), [false, true]);
+	});
+
 	it('two simultaneous claims of one room give exactly one owner', async () => {
 		await a.heartbeat(record('n2'), [], LONG_TTL, LONG_TTL);
 		for (let round = 0; round < 20; round++) {
@@ -107,7 +113,8 @@ describe('RedisStore against a real redis-server', () => {
 		assert.deepEqual(await b.claim('orphan', 'heir', LONG_TTL, LONG_TTL), { claimed: false, owner: 'doomed' });
 		await waitFor('the doomed node to expire', async () => (await a.roomOwner('orphan'))?.alive === false, 5000);
 		assert.deepEqual(await a.roomOwner('orphan'), { nodeId: 'doomed', alive: false });
-		assert.deepEqual(await b.claim('orphan', 'heir', LONG_TTL, LONG_TTL), { claimed: true, previousOwner: 'doomed' });
+		assert.deepEqual(await b.claim('orphan', 'heir', LONG_TTL, LONG_TTL), { claimed: true, fresh: true, previousOwner: 'doomed' });
+		assert.deepEqual(await a.claim('orphan', 'heir', LONG_TTL, LONG_TTL), { claimed: true, fresh: false, previousOwner: 'heir' });
 		assert.deepEqual(await a.roomOwner('orphan'), { nodeId: 'heir', alive: true, record: record('heir') });
 	});
 

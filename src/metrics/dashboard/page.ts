@@ -17,6 +17,8 @@ type Stats = {
 	version?: string;
 	mediasoupVersion?: string;
 	draining?: boolean;
+	/** Only from a cluster node: then GET /cluster exists. */
+	nodeId?: string;
 };
 
 type RoomsResponse = { rooms: { roomId: string; workerId: number; peerCount: number }[] };
@@ -125,14 +127,10 @@ function showStatus(text: string, ok: boolean): void {
 
 async function poll(): Promise<void> {
 	try {
-		const [stats, rooms, clusterView] = await Promise.all([
-			getJson<Stats>('stats'),
-			getJson<RoomsResponse>('rooms').catch(() => undefined),
-			// A single server has no /cluster: the view stays hidden.
-			getJson<ClusterResponse>('cluster').catch(() => undefined),
-		]);
+		const [stats, rooms] = await Promise.all([getJson<Stats>('stats'), getJson<RoomsResponse>('rooms').catch(() => undefined)]);
 		render(stats, rooms);
-		cluster.update(clusterView);
+		// A single server has no /cluster (and is not asked): the view stays hidden.
+		cluster.update(stats.nodeId ? await getJson<ClusterResponse>('cluster').catch(() => undefined) : undefined);
 		showStatus(`live · updated ${new Date().toLocaleTimeString()}`, true);
 	} catch (error) {
 		const status = error instanceof HttpError ? error.status : 0;
