@@ -38,8 +38,6 @@ export type ClusterView = { nodeId: string; redis: 'up' | 'down'; nodes: Cluster
 export type ClusterEvents = {
 	/** Another live node owns a room this node hosts (claimed while Redis was out of reach): its peers must go there. */
 	roomLost: [roomId: string, owner: Placement | undefined];
-	/** Redis reachable (true) or not (false). */
-	redis: [up: boolean];
 };
 
 /** The signalling WebSocket URL of a node from its PUBLIC_URL. */
@@ -84,12 +82,8 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 		super();
 		this.#deps = deps;
 		this.#store = new RedisStore(deps.cluster.redisUrl, deps.logger);
-		this.#store.on('up', () => {
-			this.emit('redis', true);
-			// Redis may have restarted empty: register and re-claim at once.
-			void this.heartbeat();
-		});
-		this.#store.on('down', () => this.emit('redis', false));
+		// Redis may have restarted empty: register and re-claim at once.
+		this.#store.on('up', () => void this.heartbeat());
 	}
 
 	get nodeId(): string {
@@ -98,10 +92,6 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 
 	get redisUp(): boolean {
 		return this.#store.up;
-	}
-
-	get store(): RedisStore {
-		return this.#store;
 	}
 
 	/** Connects (waiting a little), registers, and heartbeats every HEARTBEAT_MS from now on. */

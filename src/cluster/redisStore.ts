@@ -236,13 +236,6 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 		return record ? { nodeId: owner, alive: true, record } : { nodeId: owner, alive: false };
 	}
 
-	/** Commands the Redis server has processed since it started (INFO stats), for the benchmark. */
-	async commandsProcessed(): Promise<number> {
-		const info = await this.#client.info('stats');
-		const match = /total_commands_processed:(\d+)/.exec(String(info));
-		return match ? Number(match[1]) : 0;
-	}
-
 	async close(): Promise<void> {
 		this.#closing = true;
 		this.#up = false;
