@@ -101,6 +101,11 @@ async function start({ mode, workers, rtcBasePort, env = {}, answerKeyFrameReque
 			LOG_LEVEL: 'error',
 			RTC_BASE_PORT: String(rtcBasePort),
 			RTC_PORTS_PER_WORKER: '1000',
+			// Every load generator shares one address and the memory figure needs 1000+ rooms:
+			// the abuse caps would measure themselves, not the server.
+			MAX_CONNECTIONS_PER_IP: '100000',
+			MAX_ROOMS_PER_IP_PER_MINUTE: '100000',
+			MAX_ROOMS: '100000',
 			...env,
 		});
 		tureen = await Tureen.create(config, createLogger(config.logLevel));
