@@ -50,7 +50,13 @@ end
 for _, roomId in ipairs(redis.call('SMEMBERS', mine)) do
   if not hosted[roomId] and redis.call('GET', roomPrefix .. roomId) ~= me then redis.call('SREM', mine, roomId) end
 end
-for roomId in pairs(hosted) do redis.call('SADD', mine, roomId) end
+local batch = {}
+for roomId in pairs(hosted) do
+  batch[#batch + 1] = roomId
+  -- One SADD per thousand rooms (unpack() has a stack limit).
+  if #batch == 1000 then redis.call('SADD', mine, unpack(batch)); batch = {} end
+end
+if #batch > 0 then redis.call('SADD', mine, unpack(batch)) end
 redis.call('PEXPIRE', mine, nodeTtl)
 return lost
 `;
