@@ -192,6 +192,15 @@ function referenceChoose(nodes: readonly NodeSnapshot[], threshold: number, pref
 	return winners[0];
 }
 
+/** Every ordered triple of shapes, named by `ids` in that order. */
+function* triples(shapes: readonly Shape[], [x, y, z]: [string, string, string]): Generator<NodeSnapshot[]> {
+	for (const a of shapes) {
+		for (const b of shapes) {
+			for (const c of shapes) yield [{ ...a, nodeId: x }, { ...b, nodeId: y }, { ...c, nodeId: z }];
+		}
+	}
+}
+
 describe('chooseNode: exhaustive matrix against a reference', () => {
 	it('agrees with the reference for every combination of state, load, CPU and recency of 3 nodes', () => {
 		const states: Partial<Shape>[] = [{}, { draining: true }, { alive: false }, { workersAlive: 0 }, { roomCount: 4, maxRooms: 4 }];
@@ -212,20 +221,11 @@ describe('chooseNode: exhaustive matrix against a reference', () => {
 		assert.equal(perNode.length, 5 * 4 * 3 * 2);
 		const mismatches: string[] = [];
 		const outcomes = new Set<string | undefined>();
-		for (const a of perNode) {
-			for (const b of perNode) {
-				for (const c of perNode) {
-					const nodes = [
-						{ ...a, nodeId: 'n1' },
-						{ ...b, nodeId: 'n0' },
-						{ ...c, nodeId: 'n2' },
-					];
-					const expected = referenceChoose(nodes, DEFAULT.cpuSimilarThreshold);
-					outcomes.add(expected);
-					const actual = chooseNode(nodes, DEFAULT);
-					if (actual !== expected && mismatches.length < 5) mismatches.push(`${JSON.stringify(nodes)}: expected ${expected}, got ${actual}`);
-				}
-			}
+		for (const nodes of triples(perNode, ['n1', 'n0', 'n2'])) {
+			const expected = referenceChoose(nodes, DEFAULT.cpuSimilarThreshold);
+			outcomes.add(expected);
+			const actual = chooseNode(nodes, DEFAULT);
+			if (actual !== expected && mismatches.length < 5) mismatches.push(`${JSON.stringify(nodes)}: expected ${expected}, got ${actual}`);
 		}
 		assert.deepEqual(mismatches, []);
 		assert.deepEqual([...outcomes].sort(), ['n0', 'n1', 'n2', undefined]);
@@ -241,20 +241,11 @@ describe('chooseNode: exhaustive matrix against a reference', () => {
 		}
 		const mismatches: string[] = [];
 		for (const preferRegion of [undefined, 'eu', 'asia']) {
-			for (const a of perNode) {
-				for (const b of perNode) {
-					for (const c of perNode) {
-						const nodes = [
-							{ ...a, nodeId: 'a' },
-							{ ...b, nodeId: 'b' },
-							{ ...c, nodeId: 'c' },
-						];
-						const options = { ...DEFAULT, ...(preferRegion ? { preferRegion } : {}) };
-						const expected = referenceChoose(nodes, DEFAULT.cpuSimilarThreshold, preferRegion);
-						const actual = chooseNode(nodes, options);
-						if (actual !== expected && mismatches.length < 5) mismatches.push(`${preferRegion} ${JSON.stringify(nodes)}: ${expected} vs ${actual}`);
-					}
-				}
+			const options = { ...DEFAULT, ...(preferRegion ? { preferRegion } : {}) };
+			for (const nodes of triples(perNode, ['a', 'b', 'c'])) {
+				const expected = referenceChoose(nodes, DEFAULT.cpuSimilarThreshold, preferRegion);
+				const actual = chooseNode(nodes, options);
+				if (actual !== expected && mismatches.length < 5) mismatches.push(`${preferRegion} ${JSON.stringify(nodes)}: ${expected} vs ${actual}`);
 			}
 		}
 		assert.deepEqual(mismatches, []);
