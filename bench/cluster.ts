@@ -150,7 +150,7 @@ async function main(): Promise<void> {
 		console.log(`| join through the wrong node (first message -> WRONG_NODE -> new socket to the owner -> joined) | ${summarise(redirected)} |`);
 		console.log(`| redirect cost (redirected - direct, paired per round) | ${summarise(extra)} |`);
 		console.log(`| Redis commands/s per node, no room | ${idle.commandsPerSecondPerNode.toFixed(1)} (round trips/s ${idle.roundTripsPerSecondPerNode.toFixed(2)}) |`);
-		console.log(`| Redis commands/s per node, ${ROOMS} rooms hosted | ${loaded.commandsPerSecondPerNode.toFixed(1)} (round trips/s ${loaded.roundTripsPerSecondPerNode.toFixed(2)}) |`);
+		console.log(`| Redis commands/s per node, ${ROOMS} rooms in the cluster (${ROOMS / nodes.length} hosted per node) | ${loaded.commandsPerSecondPerNode.toFixed(1)} (round trips/s ${loaded.roundTripsPerSecondPerNode.toFixed(2)}) |`);
 		console.log(`\nCommands include those run inside the Lua scripts (a heartbeat renews each hosted room); round trips are the scripts called. Window ${WINDOW_S} s.`);
 	} finally {
 		await probe.close().catch(() => undefined);
