@@ -123,7 +123,8 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 	}
 
 	async #beat(): Promise<void> {
-		if (this.#stopped || !this.#store.up) return;
+		// Tried even while Redis is known to be down: the store fails at once, and an answer brings it back up.
+		if (this.#stopped) return;
 		try {
 			// A draining node renews nothing: its rooms' keys lapse, so their peers are placed elsewhere.
 			const hosted = this.#draining ? [] : this.#deps.hostedRoomIds();

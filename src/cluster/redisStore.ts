@@ -143,6 +143,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 	}
 
 	#markUp(): void {
+		if (this.#up) return;
 		const wasDown = this.#downSince;
 		this.#up = true;
 		this.#downSince = undefined;
@@ -168,7 +169,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 	}
 
 	async #run(name: keyof typeof SCRIPTS, args: string[]): Promise<unknown> {
-		if (!this.#up) throw new RedisUnavailableError('not connected');
+		if (!this.#client.isReady) throw new RedisUnavailableError('not connected');
 		const { source, sha } = SCRIPTS[name];
 		const call = async () => {
 			try {
@@ -184,9 +185,16 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 			timer = setTimeout(() => reject(new RedisUnavailableError(`no answer within ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS);
 		});
 		try {
-			return await Promise.race([call(), timeout]);
+			const reply = await Promise.race([call(), timeout]);
+			// Answers again after timing out (a connection that stalled without closing).
+			this.#markUp();
+			return reply;
 		} catch (error) {
-			if (error instanceof RedisUnavailableError) throw error;
+			if (error instanceof RedisUnavailableError) {
+				// Connected but silent counts as unreachable too, until it answers again.
+				this.#markDown(error.message);
+				throw error;
+			}
 			// An error reply is Redis refusing the script (our bug); anything else means Redis went away mid-call.
 			if (error instanceof ErrorReply) throw error;
 			throw new RedisUnavailableError(error instanceof Error ? error.message : String(error));
