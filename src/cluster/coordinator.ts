@@ -227,6 +227,8 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 	 */
 	async beginDrain(): Promise<void> {
 		this.#draining = true;
+		// A heartbeat already under way carries the old record: publish a fresh one after it.
+		await this.#beating;
 		await this.heartbeat();
 		await this.#store.release(this.nodeId, this.#deps.hostedRoomIds()).catch(() => undefined);
 	}
