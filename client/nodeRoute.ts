@@ -32,8 +32,10 @@ export type RoomChannel<C extends RoutableChannel> = { channel: C; rtpCapabiliti
 /**
  * Opens a channel on `url` and asks for the room's router capabilities there
  * (which places the room when it is new). A node that does not own the room
- * answers WRONG_NODE with the owner's URL: followed once; a second WRONG_NODE
- * in a row is an error, so two nodes that disagree cannot bounce a client forever.
+ * answers WRONG_NODE with the owner's URL: followed once (that channel is
+ * closed); a second WRONG_NODE in a row is an error, so two nodes that
+ * disagree cannot bounce a client forever. On an error the last channel is
+ * left open, as the caller's to keep or close.
  */
 export async function openRoomChannel<C extends RoutableChannel>(
 	url: string,
@@ -48,9 +50,9 @@ export async function openRoomChannel<C extends RoutableChannel>(
 			const { rtpCapabilities } = await channel.request('getRouterRtpCapabilities', data);
 			return { channel, rtpCapabilities };
 		} catch (error) {
-			channel.close();
 			const redirect = error instanceof SignallingError && error.code === 'WRONG_NODE' ? error.details : undefined;
 			if (!redirect || !('url' in redirect) || hop > 0) throw error;
+			channel.close();
 			target = redirect.url;
 		}
 	}

@@ -134,18 +134,23 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 
 	async join(options: JoinOptions): Promise<JoinResult> {
 		this.#joinOptions = options;
-		const { channel, rtpCapabilities } = await this.#openRoom(this.#options.url);
-		this.#attach(channel);
+		const { rtpCapabilities } = await this.#openRoom(this.#options.url);
 		const joined = await this.#enterRoom(await this.#loadDevice(rtpCapabilities));
 		this.#recvTransport = await this.#createTransport('recv');
 		await this.#consumePending();
 		return { peerId: joined.peerId, roomId: joined.roomId, workerId: joined.workerId, peers: joined.peers };
 	}
 
-	/** A channel on the node that hosts the room, with its router capabilities (following a WRONG_NODE redirect once). */
+	/** The current channel on the node that hosts the room, with its router capabilities (following a WRONG_NODE redirect once). */
 	#openRoom(url: string) {
 		const createWebSocket = this.#options.createWebSocket ?? ((target: string) => new WebSocket(target) as never);
-		return openRoomChannel(url, this.#joined(), (target) => SignallingChannel.open(target, createWebSocket, this.#options.requestTimeoutMs));
+		return openRoomChannel(url, this.#joined(), async (target) => {
+			// A channel being replaced (a redirect closes it) is no longer current: its close is no news.
+			this.#channel = undefined;
+			const channel = await SignallingChannel.open(target, createWebSocket, this.#options.requestTimeoutMs);
+			this.#attach(channel);
+			return channel;
+		});
 	}
 
 	#attach(channel: SignallingChannel): void {
@@ -425,8 +430,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		for (let attempt = 0; attempt < REHOME_ATTEMPTS && !this.#leaving; attempt++) {
 			const url = urls[attempt % urls.length]!;
 			try {
-				const { channel, rtpCapabilities } = await this.#openRoom(url);
-				this.#attach(channel);
+				const { rtpCapabilities } = await this.#openRoom(url);
 				const sameRouter = JSON.stringify(rtpCapabilities) === this.#routerCapabilities && this.#device;
 				await this.#enterRoom(sameRouter || (await this.#loadDevice(rtpCapabilities)));
 				await this.#recreateMedia();

@@ -38,23 +38,25 @@ describe('openRoomChannel', () => {
 		assert.deepEqual(log, ['a:getRouterRtpCapabilities:{"roomId":"r"}', 'a:close', 'b:getRouterRtpCapabilities:{"roomId":"r"}']);
 	});
 
-	it('a second WRONG_NODE in a row is an error (loop guard), both channels closed', async () => {
+	it('a second WRONG_NODE in a row is an error (loop guard); the last channel is left to the caller', async () => {
 		const log: string[] = [];
 		const nodes: Record<string, RoutableChannel> = {
 			'ws://a/ws': fakeNode('a', log, { owns: false, redirectTo: 'ws://b/ws' }),
 			'ws://b/ws': fakeNode('b', log, { owns: false, redirectTo: 'ws://a/ws' }),
 		};
 		await assert.rejects(openRoomChannel('ws://a/ws', { roomId: 'r' }, async (url) => nodes[url]!), { name: 'SignallingError', code: 'WRONG_NODE' });
-		assert.deepEqual(log.filter((l) => l.endsWith('close')), ['a:close', 'b:close']);
+		assert.deepEqual(log.filter((l) => l.endsWith('close')), ['a:close']);
 		assert.equal(log.filter((l) => l.includes('getRouterRtpCapabilities')).length, 2);
 	});
 
-	it('other errors are not followed', async () => {
+	it('other errors are not followed, and the channel stays open', async () => {
 		const channel: RoutableChannel = {
 			request: async () => {
 				throw new SignallingError('ROOM_FULL', 'full');
 			},
-			close() {},
+			close() {
+				assert.fail('closed');
+			},
 		};
 		let opened = 0;
 		await assert.rejects(
