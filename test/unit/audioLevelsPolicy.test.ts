@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { levelsToSend, normalizeLevels } from '../../src/services/rooms/audioLevelsPolicy.ts';
+import { decideLevels, normalizeLevels } from '../../src/services/rooms/audioLevelsPolicy.ts';
 
 const policy = { minIntervalMs: 1000, minChangeDb: 3 };
 
@@ -23,34 +23,42 @@ describe('normalizeLevels', () => {
 	});
 });
 
-describe('levelsToSend', () => {
+describe('decideLevels', () => {
 	const last = { at: 10_000, levels: [{ peerId: 'a', volume: -30 }] };
+	const send = (levels: { peerId: string; volume: number }[]) => ({ action: 'send', levels });
+	const none = { action: 'none' };
 
 	it('sends the first non-empty reading at once, nothing for a silent start', () => {
-		assert.deepEqual(levelsToSend(undefined, [{ peerId: 'a', volume: -30 }], 0, policy), [{ peerId: 'a', volume: -30 }]);
-		assert.equal(levelsToSend(undefined, [], 0, policy), undefined);
+		assert.deepEqual(decideLevels(undefined, [{ peerId: 'a', volume: -30 }], 0, policy), send([{ peerId: 'a', volume: -30 }]));
+		assert.deepEqual(decideLevels(undefined, [], 0, policy), none);
 	});
 
-	it('waits minIntervalMs after the last send, then sends a change', () => {
+	it('within minIntervalMs of the last send, a change waits for the rest of the interval', () => {
 		const louder = [{ peerId: 'a', volume: -10 }];
-		assert.equal(levelsToSend(last, louder, 10_999, policy), undefined);
-		assert.deepEqual(levelsToSend(last, louder, 11_000, policy), louder);
+		assert.deepEqual(decideLevels(last, louder, 10_001, policy), { action: 'wait', ms: 999 });
+		assert.deepEqual(decideLevels(last, louder, 10_999, policy), { action: 'wait', ms: 1 });
+		assert.deepEqual(decideLevels(last, louder, 11_000, policy), send(louder));
+	});
+
+	it('no change is nothing to send, however long ago the last send was', () => {
+		assert.deepEqual(decideLevels(last, [{ peerId: 'a', volume: -30.4 }], 10_001, policy), none);
+		assert.deepEqual(decideLevels(last, [{ peerId: 'a', volume: -30 }], 99_000, policy), none);
 	});
 
 	it('sends when a change reaches minChangeDb, not below it', () => {
-		assert.equal(levelsToSend(last, [{ peerId: 'a', volume: -32 }], 20_000, policy), undefined);
-		assert.deepEqual(levelsToSend(last, [{ peerId: 'a', volume: -33 }], 20_000, policy), [{ peerId: 'a', volume: -33 }]);
-		assert.deepEqual(levelsToSend(last, [{ peerId: 'a', volume: -27 }], 20_000, policy), [{ peerId: 'a', volume: -27 }]);
+		assert.deepEqual(decideLevels(last, [{ peerId: 'a', volume: -32 }], 20_000, policy), none);
+		assert.deepEqual(decideLevels(last, [{ peerId: 'a', volume: -33 }], 20_000, policy), send([{ peerId: 'a', volume: -33 }]));
+		assert.deepEqual(decideLevels(last, [{ peerId: 'a', volume: -27 }], 20_000, policy), send([{ peerId: 'a', volume: -27 }]));
 	});
 
 	it('sends when someone starts or stops being heard, or another peer takes the place', () => {
-		assert.deepEqual(levelsToSend(last, [], 20_000, policy), []);
+		assert.deepEqual(decideLevels(last, [], 20_000, policy), send([]));
 		const two = [{ peerId: 'a', volume: -30 }, { peerId: 'b', volume: -50 }];
-		assert.deepEqual(levelsToSend(last, two, 20_000, policy), two);
-		assert.deepEqual(levelsToSend(last, [{ peerId: 'b', volume: -30 }], 20_000, policy), [{ peerId: 'b', volume: -30 }]);
+		assert.deepEqual(decideLevels(last, two, 20_000, policy), send(two));
+		assert.deepEqual(decideLevels(last, [{ peerId: 'b', volume: -30 }], 20_000, policy), send([{ peerId: 'b', volume: -30 }]));
 	});
 
 	it('stays quiet for an unchanged silent room', () => {
-		assert.equal(levelsToSend({ at: 0, levels: [] }, [], 20_000, policy), undefined);
+		assert.deepEqual(decideLevels({ at: 0, levels: [] }, [], 20_000, policy), none);
 	});
 });

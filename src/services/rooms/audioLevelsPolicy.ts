@@ -21,20 +21,29 @@ export function normalizeLevels(readings: readonly AudioLevel[]): AudioLevel[] {
 	return [...loudest].map(([peerId, volume]) => ({ peerId, volume })).sort((a, b) => (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0));
 }
 
-/** The levels to send now, or undefined when nothing worth telling changed (or it is too soon). */
-export function levelsToSend(
+export type LevelsDecision =
+	| { action: 'send'; levels: AudioLevel[] }
+	/** Something changed but the last send was too recent: look again in `ms`. */
+	| { action: 'wait'; ms: number }
+	| { action: 'none' };
+
+/** Whether to tell the room `readings` now, later, or not at all. */
+export function decideLevels(
 	last: LevelsSent | undefined,
 	readings: readonly AudioLevel[],
 	now: number,
 	policy: AudioLevelsPolicy,
-): AudioLevel[] | undefined {
+): LevelsDecision {
 	const levels = normalizeLevels(readings);
-	if (!last) return levels.length > 0 ? levels : undefined;
-	if (now - last.at < policy.minIntervalMs) return undefined;
-	if (levels.length !== last.levels.length) return levels;
-	const changed = levels.some((level, i) => {
-		const before = last.levels[i];
-		return !before || before.peerId !== level.peerId || Math.abs(before.volume - level.volume) >= policy.minChangeDb;
+	if (!changed(last?.levels ?? [], levels, policy.minChangeDb)) return { action: 'none' };
+	const wait = last ? last.at + policy.minIntervalMs - now : 0;
+	return wait > 0 ? { action: 'wait', ms: wait } : { action: 'send', levels };
+}
+
+function changed(before: readonly AudioLevel[], after: readonly AudioLevel[], minChangeDb: number): boolean {
+	if (before.length !== after.length) return true;
+	return after.some((level, i) => {
+		const old = before[i];
+		return !old || old.peerId !== level.peerId || Math.abs(old.volume - level.volume) >= minChangeDb;
 	});
-	return changed ? levels : undefined;
 }
