@@ -21,7 +21,7 @@ export class ChatPanel {
 	constructor(ui: ChatPanelElements, nameOf: (peerId: string) => string) {
 		this.#ui = ui;
 		this.#nameOf = nameOf;
-		ui.toggle.addEventListener('click', () => this.setOpen(ui.panel.hidden));
+		ui.toggle.addEventListener('click', () => this.setOpen(ui.panel.hidden === true));
 		ui.form.addEventListener('submit', (event) => {
 			event.preventDefault();
 			this.#send();
