@@ -91,6 +91,12 @@ export class DataChannels {
 		this.#pending.set(info.dataProducerId, info);
 	}
 
+	/** The data producers to consume are exactly these (join, or the room state after a move). */
+	setPending(infos: readonly DataProducerInfo[]): void {
+		this.#pending.clear();
+		for (const info of infos) this.announce(info);
+	}
+
 	async consumePending(): Promise<void> {
 		const transport = this.#deps.recvTransport();
 		if (!transport || transport.closed) return;

@@ -9,6 +9,7 @@ import type {
 	Notifications,
 	PeerInfo,
 	ProducerInfo,
+	RoomState,
 	TransportInfo,
 } from '../src/protocol/messages.ts';
 import { connectionStateOf, type ConnectionState } from './connectionState.ts';
@@ -111,6 +112,9 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	readonly #pendingProducers = new Map<string, ProducerInfo>();
 	#peerId: string | undefined;
 	#workerId: number | undefined;
+	#joinOptions: JoinOptions | undefined;
+	/** What the Device was loaded with; a Device loads once, so a different router needs a new Device. */
+	#routerCapabilities: string | undefined;
 	#moving: Promise<void> = Promise.resolve();
 
 	constructor(options: TureenClientOptions) {
@@ -156,22 +160,38 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		return this.#recvTransport;
 	}
 
-	async join({ roomId, displayName, token }: JoinOptions): Promise<JoinResult> {
+	async join(options: JoinOptions): Promise<JoinResult> {
 		const createWebSocket = this.#options.createWebSocket ?? ((url: string) => new WebSocket(url) as never);
 		const channel = await SignallingChannel.open(this.#options.url, createWebSocket, this.#options.requestTimeoutMs);
 		this.#channel = channel;
+		this.#joinOptions = options;
 		channel.on('notification', (message) => this.#onNotification(message));
 		channel.on('close', ({ reason }) => {
 			this.#updateConnectionState();
 			this.emit('closed', { reason: reason || 'connection closed' });
 		});
 
-		const { rtpCapabilities } = await channel.request('getRouterRtpCapabilities', { roomId, ...(token ? { token } : {}) });
+		const joined = await this.#enterRoom(await this.#loadDevice());
+		this.#recvTransport = await this.#createTransport('recv');
+		await this.#consumePending();
+		return { peerId: joined.peerId, roomId: joined.roomId, workerId: joined.workerId, peers: joined.peers };
+	}
+
+	/** The room's router capabilities into a new Device (getRouterRtpCapabilities comes before join). */
+	async #loadDevice(): Promise<Device> {
+		const { roomId, token } = this.#joined();
+		const { rtpCapabilities } = await this.#request().request('getRouterRtpCapabilities', { roomId, ...(token ? { token } : {}) });
 		const device = this.#options.createDevice ? await this.#options.createDevice() : await Device.factory();
 		await device.load({ routerRtpCapabilities: rtpCapabilities as msc.RtpCapabilities });
 		this.#device = device;
+		this.#routerCapabilities = JSON.stringify(rtpCapabilities);
+		return device;
+	}
 
-		const joined = await channel.request('join', {
+	/** join with the Device's receive capabilities; the room's producers become pending consumes. */
+	async #enterRoom(device: Device): Promise<RoomState & { peerId: string }> {
+		const { roomId, displayName, token } = this.#joined();
+		const joined = await this.#request().request('join', {
 			roomId,
 			displayName,
 			rtpCapabilities: device.rtpCapabilities as unknown as Record<string, unknown>,
@@ -179,11 +199,20 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		});
 		this.#peerId = joined.peerId;
 		this.#workerId = joined.workerId;
-		for (const producer of joined.producers) this.#pendingProducers.set(producer.producerId, producer);
-		for (const dataProducer of joined.dataProducers) this.#data.announce(dataProducer);
-		this.#recvTransport = await this.#createTransport('recv');
-		await this.#consumePending();
-		return { peerId: joined.peerId, roomId: joined.roomId, workerId: joined.workerId, peers: joined.peers };
+		this.#setPending(joined);
+		return joined;
+	}
+
+	#joined(): JoinOptions {
+		if (!this.#joinOptions) throw new Error('join first');
+		return this.#joinOptions;
+	}
+
+	/** The producers and data producers to consume are exactly these (their state as the server lists it now). */
+	#setPending({ producers, dataProducers }: Pick<RoomState, 'producers' | 'dataProducers'>): void {
+		this.#pendingProducers.clear();
+		for (const producer of producers) this.#pendingProducers.set(producer.producerId, producer);
+		this.#data.setPending(dataProducers);
 	}
 
 	/**
@@ -371,18 +400,16 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 
 	#onNotification(message: NotificationMessage): void {
 		switch (message.notification) {
-			case 'newProducer': {
-				const producer = message.data as Notifications['newProducer'];
-				this.#pendingProducers.set(producer.producerId, producer);
+			case 'newProducer':
+				this.#pendingProducers.set(message.data.producerId, message.data);
 				// Mid-move the new receive transport picks it up when ready.
 				void this.#moving.then(() => this.#consumePending());
 				break;
-			}
 			case 'consumerClosed':
-				this.#endConsumer((message.data as Notifications['consumerClosed']).consumerId);
+				this.#endConsumer(message.data.consumerId);
 				break;
 			case 'producerClosed': {
-				const { producerId } = message.data as Notifications['producerClosed'];
+				const { producerId } = message.data;
 				this.#pendingProducers.delete(producerId);
 				for (const remote of this.#consumers.values()) {
 					if (remote.producerId === producerId) this.#endConsumer(remote.consumerId);
@@ -390,77 +417,84 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 				break;
 			}
 			case 'peerJoined':
-				this.emit('peerJoined', message.data as Notifications['peerJoined']);
+				this.emit('peerJoined', message.data);
 				break;
 			case 'peerLeft':
-				this.emit('peerLeft', message.data as Notifications['peerLeft']);
+				this.emit('peerLeft', message.data);
 				break;
 			case 'roomMoved': {
-				const data = message.data as Notifications['roomMoved'];
+				const data = message.data;
 				this.#moving = this.#moving.then(() => this.#recover(data));
 				break;
 			}
 			case 'serverDraining':
-				this.emit('serverDraining', message.data as Notifications['serverDraining']);
+				this.emit('serverDraining', message.data);
 				break;
 			case 'roomClosed':
-				this.#closeMedia();
-				this.emit('closed', { reason: (message.data as Notifications['roomClosed']).reason });
-				break;
 			case 'sessionEnded':
 				this.#closeMedia();
-				this.emit('closed', { reason: (message.data as Notifications['sessionEnded']).reason });
+				this.emit('closed', { reason: message.data.reason });
 				break;
-			default:
-				this.#onMeetingNotification(message);
-				break;
-		}
-	}
-
-	/** Speakers, pauses and data channels. */
-	#onMeetingNotification(message: NotificationMessage): void {
-		switch (message.notification) {
 			case 'producerPaused':
-			case 'producerResumed': {
-				const { producerId } = message.data as Notifications['producerPaused'];
-				const paused = message.notification === 'producerPaused';
-				const pending = this.#pendingProducers.get(producerId);
-				if (pending) pending.paused = paused;
-				for (const remote of this.#consumers.values()) {
-					if (remote.producerId !== producerId) continue;
-					remote.paused = paused;
-					this.emit('trackPaused', { peerId: remote.peerId, producerId, source: remote.source, kind: remote.kind, paused });
-				}
+			case 'producerResumed':
+				this.#producerPaused(message.data.producerId, message.notification === 'producerPaused');
 				break;
-			}
 			case 'activeSpeaker':
-				this.emit('activeSpeaker', message.data as Notifications['activeSpeaker']);
+				this.emit('activeSpeaker', message.data);
 				break;
 			case 'audioLevels':
-				this.emit('audioLevels', message.data as Notifications['audioLevels']);
+				this.emit('audioLevels', message.data);
 				break;
 			case 'newDataProducer':
-				this.#data.announce(message.data as Notifications['newDataProducer']);
+				this.#data.announce(message.data);
 				void this.#moving.then(() => this.#data.consumePending());
 				break;
 			case 'dataProducerClosed':
-				this.#data.closed((message.data as Notifications['dataProducerClosed']).dataProducerId);
+				this.#data.closed(message.data.dataProducerId);
 				break;
 			case 'dataThrottled':
-				this.emit('dataThrottled', message.data as Notifications['dataThrottled']);
+				this.emit('dataThrottled', message.data);
 				break;
-			default:
+			case 'consumerPaused':
+			case 'consumerResumed':
 				break;
 		}
 	}
 
-	/** Re-creates both transports on the room's new worker and re-publishes. */
+	#producerPaused(producerId: string, paused: boolean): void {
+		const pending = this.#pendingProducers.get(producerId);
+		if (pending) pending.paused = paused;
+		for (const remote of this.#consumers.values()) {
+			if (remote.producerId !== producerId) continue;
+			remote.paused = paused;
+			this.emit('trackPaused', { peerId: remote.peerId, producerId, source: remote.source, kind: remote.kind, paused });
+		}
+	}
+
+	/**
+	 * The recipe of docs/protocol.md for roomMoved: the old transports are
+	 * dead, so close them here too (tracks keep running: producers were made
+	 * with stopTracks false); keep the Device while the new router offers the
+	 * same capabilities, else load a new one and join again; list the room's
+	 * producers afresh (getRoomState); re-create both transports, re-publish
+	 * and consume.
+	 */
 	async #recover({ workerId, reason }: Notifications['roomMoved']): Promise<void> {
 		const started = Date.now();
 		this.#workerId = workerId;
 		this.emit('roomMoved', { workerId, reason });
 		this.#closeMedia();
 		try {
+			const channel = this.#request();
+			const { roomId, token } = this.#joined();
+			const { rtpCapabilities } = await channel.request('getRouterRtpCapabilities', { roomId, ...(token ? { token } : {}) });
+			if (JSON.stringify(rtpCapabilities) === this.#routerCapabilities) {
+				this.#setPending(await channel.request('getRoomState', {}));
+			} else {
+				// A Device loads once: a router with other capabilities needs a new Device, and the server its new capabilities.
+				await channel.request('leave', {});
+				await this.#enterRoom(await this.#loadDevice());
+			}
 			this.#recvTransport = await this.#createTransport('recv');
 			for (const track of this.#published) {
 				if (track.readyState === 'live') await this.#produce(track);
