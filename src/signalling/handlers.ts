@@ -3,7 +3,7 @@ import type { types as ms } from 'mediasoup';
 import type { VerifiedJoin } from '../auth/joinToken.ts';
 import type { Config, Limits } from '../config.ts';
 import { limitReached, TureenError } from '../errors.ts';
-import type { Method, ParsedRequestData, ResponseData, RoomState } from '../protocol/messages.ts';
+import type { MediaSource, Method, ParsedRequestData, ResponseData, RoomState } from '../protocol/messages.ts';
 import { unconsumableReason } from '../services/rooms/codecMatch.ts';
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
 import type { Peer, PeerRoom } from './peer.ts';
@@ -19,7 +19,7 @@ export type HandlerDeps = {
 	/** The join's identity from its token when JOIN_SECRET is set; undefined when open. Throws UNAUTHORIZED/FORBIDDEN. */
 	authorizeJoin(roomId: string, token: string | undefined): Promise<VerifiedJoin | undefined>;
 	settings: Pick<Config, 'maxPeersPerRoom' | 'webrtcListenIp' | 'announcedIp'> & {
-		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer'>;
+		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer' | 'dataProducersPerPeer' | 'dataMessageBytes'>;
 	};
 };
 
@@ -38,7 +38,38 @@ function findProducer(room: PeerRoom, producerId: string): { producer: ms.Produc
 	return undefined;
 }
 
-/** The room as `peer` sees it: everyone else and their producers. */
+function findDataProducer(room: PeerRoom, dataProducerId: string): { dataProducer: ms.DataProducer; owner: Peer } | undefined {
+	for (const member of room.members.values()) {
+		const dataProducer = member.dataProducers.get(dataProducerId);
+		if (dataProducer) return { dataProducer, owner: member };
+	}
+	return undefined;
+}
+
+/** Media and data consumers count against one cap (MAX_CONSUMERS_PER_PEER). */
+function requireConsumerCapacity(peer: Peer, max: number): void {
+	if (peer.consumers.size + peer.dataConsumers.size >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
+}
+
+/** The transport of `peer` with this id, made for `direction`. */
+function ownTransportFor(peer: Peer, transportId: string, direction: 'send' | 'recv', method: Method): ms.WebRtcTransport {
+	const transport = peer.ownTransport(transportId);
+	if (transport.appData.direction !== direction) {
+		throw new TureenError('BAD_REQUEST', `${method} needs a transport created with direction "${direction}"`);
+	}
+	return transport;
+}
+
+/** A source must fit the kind: a microphone is audio, a camera video; a screen may carry either. */
+function checkSource(kind: 'audio' | 'video', source: MediaSource | undefined): MediaSource {
+	if (source === undefined) return kind === 'audio' ? 'microphone' : 'camera';
+	if ((source === 'microphone' && kind !== 'audio') || (source === 'camera' && kind !== 'video')) {
+		throw new TureenError('BAD_REQUEST', `produce: source "${source}" cannot be ${kind}`);
+	}
+	return source;
+}
+
+/** The room as `peer` sees it: everyone else, their producers and their data producers. */
 function roomState(room: PeerRoom, peer: Peer): RoomState {
 	const others = [...room.members.values()].filter((m) => m !== peer);
 	return {
@@ -46,6 +77,7 @@ function roomState(room: PeerRoom, peer: Peer): RoomState {
 		workerId: room.workerId,
 		peers: others.map((o) => ({ peerId: o.peerId, displayName: o.displayName })),
 		producers: others.flatMap((o) => o.producerInfos()),
+		dataProducers: others.flatMap((o) => o.dataProducerInfos()),
 	};
 }
 
@@ -120,6 +152,10 @@ export const handlers: Handlers = {
 				enableTcp: true,
 				preferUdp: true,
 				initialAvailableOutgoingBitrate: 1_000_000,
+				// Data channels: the answer's sctpParameters carry the message limit to the client.
+				enableSctp: true,
+				maxReceiveMessageSize: limits.dataMessageBytes,
+				maxSendMessageSize: limits.dataMessageBytes,
 				appData: { peerId: peer.peerId, direction },
 			});
 		} catch (error) {
@@ -134,6 +170,7 @@ export const handlers: Handlers = {
 			iceParameters: transport.iceParameters,
 			iceCandidates: transport.iceCandidates,
 			dtlsParameters: transport.dtlsParameters,
+			sctpParameters: transport.sctpParameters,
 		};
 	},
 
@@ -146,22 +183,21 @@ export const handlers: Handlers = {
 		return { iceParameters: await peer.ownTransport(transportId).restartIce() };
 	},
 
-	async produce({ deps, peer }, { transportId, kind, rtpParameters, appData }) {
+	async produce({ deps, peer }, { transportId, kind, rtpParameters, source, appData }) {
 		const room = peer.requireRoom();
 		const max = deps.settings.limits.producersPerPeer;
 		if (peer.producers.size >= max) throw limitReached('producersPerPeer', max, 'this peer has its maximum of producers');
-		const transport = peer.ownTransport(transportId);
-		if (transport.appData.direction !== 'send') {
-			throw new TureenError('BAD_REQUEST', 'produce needs a transport created with direction "send"');
-		}
+		const transport = ownTransportFor(peer, transportId, 'send', 'produce');
 		const producer = await withClientParameters(
 			transport.produce({
 				kind,
 				rtpParameters: rtpParameters as ms.RtpParameters,
-				appData: { ...appData, peerId: peer.peerId },
+				appData: { ...appData, source: checkSource(kind, source), peerId: peer.peerId },
 			}),
 		);
 		peer.adoptProducer(room, producer);
+		// Every audio producer feeds the room's active speaker and audio levels.
+		await room.observeAudio(producer);
 		return { producerId: producer.id };
 	},
 
@@ -184,12 +220,8 @@ export const handlers: Handlers = {
 
 	async consume({ deps, peer }, { producerId, transportId }) {
 		const room = peer.requireRoom();
-		const max = deps.settings.limits.consumersPerPeer;
-		if (peer.consumers.size >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
-		const transport = peer.ownTransport(transportId);
-		if (transport.appData.direction !== 'recv') {
-			throw new TureenError('BAD_REQUEST', 'consume needs a transport created with direction "recv"');
-		}
+		requireConsumerCapacity(peer, deps.settings.limits.consumersPerPeer);
+		const transport = ownTransportFor(peer, transportId, 'recv', 'consume');
 		const found = findProducer(room, producerId);
 		if (!found) throw new TureenError('NOT_FOUND', `no producer ${producerId} in this room`);
 		if (found.owner === peer) throw new TureenError('BAD_REQUEST', 'a peer does not consume its own producer');
@@ -213,6 +245,47 @@ export const handlers: Handlers = {
 	async resumeConsumer({ peer }, { consumerId }) {
 		await peer.ownConsumer(consumerId).resume();
 		return EMPTY;
+	},
+
+	async produceData({ deps, peer }, { transportId, sctpStreamParameters, label, protocol }) {
+		const room = peer.requireRoom();
+		const max = deps.settings.limits.dataProducersPerPeer;
+		if (peer.dataProducers.size >= max) throw limitReached('dataProducersPerPeer', max, 'this peer has its maximum of data producers');
+		const transport = ownTransportFor(peer, transportId, 'send', 'produceData');
+		const dataProducer = await withClientParameters(
+			transport.produceData({
+				sctpStreamParameters: sctpStreamParameters as ms.SctpStreamParameters,
+				label: label ?? '',
+				protocol: protocol ?? '',
+				appData: { peerId: peer.peerId },
+			}),
+		);
+		peer.adoptDataProducer(room, dataProducer);
+		return { dataProducerId: dataProducer.id };
+	},
+
+	async closeDataProducer({ peer }, { dataProducerId }) {
+		peer.ownDataProducer(dataProducerId).close();
+		return EMPTY;
+	},
+
+	async consumeData({ deps, peer }, { dataProducerId, transportId }) {
+		const room = peer.requireRoom();
+		requireConsumerCapacity(peer, deps.settings.limits.consumersPerPeer);
+		const transport = ownTransportFor(peer, transportId, 'recv', 'consumeData');
+		const found = findDataProducer(room, dataProducerId);
+		if (!found) throw new TureenError('NOT_FOUND', `no data producer ${dataProducerId} in this room`);
+		if (found.owner === peer) throw new TureenError('BAD_REQUEST', 'a peer does not consume its own data producer');
+		const dataConsumer = await withClientParameters(transport.consumeData({ dataProducerId }));
+		peer.adoptDataConsumer(room, dataConsumer);
+		return {
+			dataConsumerId: dataConsumer.id,
+			dataProducerId,
+			peerId: found.owner.peerId,
+			sctpStreamParameters: dataConsumer.sctpStreamParameters,
+			label: dataConsumer.label,
+			protocol: dataConsumer.protocol,
+		};
 	},
 
 	async leave({ peer }) {

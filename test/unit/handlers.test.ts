@@ -42,6 +42,8 @@ function setup(overrides: { maxPeersPerRoom?: number; transportsPerPeer?: number
 				transportsPerPeer: overrides.transportsPerPeer ?? 4,
 				producersPerPeer: overrides.producersPerPeer ?? 4,
 				consumersPerPeer: overrides.consumersPerPeer ?? 4,
+				dataProducersPerPeer: 2,
+				dataMessageBytes: 16384,
 			},
 		},
 	};
