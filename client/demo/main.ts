@@ -126,7 +126,11 @@ async function stopScreen(): Promise<void> {
 
 async function leave(): Promise<void> {
 	await stopScreen();
-	await client?.leave();
+	// Forgotten first, so its 'closed' event does not read as a lost connection.
+	const leaving = client;
+	client = undefined;
+	chat = undefined;
+	await leaving?.leave();
 	for (const track of [microphone, camera]) track?.stop();
 	clearInterval(qualityTimer);
 	tiles.clear();
@@ -204,6 +208,7 @@ function listen(c: TureenClient): void {
 	});
 	c.on('serverDraining', () => setStatus(`${describeWorker()}; the server is restarting soon`));
 	c.on('closed', ({ reason }) => {
+		if (client !== c) return;
 		setStatus(`Disconnected: ${reason}`);
 		showConnection('closed');
 	});

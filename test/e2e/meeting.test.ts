@@ -34,26 +34,27 @@ const peerIds = new Map<Page, string>();
 /**
  * getDisplayMedia needs a person to pick a screen; a canvas of 1920x1080 that
  * keeps redrawing stands in for it. The demo code that calls it is unchanged.
+ * Plain JavaScript text: a function would be serialized after tsx compiled it,
+ * with helpers the page does not have.
  */
-function fakeScreenCapture(): void {
-	navigator.mediaDevices.getDisplayMedia = async () => {
-		const canvas = document.createElement('canvas');
-		canvas.width = 1920;
-		canvas.height = 1080;
-		const context = canvas.getContext('2d')!;
-		let frame = 0;
-		const draw = () => {
-			context.fillStyle = '#1e3a5f';
-			context.fillRect(0, 0, canvas.width, canvas.height);
-			context.fillStyle = '#ffffff';
-			context.font = 'bold 120px sans-serif';
-			context.fillText(`Shared slide ${frame++ % 100}`, 160, 560);
-		};
-		draw();
-		setInterval(draw, 100);
-		return canvas.captureStream(10);
-	};
-}
+const FAKE_SCREEN_CAPTURE = `
+navigator.mediaDevices.getDisplayMedia = async () => {
+	const canvas = document.createElement('canvas');
+	canvas.width = 1920;
+	canvas.height = 1080;
+	const context = canvas.getContext('2d');
+	let frame = 0;
+	function draw() {
+		context.fillStyle = '#1e3a5f';
+		context.fillRect(0, 0, canvas.width, canvas.height);
+		context.fillStyle = '#ffffff';
+		context.font = 'bold 120px sans-serif';
+		context.fillText('Shared slide ' + (frame++ % 100), 160, 560);
+	}
+	draw();
+	setInterval(draw, 100);
+	return canvas.captureStream(10);
+};`;
 
 before(async () => {
 	({ tureen, baseUrl } = await startTestServer({
@@ -69,7 +70,7 @@ before(async () => {
 	// The fake microphone's file is a per-launch flag: one browser speaks, the other is silent.
 	speakingBrowser = await launchBrowser([`--use-file-for-fake-audio-capture=${tone}`]);
 	silentBrowser = await launchBrowser([`--use-file-for-fake-audio-capture=${silence}`]);
-	for (const browser of [speakingBrowser, silentBrowser]) await browser.context.addInitScript(fakeScreenCapture);
+	for (const browser of [speakingBrowser, silentBrowser]) await browser.context.addInitScript({ content: FAKE_SCREEN_CAPTURE });
 
 	alice = await openDemo(speakingBrowser.context, baseUrl, ROOM, 'Alice');
 	bob = await openDemo(silentBrowser.context, baseUrl, ROOM, 'Bob');
@@ -133,6 +134,7 @@ function chatLog(page: Page): Promise<{ peerId: string; seq: number; text: strin
 }
 
 async function sendChat(page: Page, text: string): Promise<void> {
+	if (!(await page.isVisible('#chat-input'))) await page.click('#chat-button');
 	await page.fill('#chat-input', text);
 	await page.press('#chat-input', 'Enter');
 }
@@ -154,7 +156,6 @@ test('active speaker: the page playing a tone becomes activeSpeaker on the other
 });
 
 test('chat over data channels: messages from one page reach both others in order; an oversize message gets a typed error', async () => {
-	await alice.click('#chat-button');
 	const texts = ['first', 'second', 'third: ünïcödé ✓', 'fourth'];
 	for (const text of texts) await sendChat(alice, text);
 	for (const page of [bob, carol]) {
@@ -255,7 +256,6 @@ test("the demo's controls drive the call: camera off, unmute, stop sharing and l
 	await pollUntil(() => tileState(bob, alice), (s) => s?.camera === 'on', { what: "Alice's camera back on Bob's page" });
 
 	// The screenshot: Bob's view of the call, chat open, Alice sharing (and muted) and speaking.
-	await bob.click('#chat-button');
 	await sendChat(bob, 'Looks good, Alice!');
 	await pollUntil(() => chatLog(alice), (l) => l.at(-1)?.text === 'Looks good, Alice!', { what: "Bob's reply on Alice's page" });
 	await new Promise((resolve) => setTimeout(resolve, 2500)); // one quality badge refresh
