@@ -57,6 +57,11 @@ export class ChatChannel extends Emitter<{ message: [ChatMessage] }> {
 		return new ChatChannel(host, await host.openDataChannel(CHAT_LABEL));
 	}
 
+	/** Whether messages can be sent now (the data channel is open). */
+	get ready(): boolean {
+		return this.#sender.open;
+	}
+
 	/** Sends to everyone else in the room; throws ChatError when it cannot. Returns the message as sent. */
 	send(text: string): ChatMessage {
 		if (this.#throttled) throw new ChatError('RATE_LIMITED', 'you are sending too fast; wait a moment');

@@ -31,6 +31,24 @@ export type DataChannelDeps = {
 	onError(dataProducerId: string, peerId: string, error: Error): void;
 };
 
+/** How long open() waits for the SCTP channel (DTLS and SCTP set-up) before handing back a not-yet-open sender. */
+const OPEN_TIMEOUT_MS = 10_000;
+
+function whenOpen(producer: msc.DataProducer, timeoutMs: number): Promise<void> {
+	if (producer.readyState === 'open') return Promise.resolve();
+	return new Promise((resolve) => {
+		const done = () => {
+			clearTimeout(timer);
+			producer.off('open', done);
+			producer.off('close', done);
+			resolve();
+		};
+		const timer = setTimeout(done, timeoutMs);
+		producer.on('open', done);
+		producer.on('close', done);
+	});
+}
+
 export class DataChannels {
 	readonly #deps: DataChannelDeps;
 	/** Labels this peer opened, re-opened after a room move. */
@@ -84,6 +102,7 @@ export class DataChannels {
 		// Ordered and reliable: chat and app state must arrive whole and in order.
 		const producer = await transport.produceData({ ordered: true, label });
 		this.#producers.set(label, producer);
+		await whenOpen(producer, OPEN_TIMEOUT_MS);
 	}
 
 	/** Another peer's data producer: consumed now, or when the receive transport exists. */
