@@ -82,20 +82,13 @@ function setPressed(button: HTMLButtonElement, pressed: boolean, label: string):
 	button.textContent = label;
 }
 
-async function toggleMicrophone(): Promise<void> {
-	if (!client || !microphone) return;
-	const mute = micButton.getAttribute('aria-pressed') !== 'true';
-	await client.setPaused(microphone, mute);
-	setPressed(micButton, mute, mute ? 'Unmute' : 'Mute');
-	localTile.dataset.mic = mute ? 'off' : 'on';
-}
-
-async function toggleCamera(): Promise<void> {
-	if (!client || !camera) return;
-	const off = cameraButton.getAttribute('aria-pressed') !== 'true';
-	await client.setPaused(camera, off);
-	setPressed(cameraButton, off, off ? 'Start camera' : 'Stop camera');
-	localTile.dataset.camera = off ? 'off' : 'on';
+/** Mute or camera off: pauses the track's producer (the others are told) and marks the local tile. */
+async function togglePaused(button: HTMLButtonElement, track: MediaStreamTrack | undefined, labels: [on: string, off: string]): Promise<void> {
+	if (!client || !track) return;
+	const pause = button.getAttribute('aria-pressed') !== 'true';
+	await client.setPaused(track, pause);
+	setPressed(button, pause, pause ? labels[1] : labels[0]);
+	localTile.dataset[track.kind === 'audio' ? 'mic' : 'camera'] = pause ? 'off' : 'on';
 }
 
 async function toggleScreen(): Promise<void> {
@@ -255,8 +248,8 @@ function act(button: HTMLButtonElement, action: () => Promise<void>): void {
 	});
 }
 
-act(micButton, toggleMicrophone);
-act(cameraButton, toggleCamera);
+act(micButton, () => togglePaused(micButton, microphone, ['Mute', 'Unmute']));
+act(cameraButton, () => togglePaused(cameraButton, camera, ['Stop camera', 'Start camera']));
 act(screenButton, toggleScreen);
 act(leaveButton, leave);
 

@@ -30,25 +30,13 @@ export type Handlers = { [M in Method]: Handler<M> };
 
 const EMPTY = {} as Record<string, never>;
 
-function findProducer(room: PeerRoom, producerId: string): { producer: ms.Producer; owner: Peer } | undefined {
+/** The member of `room` whose map (producers or data producers) holds `id`, and the item. */
+function findOwned<T>(room: PeerRoom, id: string, mapOf: (member: Peer) => ReadonlyMap<string, T>): { item: T; owner: Peer } | undefined {
 	for (const member of room.members.values()) {
-		const producer = member.producers.get(producerId);
-		if (producer) return { producer, owner: member };
+		const item = mapOf(member).get(id);
+		if (item) return { item, owner: member };
 	}
 	return undefined;
-}
-
-function findDataProducer(room: PeerRoom, dataProducerId: string): { dataProducer: ms.DataProducer; owner: Peer } | undefined {
-	for (const member of room.members.values()) {
-		const dataProducer = member.dataProducers.get(dataProducerId);
-		if (dataProducer) return { dataProducer, owner: member };
-	}
-	return undefined;
-}
-
-/** Media and data consumers count against one cap (MAX_CONSUMERS_PER_PEER). */
-function requireConsumerCapacity(peer: Peer, max: number): void {
-	if (peer.consumers.size + peer.dataConsumers.size >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
 }
 
 /** The transport of `peer` with this id, made for `direction`. */
@@ -58,6 +46,38 @@ function ownTransportFor(peer: Peer, transportId: string, direction: 'send' | 'r
 		throw new TureenError('BAD_REQUEST', `${method} needs a transport created with direction "${direction}"`);
 	}
 	return transport;
+}
+
+/** What produce and produceData check: joined, under the peer's cap for what it makes, one of its send transports. */
+function produceTarget(
+	peer: Peer,
+	request: { transportId: string; method: 'produce' | 'produceData' },
+	cap: { limit: 'producersPerPeer' | 'dataProducersPerPeer'; max: number; held: number },
+): { room: PeerRoom; transport: ms.WebRtcTransport } {
+	const room = peer.requireRoom();
+	if (cap.held >= cap.max) throw limitReached(cap.limit, cap.max, `this peer has its maximum of ${request.method === 'produce' ? 'producers' : 'data producers'}`);
+	return { room, transport: ownTransportFor(peer, request.transportId, 'send', request.method) };
+}
+
+/**
+ * What consume and consumeData check before making anything: joined, under
+ * the consumer cap (media and data consumers count together), one of the
+ * peer's receive transports, and another member's producer or data producer.
+ */
+function consumeTarget<T>(
+	deps: HandlerDeps,
+	peer: Peer,
+	request: { transportId: string; id: string; method: 'consume' | 'consumeData'; what: string },
+	mapOf: (member: Peer) => ReadonlyMap<string, T>,
+): { room: PeerRoom; transport: ms.WebRtcTransport; owner: Peer } {
+	const room = peer.requireRoom();
+	const max = deps.settings.limits.consumersPerPeer;
+	if (peer.consumers.size + peer.dataConsumers.size >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
+	const transport = ownTransportFor(peer, request.transportId, 'recv', request.method);
+	const found = findOwned(room, request.id, mapOf);
+	if (!found) throw new TureenError('NOT_FOUND', `no ${request.what} ${request.id} in this room`);
+	if (found.owner === peer) throw new TureenError('BAD_REQUEST', `a peer does not consume its own ${request.what}`);
+	return { room, transport, owner: found.owner };
 }
 
 /** A source must fit the kind: a microphone is audio, a camera video; a screen may carry either. */
@@ -184,10 +204,8 @@ export const handlers: Handlers = {
 	},
 
 	async produce({ deps, peer }, { transportId, kind, rtpParameters, source, appData }) {
-		const room = peer.requireRoom();
 		const max = deps.settings.limits.producersPerPeer;
-		if (peer.producers.size >= max) throw limitReached('producersPerPeer', max, 'this peer has its maximum of producers');
-		const transport = ownTransportFor(peer, transportId, 'send', 'produce');
+		const { room, transport } = produceTarget(peer, { transportId, method: 'produce' }, { limit: 'producersPerPeer', max, held: peer.producers.size });
 		const producer = await withClientParameters(
 			transport.produce({
 				kind,
@@ -219,12 +237,8 @@ export const handlers: Handlers = {
 	},
 
 	async consume({ deps, peer }, { producerId, transportId }) {
-		const room = peer.requireRoom();
-		requireConsumerCapacity(peer, deps.settings.limits.consumersPerPeer);
-		const transport = ownTransportFor(peer, transportId, 'recv', 'consume');
-		const found = findProducer(room, producerId);
-		if (!found) throw new TureenError('NOT_FOUND', `no producer ${producerId} in this room`);
-		if (found.owner === peer) throw new TureenError('BAD_REQUEST', 'a peer does not consume its own producer');
+		const target = { transportId, id: producerId, method: 'consume', what: 'producer' } as const;
+		const { room, transport, owner } = consumeTarget(deps, peer, target, (m) => m.producers);
 		const rtpCapabilities = peer.rtpCapabilities;
 		if (!rtpCapabilities || !room.router.canConsume({ producerId, rtpCapabilities })) {
 			throw new TureenError('MEDIA_ERROR', 'your RTP capabilities cannot receive this producer');
@@ -235,7 +249,7 @@ export const handlers: Handlers = {
 		return {
 			consumerId: consumer.id,
 			producerId,
-			peerId: found.owner.peerId,
+			peerId: owner.peerId,
 			kind: consumer.kind,
 			rtpParameters: consumer.rtpParameters,
 			paused: consumer.producerPaused,
@@ -248,10 +262,9 @@ export const handlers: Handlers = {
 	},
 
 	async produceData({ deps, peer }, { transportId, sctpStreamParameters, label, protocol }) {
-		const room = peer.requireRoom();
 		const max = deps.settings.limits.dataProducersPerPeer;
-		if (peer.dataProducers.size >= max) throw limitReached('dataProducersPerPeer', max, 'this peer has its maximum of data producers');
-		const transport = ownTransportFor(peer, transportId, 'send', 'produceData');
+		const cap = { limit: 'dataProducersPerPeer', max, held: peer.dataProducers.size } as const;
+		const { room, transport } = produceTarget(peer, { transportId, method: 'produceData' }, cap);
 		const dataProducer = await withClientParameters(
 			transport.produceData({
 				sctpStreamParameters: sctpStreamParameters as ms.SctpStreamParameters,
@@ -270,18 +283,14 @@ export const handlers: Handlers = {
 	},
 
 	async consumeData({ deps, peer }, { dataProducerId, transportId }) {
-		const room = peer.requireRoom();
-		requireConsumerCapacity(peer, deps.settings.limits.consumersPerPeer);
-		const transport = ownTransportFor(peer, transportId, 'recv', 'consumeData');
-		const found = findDataProducer(room, dataProducerId);
-		if (!found) throw new TureenError('NOT_FOUND', `no data producer ${dataProducerId} in this room`);
-		if (found.owner === peer) throw new TureenError('BAD_REQUEST', 'a peer does not consume its own data producer');
+		const target = { transportId, id: dataProducerId, method: 'consumeData', what: 'data producer' } as const;
+		const { room, transport, owner } = consumeTarget(deps, peer, target, (m) => m.dataProducers);
 		const dataConsumer = await withClientParameters(transport.consumeData({ dataProducerId }));
 		peer.adoptDataConsumer(room, dataConsumer);
 		return {
 			dataConsumerId: dataConsumer.id,
 			dataProducerId,
-			peerId: found.owner.peerId,
+			peerId: owner.peerId,
 			sctpStreamParameters: dataConsumer.sctpStreamParameters,
 			label: dataConsumer.label,
 			protocol: dataConsumer.protocol,
