@@ -12,6 +12,7 @@ import type {
 	RoomState,
 	TransportInfo,
 } from '../src/protocol/messages.ts';
+import { MEDIA_SOURCES } from '../src/protocol/messages.ts';
 import { connectionStateOf, type ConnectionState } from './connectionState.ts';
 import { DataChannels, type DataMessage, type DataSender } from './dataChannels.ts';
 import { Emitter } from './events.ts';
@@ -311,7 +312,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		});
 		if (direction === 'send') {
 			transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
-				const source = appData.source as MediaSource | undefined;
+				const source = MEDIA_SOURCES.find((s) => s === appData.source);
 				channel
 					.request('produce', { transportId: transport.id, kind, rtpParameters: rtpParameters as never, ...(source ? { source } : {}) })
 					.then(({ producerId }) => callback({ id: producerId }), errback);

@@ -136,7 +136,8 @@ export class TileBoard {
 
 	#label(tile: HTMLDivElement): void {
 		const name = this.nameOf(tile.dataset.peerId ?? '');
-		(tile.querySelector('.name') as HTMLElement).textContent = tile.dataset.source === 'screen' ? `${name}'s screen` : name;
+		const screen = tile.dataset.local === 'true' ? 'your screen' : `${name}'s screen`;
+		(tile.querySelector('.name') as HTMLElement).textContent = tile.dataset.source === 'screen' ? screen : name;
 		(tile.querySelector('.avatar') as HTMLElement).textContent = initials(name);
 	}
 }

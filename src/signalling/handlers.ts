@@ -214,8 +214,11 @@ export const handlers: Handlers = {
 			}),
 		);
 		peer.adoptProducer(room, producer);
-		// Every audio producer feeds the room's active speaker and audio levels.
-		await room.observeAudio(producer);
+		// Every audio producer feeds the room's active speaker and audio levels; one that cannot is not kept.
+		await room.observeAudio(producer).catch((error: unknown) => {
+			producer.close();
+			throw error;
+		});
 		return { producerId: producer.id };
 	},
 
