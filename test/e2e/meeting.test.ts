@@ -165,16 +165,20 @@ test('chat over data channels: messages from one page reach both others in order
 			texts.map((text, seq) => ({ peerId: peerId(alice), seq, text })),
 			'every message, from Alice, in the order sent',
 		);
-		// They came over the receive transport's data channels, not the signalling socket.
-		const dataMessages = await page.evaluate(async () => {
-			const client = (window as unknown as { tureenDemo: { client: { recvTransport: { getStats(): Promise<RTCStatsReport> } } } }).tureenDemo.client;
-			let received = 0;
-			(await client.recvTransport.getStats()).forEach((s: { type: string; messagesReceived?: number }) => {
-				if (s.type === 'data-channel') received += s.messagesReceived ?? 0;
-			});
-			return received;
-		});
-		assert.ok(dataMessages >= texts.length, `${dataMessages} data channel messages received`);
+		// They came over the receive transport's data channels, not the signalling socket
+		// (polled: Chromium's stats lag the messages themselves by a moment).
+		await pollUntil(
+			() => page.evaluate(async () => {
+				const client = (window as unknown as { tureenDemo: { client: { recvTransport: { getStats(): Promise<RTCStatsReport> } } } }).tureenDemo.client;
+				let received = 0;
+				(await client.recvTransport.getStats()).forEach((s: { type: string; messagesReceived?: number }) => {
+					if (s.type === 'data-channel') received += s.messagesReceived ?? 0;
+				});
+				return received;
+			}),
+			(received) => received >= texts.length,
+			{ what: 'data channel messages counted in the receive transport stats' },
+		);
 	}
 
 	// Over the server's limit: refused on the page with a typed error, and never sent.
