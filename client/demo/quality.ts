@@ -16,7 +16,7 @@ export function qualityBadge(now: InboundVideoSample, before?: InboundVideoSampl
 	if (!height) return undefined;
 	const lost = Math.max(0, (now.packetsLost ?? 0) - (before?.packetsLost ?? 0));
 	const received = Math.max(0, (now.packetsReceived ?? 0) - (before?.packetsReceived ?? 0));
-	const loss = lost + received > 0 ? lost / (lost + received) : 0;
+	const loss = lost / Math.max(1, lost + received);
 	const fps = now.framesPerSecond ?? 0;
 	const level: QualityLevel = loss > 0.05 || fps < 10 ? 'poor' : loss > 0.01 || fps < 20 || height < 360 ? 'fair' : 'good';
 	return { text: `${height}p`, level, title: `${height}p · ${Math.round(fps)} fps · ${(loss * 100).toFixed(1)}% loss` };

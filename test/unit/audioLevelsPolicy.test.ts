@@ -23,6 +23,16 @@ describe('normalizeLevels', () => {
 	});
 });
 
+describe('normalizeLevels order', () => {
+	it('orders by peerId whatever the reading order', () => {
+		const ids = ['d', 'a', 'c', 'b'];
+		for (const start of [0, 1, 2, 3]) {
+			const readings = [...ids.slice(start), ...ids.slice(0, start)].map((peerId) => ({ peerId, volume: -10 }));
+			assert.deepEqual(normalizeLevels(readings).map((l) => l.peerId), ['a', 'b', 'c', 'd']);
+		}
+	});
+});
+
 describe('decideLevels', () => {
 	const last = { at: 10_000, levels: [{ peerId: 'a', volume: -30 }] };
 	const send = (levels: { peerId: string; volume: number }[]) => ({ action: 'send', levels });

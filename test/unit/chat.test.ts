@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { decodeChat, encodeChat, utf8Bytes } from '../../src/protocol/chat.ts';
+import { CHAT_LABEL, decodeChat, encodeChat, utf8Bytes } from '../../src/protocol/chat.ts';
 
 describe('chat frames (data channel)', () => {
 	it('round-trips text, sequence number and time', () => {
@@ -10,11 +10,15 @@ describe('chat frames (data channel)', () => {
 		assert.deepEqual(decodeChat(encoded.frame), { type: 'chat', seq: 3, text: 'hello, room', sentAt: 1_700_000_000_000 });
 	});
 
+	it('travels on the data channel labelled "chat"', () => {
+		assert.equal(CHAT_LABEL, 'chat');
+	});
+
 	it('refuses blank text', () => {
 		for (const text of ['', '   ', '\n\t']) {
 			const encoded = encodeChat(text, 0, 0, 1024);
 			assert.equal(encoded.ok, false);
-			assert.equal(!encoded.ok && encoded.refusal.code, 'EMPTY_MESSAGE');
+			assert.deepEqual(!encoded.ok && encoded.refusal, { code: 'EMPTY_MESSAGE', message: 'a chat message needs some text' });
 		}
 	});
 

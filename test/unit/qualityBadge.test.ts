@@ -30,6 +30,14 @@ describe('qualityBadge (demo tiles)', () => {
 		assert.deepEqual(badge, { text: '720p', level: 'poor', title: '720p · 30 fps · 6.0% loss' });
 	});
 
+	it('the thresholds themselves are the better side: 5% loss or 10 fps is fair, 1% loss is good', () => {
+		const interval = { packetsLost: 0, packetsReceived: 0 };
+		assert.equal(qualityBadge({ ...base, packetsLost: 5, packetsReceived: 95 }, interval)?.level, 'fair');
+		assert.equal(qualityBadge({ ...base, framesPerSecond: 10 })?.level, 'fair');
+		assert.equal(qualityBadge({ ...base, packetsLost: 1, packetsReceived: 99 }, interval)?.level, 'good');
+		assert.equal(qualityBadge({ ...base, packetsLost: 0, packetsReceived: 0 }, interval)?.level, 'good', 'no packets in the interval is no loss');
+	});
+
 	it('counts only the interval: old loss does not count again', () => {
 		assert.equal(qualityBadge({ ...base, packetsLost: 500 }, { packetsLost: 500, packetsReceived: 0 })?.level, 'good');
 	});

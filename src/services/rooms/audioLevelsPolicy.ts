@@ -18,7 +18,7 @@ export function normalizeLevels(readings: readonly AudioLevel[]): AudioLevel[] {
 		const v = Math.max(-127, Math.min(0, Math.round(volume)));
 		loudest.set(peerId, Math.max(loudest.get(peerId) ?? -127, v));
 	}
-	return [...loudest].map(([peerId, volume]) => ({ peerId, volume })).sort((a, b) => (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0));
+	return [...loudest].map(([peerId, volume]) => ({ peerId, volume })).sort((a, b) => a.peerId.localeCompare(b.peerId));
 }
 
 export type LevelsDecision =
