@@ -24,6 +24,10 @@ const MODULES = [
 	{ name: 'config', mutate: ['src/config.ts'], tests: ['test/unit/config.test.ts', 'test/unit/config-limits.test.ts'] },
 	{ name: 'rateLimit', mutate: ['src/signalling/rateLimit.ts'], tests: ['test/unit/rateLimit.test.ts'] },
 	{ name: 'auth', mutate: ['src/auth/joinToken.ts', 'src/auth/adminToken.ts'], tests: ['test/unit/auth.test.ts'] },
+	{ name: 'audioLevelsPolicy', mutate: ['src/services/rooms/audioLevelsPolicy.ts'], tests: ['test/unit/audioLevelsPolicy.test.ts'] },
+	{ name: 'dataRate', mutate: ['src/limits/dataRate.ts'], tests: ['test/unit/dataRate.test.ts'] },
+	{ name: 'chatFrames', mutate: ['src/protocol/chat.ts'], tests: ['test/unit/chat.test.ts'] },
+	{ name: 'qualityBadge', mutate: ['client/demo/quality.ts'], tests: ['test/unit/qualityBadge.test.ts'] },
 ];
 
 const filter = process.argv[2];

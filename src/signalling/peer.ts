@@ -3,8 +3,20 @@ import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 
 import { TureenError } from '../errors.ts';
-import type { NotificationMessage, Notifications, ProducerInfo, RoomCloseReason, RoomMoveReason } from '../protocol/messages.ts';
+import type { DataRateLimits } from '../limits/dataRate.ts';
+import {
+	MEDIA_SOURCES,
+	type DataProducerInfo,
+	type MediaSource,
+	type NotificationMessage,
+	type Notifications,
+	type ProducerInfo,
+	type RoomCloseReason,
+	type RoomMoveReason,
+} from '../protocol/messages.ts';
 import type { Room, RoomMember } from '../services/room.ts';
+import type { AudioLevel } from '../services/rooms/audioLevelsPolicy.ts';
+import { DataRateGuard } from './dataRateGuard.ts';
 
 export type PeerRoom = Room<Peer>;
 
@@ -23,6 +35,12 @@ export type PeerSession = { identity: string; expiresAt: number };
 // setTimeout's largest delay; a later expiry is re-checked when it fires.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The source the server stored in the producer's appData at produce. */
+export function sourceOf(producer: Pick<ms.Producer, 'kind' | 'appData'>): MediaSource {
+	const source = MEDIA_SOURCES.find((s) => s === producer.appData.source);
+	return source ?? (producer.kind === 'audio' ? 'microphone' : 'camera');
+}
+
 /**
  * One signalling connection's participant: its room membership and the
  * mediasoup objects it owns. Only the peer changes its own maps: handlers
@@ -39,6 +57,10 @@ export class Peer implements RoomMember {
 	readonly #transports = new Map<string, ms.WebRtcTransport>();
 	readonly #producers = new Map<string, ms.Producer>();
 	readonly #consumers = new Map<string, ms.Consumer>();
+	readonly #dataProducers = new Map<string, ms.DataProducer>();
+	readonly #dataConsumers = new Map<string, ms.DataConsumer>();
+	/** Holds this peer's data producers while it sends over the data rate (none without limits). */
+	readonly #dataGuard: DataRateGuard | undefined;
 	readonly #link: PeerLink;
 	#room: PeerRoom | undefined;
 	#ended = false;
@@ -48,9 +70,21 @@ export class Peer implements RoomMember {
 		this.#forgetMedia();
 		this.notify({ notification: 'roomMoved', data: { workerId: to, reason } });
 	};
+	readonly #onActiveSpeaker = (peerId: string) => this.notify({ notification: 'activeSpeaker', data: { peerId } });
+	readonly #onAudioLevels = (levels: AudioLevel[]) => this.notify({ notification: 'audioLevels', data: { levels } });
 
-	constructor(link: PeerLink) {
+	/** `dataRate`: MAX_DATA_MESSAGES/BYTES_PER_SECOND; without it data channels are not rate-limited. */
+	constructor(link: PeerLink, dataRate?: DataRateLimits) {
 		this.#link = link;
+		if (dataRate) {
+			this.#dataGuard = new DataRateGuard(
+				{
+					dataProducers: () => this.#dataProducers.values(),
+					throttled: (paused) => this.notify({ notification: 'dataThrottled', data: { paused, ...dataRate } }),
+				},
+				dataRate,
+			);
+		}
 	}
 
 	get peerId(): string {
@@ -77,6 +111,14 @@ export class Peer implements RoomMember {
 
 	get consumers(): ReadonlyMap<string, ms.Consumer> {
 		return this.#consumers;
+	}
+
+	get dataProducers(): ReadonlyMap<string, ms.DataProducer> {
+		return this.#dataProducers;
+	}
+
+	get dataConsumers(): ReadonlyMap<string, ms.DataConsumer> {
+		return this.#dataConsumers;
 	}
 
 	requireRoom(): PeerRoom {
@@ -114,7 +156,21 @@ export class Peer implements RoomMember {
 		}
 		room.addMember(this);
 		this.#room = room;
+		this.#listen(room);
+		// Speakers are announced on change only: a newcomer hears the current one now.
+		if (room.activeSpeaker) this.#onActiveSpeaker(room.activeSpeaker);
+	}
+
+	#listen(room: PeerRoom): void {
 		room.on('moved', this.#onRoomMoved);
+		room.on('activeSpeaker', this.#onActiveSpeaker);
+		room.on('audioLevels', this.#onAudioLevels);
+	}
+
+	#stopListening(room: PeerRoom): void {
+		room.off('moved', this.#onRoomMoved);
+		room.off('activeSpeaker', this.#onActiveSpeaker);
+		room.off('audioLevels', this.#onAudioLevels);
 	}
 
 	/**
@@ -127,7 +183,7 @@ export class Peer implements RoomMember {
 		const room = this.#room;
 		if (!room) return undefined;
 		this.#closeMedia();
-		room.off('moved', this.#onRoomMoved);
+		this.#stopListening(room);
 		this.#room = undefined;
 		room.removeMember(this);
 		if (!room.closed) {
@@ -160,7 +216,7 @@ export class Peer implements RoomMember {
 		const room = this.#room;
 		if (!room) return;
 		this.#closeMedia();
-		room.off('moved', this.#onRoomMoved);
+		this.#stopListening(room);
 		this.#room = undefined;
 		this.notify({ notification: 'roomClosed', data: { reason } });
 	}
@@ -204,6 +260,31 @@ export class Peer implements RoomMember {
 	}
 
 	/**
+	 * As adoptProducer, for a data producer: newDataProducer to the others now,
+	 * dataProducerClosed when it closes (their data consumers of it close with it).
+	 */
+	adoptDataProducer(room: PeerRoom, dataProducer: ms.DataProducer): void {
+		this.#adopt(room, dataProducer);
+		this.#dataProducers.set(dataProducer.id, dataProducer);
+		dataProducer.observer.once('close', () => {
+			this.#dataProducers.delete(dataProducer.id);
+			if (room.closed) return;
+			for (const other of room.members.values()) {
+				if (other !== this) other.notify({ notification: 'dataProducerClosed', data: { dataProducerId: dataProducer.id, peerId: this.peerId } });
+			}
+		});
+		this.broadcast({ notification: 'newDataProducer', data: this.#dataProducerInfo(dataProducer) });
+		this.#dataGuard?.start();
+	}
+
+	/** As adoptTransport, for a data consumer; mediasoup closes it with its data producer. */
+	adoptDataConsumer(room: PeerRoom, dataConsumer: ms.DataConsumer): void {
+		this.#adopt(room, dataConsumer);
+		this.#dataConsumers.set(dataConsumer.id, dataConsumer);
+		dataConsumer.observer.once('close', () => this.#dataConsumers.delete(dataConsumer.id));
+	}
+
+	/**
 	 * Another member's producer closed: this peer's consumers of it close now
 	 * (consumerClosed each, unless the whole router went), then producerClosed.
 	 * Done here, at once, so nothing about it arrives later from the worker.
@@ -241,6 +322,12 @@ export class Peer implements RoomMember {
 		return producer;
 	}
 
+	ownDataProducer(dataProducerId: string): ms.DataProducer {
+		const dataProducer = this.#dataProducers.get(dataProducerId);
+		if (!dataProducer) throw new TureenError('NOT_FOUND', `no data producer ${dataProducerId} of yours`);
+		return dataProducer;
+	}
+
 	ownConsumer(consumerId: string): ms.Consumer {
 		const consumer = this.#consumers.get(consumerId);
 		if (!consumer) throw new TureenError('NOT_FOUND', `no consumer ${consumerId} of yours`);
@@ -252,7 +339,15 @@ export class Peer implements RoomMember {
 	}
 
 	#producerInfo(producer: ms.Producer): ProducerInfo {
-		return { producerId: producer.id, peerId: this.peerId, kind: producer.kind, paused: producer.paused };
+		return { producerId: producer.id, peerId: this.peerId, kind: producer.kind, source: sourceOf(producer), paused: producer.paused };
+	}
+
+	dataProducerInfos(): DataProducerInfo[] {
+		return [...this.#dataProducers.values()].map((d) => this.#dataProducerInfo(d));
+	}
+
+	#dataProducerInfo(dataProducer: ms.DataProducer): DataProducerInfo {
+		return { dataProducerId: dataProducer.id, peerId: this.peerId, label: dataProducer.label, protocol: dataProducer.protocol };
 	}
 
 	#armExpiry(expiresAt: number): void {
@@ -279,5 +374,8 @@ export class Peer implements RoomMember {
 		this.#transports.clear();
 		this.#producers.clear();
 		this.#consumers.clear();
+		this.#dataProducers.clear();
+		this.#dataConsumers.clear();
+		this.#dataGuard?.stop();
 	}
 }

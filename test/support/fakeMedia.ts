@@ -73,12 +73,40 @@ export class FakeConsumer extends FakeClosable {
 	}
 }
 
+export class FakeDataProducer extends FakeClosable {
+	paused = false;
+	readonly sctpStreamParameters = { streamId: 1, ordered: true };
+
+	constructor(
+		readonly label: string,
+		readonly protocol: string,
+		readonly appData: Record<string, unknown>,
+	) {
+		super('dataProducer');
+	}
+}
+
+export class FakeDataConsumer extends FakeClosable {
+	readonly sctpStreamParameters = { streamId: 2, ordered: true };
+
+	constructor(
+		readonly dataProducerId: string,
+		readonly label: string,
+		readonly protocol: string,
+	) {
+		super('dataConsumer');
+	}
+}
+
 export class FakeTransport extends FakeClosable {
 	readonly iceParameters = { usernameFragment: 'u', password: 'p' };
 	readonly iceCandidates = [];
 	readonly dtlsParameters = { fingerprints: [] };
 	readonly producers: FakeProducer[] = [];
 	readonly consumers: FakeConsumer[] = [];
+	readonly dataProducers: FakeDataProducer[] = [];
+	readonly dataConsumers: FakeDataConsumer[] = [];
+	readonly sctpParameters = { port: 5000, OS: 1024, MIS: 1024, maxMessageSize: 16384 };
 	/** Set to make the next connect() fail as mediasoup would. */
 	connectError: Error | undefined;
 
@@ -112,9 +140,41 @@ export class FakeTransport extends FakeClosable {
 		return consumer;
 	}
 
+	async produceData({ label, protocol, appData }: { label?: string; protocol?: string; appData?: Record<string, unknown> }): Promise<FakeDataProducer> {
+		const dataProducer = new FakeDataProducer(label ?? '', protocol ?? '', appData ?? {});
+		this.dataProducers.push(dataProducer);
+		this.router.dataProducers.set(dataProducer.id, dataProducer);
+		return dataProducer;
+	}
+
+	async consumeData({ dataProducerId }: { dataProducerId: string }): Promise<FakeDataConsumer> {
+		const dataProducer = this.router.dataProducers.get(dataProducerId);
+		if (!dataProducer) throw new Error(`no data producer ${dataProducerId}`);
+		const dataConsumer = new FakeDataConsumer(dataProducerId, dataProducer.label, dataProducer.protocol);
+		// As mediasoup: a data consumer closes with its data producer.
+		dataProducer.observer.once('close', () => dataConsumer.close());
+		this.dataConsumers.push(dataConsumer);
+		return dataConsumer;
+	}
+
 	protected override onClose(): void {
 		for (const producer of this.producers) producer.close();
 		for (const consumer of this.consumers) consumer.close();
+		for (const dataProducer of this.dataProducers) dataProducer.close();
+		for (const dataConsumer of this.dataConsumers) dataConsumer.close();
+	}
+}
+
+/** An ActiveSpeakerObserver or AudioLevelObserver: the producers added; a test emits its events. */
+export class FakeRtpObserver extends FakeClosable {
+	readonly producerIds: string[] = [];
+
+	constructor() {
+		super('observer');
+	}
+
+	async addProducer({ producerId }: { producerId: string }): Promise<void> {
+		this.producerIds.push(producerId);
 	}
 }
 
@@ -122,6 +182,8 @@ export class FakeRouter extends FakeClosable {
 	readonly rtpCapabilities = { codecs: MEDIA_CODECS.map((c) => ({ ...c, preferredPayloadType: 100 })), headerExtensions: [] };
 	readonly transports: FakeTransport[] = [];
 	readonly producers = new Map<string, FakeProducer>();
+	readonly dataProducers = new Map<string, FakeDataProducer>();
+	readonly observers: FakeRtpObserver[] = [];
 	/** Set to make createWebRtcTransport fail as mediasoup would. */
 	transportError: Error | undefined;
 
@@ -136,6 +198,20 @@ export class FakeRouter extends FakeClosable {
 		return transport;
 	}
 
+	async createActiveSpeakerObserver(): Promise<FakeRtpObserver> {
+		return this.#observer();
+	}
+
+	async createAudioLevelObserver(): Promise<FakeRtpObserver> {
+		return this.#observer();
+	}
+
+	#observer(): FakeRtpObserver {
+		const observer = new FakeRtpObserver();
+		this.observers.push(observer);
+		return observer;
+	}
+
 	canConsume({ producerId }: { producerId: string }): boolean {
 		return this.producers.has(producerId);
 	}
@@ -143,6 +219,7 @@ export class FakeRouter extends FakeClosable {
 	protected override onClose(): void {
 		// mediasoup marks the router closed before its transports go.
 		for (const transport of this.transports) transport.close();
+		for (const observer of this.observers) observer.close();
 	}
 
 	asRouter(): ms.Router {
