@@ -79,22 +79,29 @@ function findBuildInfo(path: string, sha256: string): Record<string, unknown> | 
 	return undefined;
 }
 
-export function srtpCryptoFromLdd(lddOutput: string, buildInfo?: Record<string, unknown>): string {
+/**
+ * Which crypto library SRTP runs on: a dynamically linked libsrtp2 shows in
+ * ldd; a static one is recognised by the cipher descriptions libsrtp compiles
+ * in ("AES-128 counter mode using openssl" / "... using nss").
+ */
+export function srtpCrypto(lddOutput: string, binary: Buffer): string {
 	const nss = /libnss3\.so/.test(lddOutput);
 	if (/libsrtp2\.so/.test(lddOutput)) return nss ? 'NSS (system libsrtp2)' : 'system libsrtp2 (crypto library unknown)';
-	if (nss) return 'NSS';
-	return typeof buildInfo?.srtpCrypto === 'string' ? `${buildInfo.srtpCrypto} (static libsrtp)` : 'static/unknown';
+	if (binary.includes('counter mode using openssl')) return 'OpenSSL (static libsrtp)';
+	if (binary.includes('counter mode using nss')) return 'NSS (static libsrtp)';
+	return nss ? 'NSS' : 'static libsrtp, crypto library unknown';
 }
 
 /** Fails loudly when the binary is missing: a run must not silently measure something else. */
 export function describeWorkerBinary(path: string): WorkerBinary {
 	const absolute = resolve(path);
 	if (!existsSync(absolute)) throw new Error(`no worker binary at ${absolute}`);
-	const sha256 = createHash('sha256').update(readFileSync(absolute)).digest('hex');
+	const bytes = readFileSync(absolute);
+	const sha256 = createHash('sha256').update(bytes).digest('hex');
 	const ldd = spawnSync('ldd', [absolute], { encoding: 'utf8' });
 	const lddOutput = `${ldd.stdout ?? ''}${ldd.stderr ?? ''}`;
 	const buildInfo = findBuildInfo(absolute, sha256);
 	const origin = buildInfo ? 'offline' : absolute === DEFAULT_WORKER_BIN ? 'prebuilt' : 'unknown';
 	const linked = [...lddOutput.matchAll(/^\s*(lib(?:srtp2|nss3|ssl|crypto|uring)[^\s]*)/gm)].map((m) => m[1]!);
-	return { path: absolute, sha256, origin, srtpCrypto: srtpCryptoFromLdd(lddOutput, buildInfo), linked, ...(buildInfo ? { buildInfo } : {}) };
+	return { path: absolute, sha256, origin, srtpCrypto: srtpCrypto(lddOutput, bytes), linked, ...(buildInfo ? { buildInfo } : {}) };
 }

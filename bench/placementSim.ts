@@ -1,7 +1,7 @@
 // Figure 3: placement quality, by deterministic simulation. Rooms of
 // long-tailed sizes (Pareto, fixed seed) open, fill, empty and close over
 // simulated hours; each new room is placed by a policy:
-//   - tureen:       the real chooseWorker() of src/services/placement.ts, fed
+//   - tureen:       the real chooseWorker() of src/services/workers/placement.ts, fed
 //                   snapshots built the way WorkerPool builds them, with the
 //                   CPU feedback loop modelled (a sample of each worker's CPU
 //                   every second, averaged over the last 5, as ManagedWorker does);
@@ -10,7 +10,7 @@
 // A worker's CPU is modelled from its packets: (consumers + producers) x
 // packets/s each x measured worker CPU per packet. Every policy sees the same
 // trace. Loads are judged over the steady middle 80% of the time.
-import { chooseWorker, type WorkerSnapshot } from '../src/services/placement.ts';
+import { chooseWorker, type WorkerSnapshot } from '../src/services/workers/placement.ts';
 import { mean, percentile, seededRandom } from './stats.ts';
 
 export type SimParams = {

@@ -11,7 +11,7 @@ import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-import { MEDIA_CODECS } from '../src/services/codecs.ts';
+import { MEDIA_CODECS } from '../src/services/rooms/codecs.ts';
 
 type ProducerEntry = { producer: ms.Producer; peerId: string };
 type RawPeer = {

@@ -101,6 +101,11 @@ async function start({ mode, workers, rtcBasePort, env = {}, answerKeyFrameReque
 			LOG_LEVEL: 'error',
 			RTC_BASE_PORT: String(rtcBasePort),
 			RTC_PORTS_PER_WORKER: '1000',
+			// Every load generator shares one address and the memory figure needs 1000+ rooms:
+			// the abuse caps would measure themselves, not the server.
+			MAX_CONNECTIONS_PER_IP: '100000',
+			MAX_ROOMS_PER_IP_PER_MINUTE: '100000',
+			MAX_ROOMS: '100000',
 			...env,
 		});
 		tureen = await Tureen.create(config, createLogger(config.logLevel));
@@ -132,9 +137,8 @@ async function addRoom({ roomId, publishers: count, traceFirstPackets: trace, st
 			const member = new Peer({ notify: () => undefined, end: () => undefined });
 			member.displayName = `replay-${i}`;
 			member.enter(room);
-			member.producers.set(publisher.video.id, publisher.video);
-			member.producers.set(publisher.audio.id, publisher.audio);
-			tureen.rooms.noteMembership(room);
+			member.adoptProducer(room, publisher.video);
+			member.adoptProducer(room, publisher.audio);
 			publishers.push({ publisher, member, roomId, workerId: room.workerId, router: room.router });
 			placed.producers.push({ producerId: publisher.video.id, kind: 'video' }, { producerId: publisher.audio.id, kind: 'audio' });
 		}

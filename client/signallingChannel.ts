@@ -1,14 +1,5 @@
-import type {
-	ErrorBody,
-	Method,
-	NotificationMessage,
-	NotificationName,
-	Notifications,
-	RequestData,
-	ResponseData,
-	ServerMessage,
-} from '../src/protocol/messages.ts';
-import { isNotification } from '../src/protocol/messages.ts';
+import type { ErrorBody, Method, NotificationMessage, RequestData, ResponseData } from '../src/protocol/messages.ts';
+import { isNotification, parseServerMessage } from '../src/protocol/messages.ts';
 import { Emitter } from './events.ts';
 
 /** The part of the WebSocket API shared by browsers and the `ws` package. */
@@ -89,12 +80,8 @@ export class SignallingChannel extends Emitter<ChannelEvents> {
 	}
 
 	#onMessage(raw: unknown): void {
-		let message: ServerMessage;
-		try {
-			message = JSON.parse(String(raw)) as ServerMessage;
-		} catch {
-			return;
-		}
+		const message = parseServerMessage(String(raw));
+		if (!message) return;
 		if (isNotification(message)) {
 			this.emit('notification', message);
 			return;
@@ -110,8 +97,4 @@ export class SignallingChannel extends Emitter<ChannelEvents> {
 	close(): void {
 		this.#socket.close(1000, 'bye');
 	}
-}
-
-export function notificationData<N extends NotificationName>(message: NotificationMessage, name: N): Notifications[N] | undefined {
-	return message.notification === name ? (message.data as Notifications[N]) : undefined;
 }

@@ -8,6 +8,7 @@ import type {
 	Notifications,
 	PeerInfo,
 	ProducerInfo,
+	RoomState,
 	TransportInfo,
 } from '../src/protocol/messages.ts';
 import { Emitter } from './events.ts';
@@ -80,6 +81,9 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	readonly #pendingProducers = new Map<string, ProducerInfo>();
 	#peerId: string | undefined;
 	#workerId: number | undefined;
+	#joinOptions: JoinOptions | undefined;
+	/** What the Device was loaded with; a Device loads once, so a different router needs a new Device. */
+	#routerCapabilities: string | undefined;
 	#moving: Promise<void> = Promise.resolve();
 
 	constructor(options: TureenClientOptions) {
@@ -108,19 +112,35 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		return this.#recvTransport;
 	}
 
-	async join({ roomId, displayName, token }: JoinOptions): Promise<JoinResult> {
+	async join(options: JoinOptions): Promise<JoinResult> {
 		const createWebSocket = this.#options.createWebSocket ?? ((url: string) => new WebSocket(url) as never);
 		const channel = await SignallingChannel.open(this.#options.url, createWebSocket, this.#options.requestTimeoutMs);
 		this.#channel = channel;
+		this.#joinOptions = options;
 		channel.on('notification', (message) => this.#onNotification(message));
 		channel.on('close', ({ reason }) => this.emit('closed', { reason: reason || 'connection closed' }));
 
-		const { rtpCapabilities } = await channel.request('getRouterRtpCapabilities', { roomId, ...(token ? { token } : {}) });
+		const joined = await this.#enterRoom(await this.#loadDevice());
+		this.#recvTransport = await this.#createTransport('recv');
+		await this.#consumePending();
+		return { peerId: joined.peerId, roomId: joined.roomId, workerId: joined.workerId, peers: joined.peers };
+	}
+
+	/** The room's router capabilities into a new Device (getRouterRtpCapabilities comes before join). */
+	async #loadDevice(): Promise<Device> {
+		const { roomId, token } = this.#joined();
+		const { rtpCapabilities } = await this.#request().request('getRouterRtpCapabilities', { roomId, ...(token ? { token } : {}) });
 		const device = this.#options.createDevice ? await this.#options.createDevice() : await Device.factory();
 		await device.load({ routerRtpCapabilities: rtpCapabilities as msc.RtpCapabilities });
 		this.#device = device;
+		this.#routerCapabilities = JSON.stringify(rtpCapabilities);
+		return device;
+	}
 
-		const joined = await channel.request('join', {
+	/** join with the Device's receive capabilities; the room's producers become pending consumes. */
+	async #enterRoom(device: Device): Promise<RoomState & { peerId: string }> {
+		const { roomId, displayName, token } = this.#joined();
+		const joined = await this.#request().request('join', {
 			roomId,
 			displayName,
 			rtpCapabilities: device.rtpCapabilities as unknown as Record<string, unknown>,
@@ -128,10 +148,19 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		});
 		this.#peerId = joined.peerId;
 		this.#workerId = joined.workerId;
-		for (const producer of joined.producers) this.#pendingProducers.set(producer.producerId, producer);
-		this.#recvTransport = await this.#createTransport('recv');
-		await this.#consumePending();
-		return { peerId: joined.peerId, roomId: joined.roomId, workerId: joined.workerId, peers: joined.peers };
+		this.#setPending(joined.producers);
+		return joined;
+	}
+
+	#joined(): JoinOptions {
+		if (!this.#joinOptions) throw new Error('join first');
+		return this.#joinOptions;
+	}
+
+	/** The producers to consume are exactly these (their state as the server lists it now). */
+	#setPending(producers: readonly ProducerInfo[]): void {
+		this.#pendingProducers.clear();
+		for (const producer of producers) this.#pendingProducers.set(producer.producerId, producer);
 	}
 
 	/** Sends these tracks to the room; they are re-sent by themselves if the room moves. */
@@ -255,18 +284,16 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 
 	#onNotification(message: NotificationMessage): void {
 		switch (message.notification) {
-			case 'newProducer': {
-				const producer = message.data as Notifications['newProducer'];
-				this.#pendingProducers.set(producer.producerId, producer);
+			case 'newProducer':
+				this.#pendingProducers.set(message.data.producerId, message.data);
 				// Mid-move the new receive transport picks it up when ready.
 				void this.#moving.then(() => this.#consumePending());
 				break;
-			}
 			case 'consumerClosed':
-				this.#endConsumer((message.data as Notifications['consumerClosed']).consumerId);
+				this.#endConsumer(message.data.consumerId);
 				break;
 			case 'producerClosed': {
-				const { producerId } = message.data as Notifications['producerClosed'];
+				const { producerId } = message.data;
 				this.#pendingProducers.delete(producerId);
 				for (const remote of this.#consumers.values()) {
 					if (remote.producerId === producerId) this.#endConsumer(remote.consumerId);
@@ -274,39 +301,56 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 				break;
 			}
 			case 'peerJoined':
-				this.emit('peerJoined', message.data as Notifications['peerJoined']);
+				this.emit('peerJoined', message.data);
 				break;
 			case 'peerLeft':
-				this.emit('peerLeft', message.data as Notifications['peerLeft']);
+				this.emit('peerLeft', message.data);
 				break;
 			case 'roomMoved': {
-				const data = message.data as Notifications['roomMoved'];
+				const data = message.data;
 				this.#moving = this.#moving.then(() => this.#recover(data));
 				break;
 			}
 			case 'serverDraining':
-				this.emit('serverDraining', message.data as Notifications['serverDraining']);
+				this.emit('serverDraining', message.data);
 				break;
 			case 'roomClosed':
-				this.#closeMedia();
-				this.emit('closed', { reason: (message.data as Notifications['roomClosed']).reason });
-				break;
 			case 'sessionEnded':
 				this.#closeMedia();
-				this.emit('closed', { reason: (message.data as Notifications['sessionEnded']).reason });
+				this.emit('closed', { reason: message.data.reason });
 				break;
-			default:
+			case 'producerPaused':
+			case 'producerResumed':
+			case 'consumerPaused':
+			case 'consumerResumed':
 				break;
 		}
 	}
 
-	/** Re-creates both transports on the room's new worker and re-publishes. */
+	/**
+	 * The recipe of docs/protocol.md for roomMoved: the old transports are
+	 * dead, so close them here too (tracks keep running: producers were made
+	 * with stopTracks false); keep the Device while the new router offers the
+	 * same capabilities, else load a new one and join again; list the room's
+	 * producers afresh (getRoomState); re-create both transports, re-publish
+	 * and consume.
+	 */
 	async #recover({ workerId, reason }: Notifications['roomMoved']): Promise<void> {
 		const started = Date.now();
 		this.#workerId = workerId;
 		this.emit('roomMoved', { workerId, reason });
 		this.#closeMedia();
 		try {
+			const channel = this.#request();
+			const { roomId, token } = this.#joined();
+			const { rtpCapabilities } = await channel.request('getRouterRtpCapabilities', { roomId, ...(token ? { token } : {}) });
+			if (JSON.stringify(rtpCapabilities) === this.#routerCapabilities) {
+				this.#setPending((await channel.request('getRoomState', {})).producers);
+			} else {
+				// A Device loads once: a router with other capabilities needs a new Device, and the server its new capabilities.
+				await channel.request('leave', {});
+				await this.#enterRoom(await this.#loadDevice());
+			}
 			this.#recvTransport = await this.#createTransport('recv');
 			for (const track of this.#published) {
 				if (track.readyState === 'live') await this.#produce(track);

@@ -17,11 +17,11 @@ const CONCURRENCY = Number(process.env.STRYKER_CONCURRENCY ?? 2);
 
 /** Each pure module and the tests that must kill its mutants. */
 const MODULES = [
-	{ name: 'placement', mutate: ['src/services/placement.ts'], tests: ['test/unit/placement.test.ts'] },
-	{ name: 'respawnPolicy', mutate: ['src/services/respawnPolicy.ts'], tests: ['test/unit/respawnPolicy.test.ts'] },
-	{ name: 'dynacastPolicy', mutate: ['src/services/dynacastPolicy.ts'], tests: ['test/unit/dynacastPolicy.test.ts'] },
+	{ name: 'placement', mutate: ['src/services/workers/placement.ts'], tests: ['test/unit/placement.test.ts'] },
+	{ name: 'respawnPolicy', mutate: ['src/services/workers/respawnPolicy.ts'], tests: ['test/unit/respawnPolicy.test.ts'] },
+	{ name: 'dynacastPolicy', mutate: ['src/services/rooms/dynacastPolicy.ts'], tests: ['test/unit/dynacastPolicy.test.ts'] },
 	{ name: 'layerChoice', mutate: ['client/layerChoice.ts'], tests: ['test/unit/layerChoice.test.ts'] },
-	{ name: 'portPlan', mutate: ['src/services/portPlan.ts'], tests: ['test/unit/portPlan.test.ts'] },
+	{ name: 'portPlan', mutate: ['src/services/workers/portPlan.ts'], tests: ['test/unit/portPlan.test.ts'] },
 	{ name: 'config', mutate: ['src/config.ts'], tests: ['test/unit/config.test.ts'] },
 	{ name: 'rateLimit', mutate: ['src/signalling/rateLimit.ts'], tests: ['test/unit/rateLimit.test.ts'] },
 	{ name: 'auth', mutate: ['src/auth/joinToken.ts', 'src/auth/adminToken.ts'], tests: ['test/unit/auth.test.ts'] },

@@ -1,7 +1,7 @@
 // Prints each worker's RTC port range and the firewall rules for the current
 // environment (same variables as the server): `npm run port-plan`.
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { firewallRange, firewallRules, portPlan } from '../src/services/portPlan.ts';
+import { firewallRange, firewallRules, portPlan } from '../src/services/workers/portPlan.ts';
 
 try {
 	const config = loadConfig(process.env);

@@ -1,6 +1,8 @@
 // Every failure a client can cause or observe has a stable code (listed in
 // the shared protocol); HTTP statuses and WebSocket error replies derive from it.
-import type { ErrorBody, LimitName, SignallingErrorCode } from './protocol/messages.ts';
+import { errors as mediasoupErrors } from 'mediasoup';
+
+import type { ErrorBody, LimitDetails, LimitName, SignallingErrorCode } from './protocol/messages.ts';
 
 export const ERROR_HTTP_STATUS: Record<SignallingErrorCode, number> = {
 	BAD_REQUEST: 400,
@@ -17,6 +19,7 @@ export const ERROR_HTTP_STATUS: Record<SignallingErrorCode, number> = {
 	MEDIA_ERROR: 400,
 	RATE_LIMITED: 429,
 	MESSAGE_TOO_LARGE: 413,
+	PAYLOAD_TOO_LARGE: 413,
 	NO_WORKER_AVAILABLE: 503,
 	NO_PORTS_AVAILABLE: 503,
 	LIMIT_REACHED: 429,
@@ -28,9 +31,9 @@ export type ErrorCode = SignallingErrorCode;
 
 export class TureenError extends Error {
 	readonly code: ErrorCode;
-	readonly details: ErrorBody['details'];
+	readonly details: LimitDetails | undefined;
 
-	constructor(code: ErrorCode, message: string, details?: ErrorBody['details']) {
+	constructor(code: ErrorCode, message: string, details?: LimitDetails) {
 		super(message);
 		this.name = 'TureenError';
 		this.code = code;
@@ -42,8 +45,16 @@ export class TureenError extends Error {
 	}
 
 	toJSON(): ErrorBody {
-		return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+		return errorReply(this.code, this.message, this.details).error;
 	}
+}
+
+/** The error part of every HTTP error body and every WebSocket error response: `{ error: { code, message, details? } }`. */
+export type ErrorReply = { error: ErrorBody };
+
+/** The one place an error body is built; HTTP sends it as is, WebSocket adds `id` and `ok: false`. */
+export function errorReply(code: ErrorCode, message: string, details?: LimitDetails): ErrorReply {
+	return { error: details ? { code, message, details } : { code, message } };
 }
 
 /** LIMIT_REACHED naming the cap and its value, so a client can tell which one it hit. */
@@ -53,4 +64,21 @@ export function limitReached(limit: LimitName, max: number, what: string): Turee
 
 export function isTureenError(error: unknown): error is TureenError {
 	return error instanceof TureenError;
+}
+
+/**
+ * Any thrown value as a typed error: ours as they are, mediasoup's by its
+ * exported classes, anything else INTERNAL (a fault of ours; log it).
+ */
+export function asTureenError(error: unknown): TureenError {
+	if (isTureenError(error)) return error;
+	if (error instanceof mediasoupErrors.WorkerClosedError) {
+		// The room's worker died mid-request; the room is moving and the client will be told.
+		return new TureenError('NO_WORKER_AVAILABLE', 'the room is moving to another worker; retry after roomMoved');
+	}
+	if (error instanceof TypeError || error instanceof mediasoupErrors.UnsupportedError || error instanceof mediasoupErrors.NotFoundError) {
+		// mediasoup's own validation of RTP/DTLS parameters and object state.
+		return new TureenError('MEDIA_ERROR', error.message);
+	}
+	return new TureenError('INTERNAL', 'internal error');
 }

@@ -1,3 +1,6 @@
+// The composition root: builds each module with the narrow dependencies it
+// declares, and owns the server's lifecycle (drain, shutdown). No other
+// module imports this file except src/index.ts.
 import { createRequire } from 'node:module';
 
 import type { FastifyInstance } from 'fastify';
@@ -9,21 +12,36 @@ import { verifyJoinToken, type VerifiedJoin } from './auth/joinToken.ts';
 import type { Config } from './config.ts';
 import { createHttpApp, registerOpenApiRoutes } from './http/app.ts';
 import { registerClientRoutes } from './http/clientRoutes.ts';
-import { registerAdminRoutes, registerProbeRoutes } from './http/routes.ts';
+import { registerAdminRoutes, registerProbeRoutes, type BuildInfo } from './http/routes.ts';
 import { ConnectionCounter } from './limits/connectionCounter.ts';
 import { ClientMistakeLog } from './limits/logThrottle.ts';
-import { registerObservability, type Metrics } from './metrics/index.ts';
+import { registerObservability, type TureenMetrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
-import { firewallRules, portPlan } from './services/portPlan.ts';
 import { RoomRegistry } from './services/room.ts';
-import type { SignallingConnection } from './signalling/connection.ts';
-import { registerSignalling } from './signalling/index.ts';
+import { firewallRules, portPlan } from './services/workers/portPlan.ts';
+import { CLOSE_CODES, registerSignalling, type SignallingHub } from './signalling/index.ts';
 import type { Peer } from './signalling/peer.ts';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
 /** Paths the ADMIN_TOKEN guard covers (the probes, the demo and the signalling stay open). */
 const ADMIN_PATHS = [/^\/stats/, /^\/workers/, /^\/rooms/, /^\/metrics/];
+
+/** Whether the whole server is draining; shared by the server and the modules that ask. */
+type Lifecycle = { draining: boolean; closed: boolean };
+
+type Parts = {
+	config: Config;
+	logger: Logger;
+	pool: WorkerPool;
+	rooms: RoomRegistry<Peer>;
+	app: FastifyInstance;
+	metrics: TureenMetrics;
+	signalling: SignallingHub;
+	connectionCounter: ConnectionCounter;
+	lifecycle: Lifecycle;
+	drainTimers: Map<number, NodeJS.Timeout>;
+};
 
 /** One running server: the worker pool, the rooms, signalling and the HTTP app. */
 export class Tureen {
@@ -32,77 +50,81 @@ export class Tureen {
 	readonly pool: WorkerPool;
 	readonly rooms: RoomRegistry<Peer>;
 	readonly app: FastifyInstance;
-	readonly connections = new Set<SignallingConnection>();
+	readonly metrics: TureenMetrics;
+	/** The open signalling connections. */
+	readonly signalling: SignallingHub;
 	/** Open sockets per address and in total, against MAX_CONNECTIONS(_PER_IP). */
 	readonly connectionCounter: ConnectionCounter;
-	/** Warnings caused by clients: no stack, once per kind per minute. */
-	readonly clientLog: ClientMistakeLog;
-	readonly version = pkg.version;
-	readonly mediasoupVersion = mediasoup.version;
-	metrics: Metrics = { recordSignallingRequest: () => undefined };
-	readonly #drainTimers = new Map<number, NodeJS.Timeout>();
-	#draining = false;
-	#closed = false;
+	readonly #lifecycle: Lifecycle;
+	readonly #drainTimers: Map<number, NodeJS.Timeout>;
 
-	private constructor(config: Config, logger: Logger, pool: WorkerPool, app: FastifyInstance) {
-		this.config = config;
-		this.logger = logger;
-		this.pool = pool;
-		this.app = app;
-		this.rooms = new RoomRegistry({
+	private constructor(parts: Parts) {
+		this.config = parts.config;
+		this.logger = parts.logger;
+		this.pool = parts.pool;
+		this.rooms = parts.rooms;
+		this.app = parts.app;
+		this.metrics = parts.metrics;
+		this.signalling = parts.signalling;
+		this.connectionCounter = parts.connectionCounter;
+		this.#lifecycle = parts.lifecycle;
+		this.#drainTimers = parts.drainTimers;
+	}
+
+	static async create(config: Config, logger: Logger): Promise<Tureen> {
+		const lifecycle: Lifecycle = { draining: false, closed: false };
+		const isDraining = () => lifecycle.draining;
+		const drainTimers = new Map<number, NodeJS.Timeout>();
+		const pool = await initMediasoup({ ...config, logger });
+		const rooms = new RoomRegistry<Peer>({
 			pool,
 			logger,
 			roomIdleTimeoutMs: config.roomIdleTimeoutMs,
 			maxRooms: config.limits.rooms,
 			roomsPerIpPerMinute: config.limits.roomsPerIpPerMinute,
 		});
-		this.connectionCounter = new ConnectionCounter(config.limits);
-		this.clientLog = new ClientMistakeLog(logger);
-	}
+		pool.on('workerDied', (workerId) => void rooms.moveRoomsOff(workerId, 'worker-died'));
+		const setWorkerDraining = (workerId: number, draining: boolean) =>
+			drainWorker({ pool, rooms, logger, drainTimeoutMs: config.drainTimeoutMs, timers: drainTimers }, workerId, draining);
 
-	static async create(config: Config, logger: Logger): Promise<Tureen> {
-		const pool = await initMediasoup({ ...config, logger });
 		const app = await createHttpApp(logger);
-		const tureen = new Tureen(config, logger, pool, app);
-		tureen.#handleWorkerEvents();
-		tureen.#guardAdminRoutes();
-		registerProbeRoutes(app, tureen);
-		registerAdminRoutes(app, tureen);
-		tureen.metrics = registerObservability(app, tureen);
-		await registerSignalling(app, tureen);
+		guardAdminRoutes(app, config, logger);
+		const build: BuildInfo = { version: pkg.version, mediasoupVersion: mediasoup.version };
+		registerProbeRoutes(app, { workers: () => pool.workers, isDraining });
+		registerAdminRoutes(app, { pool, rooms, build, isDraining, setWorkerDraining, adminTokenSet: Boolean(config.adminToken) });
+		const metrics = registerObservability(app, {
+			pool,
+			rooms,
+			isDraining,
+			build,
+			routersOn: (workerId) => rooms.roomsOn(workerId).map((room) => room.router),
+			onWorkerRespawned: (listener) => pool.on('workerRespawned', listener),
+			logger,
+		});
+		const connectionCounter = new ConnectionCounter(config.limits);
+		const signalling = await registerSignalling(app, {
+			handlers: {
+				rooms,
+				transportHost: (workerId) => pool.getWorker(workerId),
+				authorizeJoin: (roomId, token) => authorizeJoin(config, roomId, token),
+				settings: config,
+			},
+			wsMaxMessageBytes: config.wsMaxMessageBytes,
+			limits: config.limits,
+			metrics,
+			logger,
+			clientLog: new ClientMistakeLog(logger),
+			allowedOrigins: config.allowedOrigins,
+			isDraining,
+			connections: connectionCounter,
+		});
 		await registerClientRoutes(app);
 		registerOpenApiRoutes(app);
-		return tureen;
+		return new Tureen({ config, logger, pool, rooms, app, metrics, signalling, connectionCounter, lifecycle, drainTimers });
 	}
 
 	get draining(): boolean {
-		return this.#draining;
-	}
-
-	/** Resolves the join's identity from its token when JOIN_SECRET is set; undefined when open. */
-	async authorizeJoin(roomId: string, token: string | undefined): Promise<VerifiedJoin | undefined> {
-		if (!this.config.joinSecret) return undefined;
-		return verifyJoinToken(this.config.joinSecret, token, roomId, this.config.maxTokenTtlSeconds);
-	}
-
-	#guardAdminRoutes(): void {
-		const { adminToken, joinSecret } = this.config;
-		if (!adminToken || !joinSecret) {
-			this.logger.warn(
-				{ adminToken: Boolean(adminToken), joinSecret: Boolean(joinSecret) },
-				'ADMIN_TOKEN and/or JOIN_SECRET unset: stats and joins are open to anyone (fine for local development only)',
-			);
-		}
-		const guard = adminToken ? adminGuard(adminToken) : openModeGuard;
-		this.app.addHook('onRequest', async (request, reply) => {
-			// The matched route pattern, not the raw URL: "/%73tats" must not slip past.
-			const route = request.routeOptions.url ?? '';
-			if (ADMIN_PATHS.some((p) => p.test(route))) await guard(request, reply);
-		});
-	}
-
-	#handleWorkerEvents(): void {
-		this.pool.on('workerDied', (workerId) => void this.rooms.moveRoomsOff(workerId, 'worker-died'));
+		return this.#lifecycle.draining;
 	}
 
 	/**
@@ -110,18 +132,11 @@ export class Tureen {
 	 * or move to other workers after DRAIN_TIMEOUT_MS.
 	 */
 	setWorkerDraining(workerId: number, draining: boolean): void {
-		this.pool.setDraining(workerId, draining);
-		clearTimeout(this.#drainTimers.get(workerId));
-		this.#drainTimers.delete(workerId);
-		if (draining) {
-			const timer = setTimeout(() => {
-				this.#drainTimers.delete(workerId);
-				if (this.pool.getWorker(workerId)?.draining) void this.rooms.moveRoomsOff(workerId, 'worker-drained');
-			}, this.config.drainTimeoutMs);
-			timer.unref();
-			this.#drainTimers.set(workerId, timer);
-		}
-		this.logger.info({ workerId, draining }, 'worker drain state changed');
+		drainWorker(
+			{ pool: this.pool, rooms: this.rooms, logger: this.logger, drainTimeoutMs: this.config.drainTimeoutMs, timers: this.#drainTimers },
+			workerId,
+			draining,
+		);
 	}
 
 	logPortPlan(): void {
@@ -149,13 +164,11 @@ export class Tureen {
 	 * every room is empty or the drain deadline passes, then closes everything.
 	 */
 	async drain(): Promise<void> {
-		if (this.#draining) return;
-		this.#draining = true;
+		if (this.#lifecycle.draining) return;
+		this.#lifecycle.draining = true;
 		this.rooms.stopAcceptingRooms();
 		const deadline = Date.now() + this.config.drainTimeoutMs;
-		for (const connection of this.connections) {
-			connection.peer.notify('serverDraining', { deadlineMs: deadline });
-		}
+		this.signalling.notifyAll({ notification: 'serverDraining', data: { deadlineMs: deadline } });
 		this.logger.info({ peers: this.rooms.totalPeers, deadline: new Date(deadline).toISOString() }, 'draining');
 		while (this.rooms.totalPeers > 0 && Date.now() < deadline) {
 			await new Promise((resolve) => setTimeout(resolve, 100));
@@ -164,12 +177,58 @@ export class Tureen {
 	}
 
 	async close(): Promise<void> {
-		if (this.#closed) return;
-		this.#closed = true;
+		if (this.#lifecycle.closed) return;
+		this.#lifecycle.closed = true;
 		for (const timer of this.#drainTimers.values()) clearTimeout(timer);
-		for (const connection of this.connections) connection.close(1001, 'server shutting down');
+		this.signalling.closeAll(CLOSE_CODES.shutdown, 'server shutting down');
 		this.rooms.closeAll('shutdown');
 		await this.app.close();
 		this.pool.close();
 	}
+}
+
+/** Resolves the join's identity from its token when JOIN_SECRET is set; undefined when open. */
+function authorizeJoin(config: Config, roomId: string, token: string | undefined): Promise<VerifiedJoin | undefined> {
+	if (!config.joinSecret) return Promise.resolve(undefined);
+	return verifyJoinToken(config.joinSecret, token, roomId, config.maxTokenTtlSeconds);
+}
+
+function guardAdminRoutes(app: FastifyInstance, config: Config, logger: Logger): void {
+	const { adminToken, joinSecret } = config;
+	if (!adminToken || !joinSecret) {
+		logger.warn(
+			{ adminToken: Boolean(adminToken), joinSecret: Boolean(joinSecret) },
+			'ADMIN_TOKEN and/or JOIN_SECRET unset: stats and joins are open to anyone (fine for local development only)',
+		);
+	}
+	const guard = adminToken ? adminGuard(adminToken) : openModeGuard;
+	app.addHook('onRequest', async (request, reply) => {
+		// The matched route pattern, not the raw URL: "/%73tats" must not slip past.
+		const route = request.routeOptions.url ?? '';
+		if (ADMIN_PATHS.some((p) => p.test(route))) await guard(request, reply);
+	});
+}
+
+type DrainDeps = {
+	pool: WorkerPool;
+	rooms: RoomRegistry<Peer>;
+	logger: Logger;
+	drainTimeoutMs: number;
+	timers: Map<number, NodeJS.Timeout>;
+};
+
+/** Placement skips a draining worker; its rooms stay until they empty, or move after drainTimeoutMs. */
+function drainWorker({ pool, rooms, logger, drainTimeoutMs, timers }: DrainDeps, workerId: number, draining: boolean): void {
+	pool.setDraining(workerId, draining);
+	clearTimeout(timers.get(workerId));
+	timers.delete(workerId);
+	if (draining) {
+		const timer = setTimeout(() => {
+			timers.delete(workerId);
+			if (pool.getWorker(workerId)?.draining) void rooms.moveRoomsOff(workerId, 'worker-drained');
+		}, drainTimeoutMs);
+		timer.unref();
+		timers.set(workerId, timer);
+	}
+	logger.info({ workerId, draining }, 'worker drain state changed');
 }

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
+import { errorReply } from '../errors.ts';
 import { isCrossOriginBrowserRequest } from '../http/crossOrigin.ts';
 
 /** Hashing first makes the comparison constant-time whatever the lengths. */
@@ -19,10 +20,10 @@ export function adminGuard(expected: string) {
 		const header = request.headers.authorization;
 		const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
 		if (token === undefined) {
-			return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { code: 'UNAUTHORIZED', message: 'send Authorization: Bearer <ADMIN_TOKEN>' } });
+			return reply.code(401).header('www-authenticate', 'Bearer').send(errorReply('UNAUTHORIZED', 'send Authorization: Bearer <ADMIN_TOKEN>'));
 		}
 		if (!tokenMatches(token, expected)) {
-			return reply.code(403).send({ error: { code: 'FORBIDDEN', message: 'wrong admin token' } });
+			return reply.code(403).send(errorReply('FORBIDDEN', 'wrong admin token'));
 		}
 	};
 }
@@ -36,6 +37,6 @@ export async function openModeGuard(request: FastifyRequest, reply: FastifyReply
 	if (isCrossOriginBrowserRequest(request.headers)) {
 		return reply
 			.code(403)
-			.send({ error: { code: 'FORBIDDEN', message: 'operator endpoints refuse cross-origin browser requests; set ADMIN_TOKEN to use them from elsewhere' } });
+			.send(errorReply('FORBIDDEN', 'operator endpoints refuse cross-origin browser requests; set ADMIN_TOKEN to use them from elsewhere'));
 	}
 }

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 
-import { isTureenError } from '../errors.ts';
+import { asTureenError, errorReply, isTureenError } from '../errors.ts';
 
 /** A Fastify instance whose every error reply is `{ error: { code, message } }`. */
 export async function createHttpApp(logger: Logger): Promise<FastifyInstance> {
@@ -15,12 +15,12 @@ export async function createHttpApp(logger: Logger): Promise<FastifyInstance> {
 		// params) get the same { error: { code, message } } shape as ours.
 		frameworkErrors: (error, _request, reply) => {
 			const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-			void (reply as unknown as FastifyReply).code(status).send({ error: { code: 'BAD_REQUEST', message: error.message } });
+			void (reply as unknown as FastifyReply).code(status).send(errorReply('BAD_REQUEST', error.message));
 		},
 		// Requests Node's HTTP parser rejects never reach Fastify: answer in JSON too.
 		clientErrorHandler: (error, socket) => {
 			if (!socket.writable) return;
-			const body = JSON.stringify({ error: { code: 'BAD_REQUEST', message: `malformed HTTP request (${error.code ?? 'parse error'})` } });
+			const body = JSON.stringify(errorReply('BAD_REQUEST', `malformed HTTP request (${error.code ?? 'parse error'})`));
 			socket.end(
 				`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
 			);
@@ -47,23 +47,25 @@ export async function createHttpApp(logger: Logger): Promise<FastifyInstance> {
 	});
 
 	app.setErrorHandler((error: FastifyError, request, reply) => {
-		if (isTureenError(error)) {
-			return reply.code(error.httpStatus).send({ error: error.toJSON() });
-		}
 		if (error.validation) {
 			const aboutRoomId = error.validation.some((v) => v.instancePath.endsWith('roomId'));
-			const code = aboutRoomId ? 'INVALID_ROOM_ID' : 'BAD_REQUEST';
-			return reply.code(400).send({ error: { code, message: error.message } });
+			return reply.code(400).send(errorReply(aboutRoomId ? 'INVALID_ROOM_ID' : 'BAD_REQUEST', error.message));
 		}
-		const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-		if (status === 500) request.log.error({ err: error }, 'request failed');
-		const code = status === 500 ? 'INTERNAL' : status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
-		const message = status === 500 ? 'internal error' : status === 415 ? `${error.message}; send Content-Type: application/json` : error.message;
-		return reply.code(status).send({ error: { code, message } });
+		const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : undefined;
+		if (status !== undefined && !isTureenError(error)) {
+			// Fastify's own refusals (body too large, wrong content type, bad JSON body).
+			const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+			const message = status === 415 ? `${error.message}; send Content-Type: application/json` : error.message;
+			return reply.code(status).send(errorReply(code, message));
+		}
+		// No client-supplied media parameters reach mediasoup over HTTP: a TypeError here is ours.
+		const typed = asTureenError(error instanceof TypeError ? new Error(error.message) : error);
+		if (typed.code === 'INTERNAL') request.log.error({ err: error }, 'request failed');
+		return reply.code(typed.httpStatus).send(errorReply(typed.code, typed.message, typed.details));
 	});
 
 	app.setNotFoundHandler((request, reply) => {
-		reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } });
+		reply.code(404).send(errorReply('NOT_FOUND', `no route ${request.method} ${request.url}`));
 	});
 
 	return app;

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 
 import { TureenError } from '../errors.ts';
+import type { RoomCloseReason } from '../protocol/messages.ts';
+import type { WorkerStats } from '../services/mediasoup.ts';
 import type { Room } from '../services/room.ts';
-import type { Tureen } from '../server.ts';
 import {
 	createRoomBodySchema,
 	errorSchema,
@@ -12,6 +13,32 @@ import {
 	workerIdParamsSchema,
 	workerStatsSchema,
 } from './schemas.ts';
+
+/** Which versions run; /stats reports them. */
+export type BuildInfo = { version: string; mediasoupVersion: string };
+
+/** What the operator endpoints need from the server, and nothing more. */
+export type AdminRouteDeps = {
+	pool: { getWorkerStats(): WorkerStats[]; getRoomDistribution(): Record<string, string[]> };
+	rooms: {
+		readonly rooms: readonly Room[];
+		readonly totalPeers: number;
+		getOrCreateRoom(roomId: string, creator?: string): Promise<{ room: Room; created: boolean }>;
+		requireRoom(roomId: string): Room;
+		closeRoom(roomId: string, reason: RoomCloseReason): void;
+	};
+	build: BuildInfo;
+	isDraining(): boolean;
+	setWorkerDraining(workerId: number, draining: boolean): void;
+	/** With ADMIN_TOKEN the caller is the operator: rooms it creates count against no address. */
+	adminTokenSet: boolean;
+};
+
+/** What the probes need: each worker slot's liveness, and whether the server drains. */
+export type ProbeDeps = {
+	workers(): readonly { readonly alive: boolean }[];
+	isDraining(): boolean;
+};
 
 function describeRoom(room: Room) {
 	return {
@@ -31,8 +58,8 @@ const roomPlacementSchema = {
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 415: errorSchema, 429: errorSchema, 503: errorSchema };
 
 /** Operator endpoints: everything the ADMIN_TOKEN guard covers when it is set. */
-export function registerAdminRoutes(app: FastifyInstance, tureen: Tureen): void {
-	const { pool, rooms } = tureen;
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
+	const { pool, rooms } = deps;
 
 	app.get('/stats', { schema: { response: { 200: statsSchema, ...errors } } }, async () => ({
 		workers: pool.getWorkerStats(),
@@ -40,9 +67,9 @@ export function registerAdminRoutes(app: FastifyInstance, tureen: Tureen): void 
 		totalRooms: rooms.rooms.length,
 		totalPeers: rooms.totalPeers,
 		uptimeMs: Math.round(process.uptime() * 1000),
-		version: tureen.version,
-		mediasoupVersion: tureen.mediasoupVersion,
-		draining: tureen.draining,
+		version: deps.build.version,
+		mediasoupVersion: deps.build.mediasoupVersion,
+		draining: deps.isDraining(),
 	}));
 
 	app.get(
@@ -66,8 +93,7 @@ export function registerAdminRoutes(app: FastifyInstance, tureen: Tureen): void 
 			},
 		},
 		async (request, reply) => {
-			// With ADMIN_TOKEN the caller is the operator: only MAX_ROOMS applies, not the per-address quota.
-			const creator = tureen.config.adminToken ? undefined : request.ip;
+			const creator = deps.adminTokenSet ? undefined : request.ip;
 			const { room, created } = await rooms.getOrCreateRoom(request.body.roomId, creator);
 			reply.code(created ? 201 : 200);
 			return { roomId: room.roomId, workerId: room.workerId, created };
@@ -95,7 +121,7 @@ export function registerAdminRoutes(app: FastifyInstance, tureen: Tureen): void 
 			{ schema: { params: workerIdParamsSchema, response: { 200: workerStatsSchema, ...errors } } },
 			async (request) => {
 				const workerId = Number(request.params.workerId);
-				tureen.setWorkerDraining(workerId, action === 'drain');
+				deps.setWorkerDraining(workerId, action === 'drain');
 				const stats = pool.getWorkerStats()[workerId];
 				if (!stats) throw new TureenError('NOT_FOUND', `no worker ${workerId}`);
 				return stats;
@@ -105,17 +131,18 @@ export function registerAdminRoutes(app: FastifyInstance, tureen: Tureen): void 
 }
 
 /** Probes for orchestrators and PM2: always open. */
-export function registerProbeRoutes(app: FastifyInstance, tureen: Tureen): void {
+export function registerProbeRoutes(app: FastifyInstance, deps: ProbeDeps): void {
 	const probe = {
 		type: 'object',
 		properties: { status: { type: 'string' }, workers: { type: 'integer' }, liveWorkers: { type: 'integer' } },
 	};
 	app.get('/health', { schema: { response: { 200: probe } } }, async () => ({ status: 'ok' }));
 	app.get('/ready', { schema: { response: { 200: probe, 503: probe } } }, async (_request, reply) => {
-		const workers = tureen.pool.workers;
+		const workers = deps.workers();
+		const draining = deps.isDraining();
 		const liveWorkers = workers.filter((w) => w.alive).length;
-		const ready = !tureen.draining && liveWorkers === workers.length;
+		const ready = !draining && liveWorkers === workers.length;
 		reply.code(ready ? 200 : 503);
-		return { status: ready ? 'ready' : tureen.draining ? 'draining' : 'degraded', workers: workers.length, liveWorkers };
+		return { status: ready ? 'ready' : draining ? 'draining' : 'degraded', workers: workers.length, liveWorkers };
 	});
 }

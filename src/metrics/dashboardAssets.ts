@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Logger } from 'pino';
 
 import { browserBundle } from '../http/bundle.ts';
 
@@ -49,7 +48,7 @@ function asset(reply: FastifyReply, type: string, body: string, headers: Record<
  * GET /dashboard and its two assets. The page and script are not secret; the
  * data they poll (/stats, /rooms) is, and carries the admin token when given.
  */
-export function registerDashboardRoutes(app: FastifyInstance, logger: Logger): void {
+export function registerDashboardRoutes(app: FastifyInstance, logger: { error(fields: object, message: string): void }): void {
 	// Build now so the first visitor does not wait; errors surface on request too.
 	dashboardBundle().catch((error: unknown) => logger.error({ err: error }, 'dashboard bundle failed'));
 

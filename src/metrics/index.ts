@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import type { types as ms } from 'mediasoup';
 import type { Registry } from 'prom-client';
 
-import type { Tureen } from '../server.ts';
 import { registerDashboardRoutes } from './dashboardAssets.ts';
 import { MediaCounter } from './mediaCounts.ts';
-import { createTureenRegistry } from './registry.ts';
+import { createTureenRegistry, type MetricsSource } from './registry.ts';
 import type { SignallingOutcome } from './signalling.ts';
 
+export type { MetricsSource } from './registry.ts';
 export type { SignallingOutcome } from './signalling.ts';
 export { SIGNALLING_METHODS } from './signalling.ts';
 
@@ -20,20 +21,26 @@ export interface TureenMetrics extends Metrics {
 	readonly registry: Registry;
 }
 
+/** What /metrics and /dashboard need: the values they show, and where mediasoup objects appear. */
+export type ObservabilityDeps = MetricsSource & {
+	/** Routers already on a worker slot (counted when the metrics attach late). */
+	routersOn(workerId: number): ms.Router[];
+	/** Calls back with the slot's id each time a worker is respawned into it. */
+	onWorkerRespawned(listener: (workerId: number) => void): void;
+	logger: { error(fields: object, message: string): void };
+};
+
 /** Registers /metrics and /dashboard; returns the recorder the signalling layer calls. */
-export function registerObservability(app: FastifyInstance, tureen: Tureen): TureenMetrics {
-	const { pool, rooms } = tureen;
+export function registerObservability(app: FastifyInstance, deps: ObservabilityDeps): TureenMetrics {
 	const media = new MediaCounter();
 	const attach = (workerId: number) => {
-		const worker = pool.getWorker(workerId)?.worker;
-		if (!worker) return;
-		const routers = rooms.roomsOn(workerId).map((room) => room.router);
-		media.attach(workerId, worker, routers);
+		const worker = deps.pool.workers[workerId]?.worker;
+		if (worker) media.attach(workerId, worker, deps.routersOn(workerId));
 	};
-	for (const managed of pool.workers) attach(managed.workerId);
-	pool.on('workerRespawned', attach);
+	for (const slot of deps.pool.workers) attach(slot.workerId);
+	deps.onWorkerRespawned(attach);
 
-	const { registry, recordSignallingRequest } = createTureenRegistry(tureen, media);
+	const { registry, recordSignallingRequest } = createTureenRegistry(deps, media);
 
 	app.get(
 		'/metrics',
@@ -49,7 +56,7 @@ export function registerObservability(app: FastifyInstance, tureen: Tureen): Tur
 		},
 	);
 
-	registerDashboardRoutes(app, tureen.logger);
+	registerDashboardRoutes(app, deps.logger);
 
 	return { registry, recordSignallingRequest };
 }

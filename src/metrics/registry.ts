@@ -1,12 +1,34 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
-import type { ManagedWorker } from '../services/managedWorker.ts';
-import type { Tureen } from '../server.ts';
+import type { WorkerLoad } from '../services/mediasoup.ts';
+import type { ManagedWorker } from '../services/workers/managedWorker.ts';
 import type { MediaCounter, MediaCounts } from './mediaCounts.ts';
 import { methodLabel, outcomeLabel, SIGNALLING_METHODS, SIGNALLING_OUTCOMES } from './signalling.ts';
 
+/** A worker slot as the metrics read it. */
+export type MetricsWorker = Pick<
+	ManagedWorker,
+	| 'workerId'
+	| 'worker'
+	| 'alive'
+	| 'draining'
+	| 'cpuUsage'
+	| 'cpuUsageAverage'
+	| 'maxRssKb'
+	| 'uptimeMs'
+	| 'portsInUse'
+	| 'portCapacity'
+	| 'portsExhausted'
+	| 'restarts'
+>;
+
 /** What the metrics read from the server; every value is read at scrape time. */
-export type MetricsSource = Pick<Tureen, 'pool' | 'rooms' | 'draining' | 'version' | 'mediasoupVersion'>;
+export type MetricsSource = {
+	pool: { readonly workers: readonly MetricsWorker[] };
+	rooms: { loadByWorker(): Map<number, WorkerLoad>; readonly rooms: readonly unknown[]; readonly totalPeers: number };
+	isDraining(): boolean;
+	build: { version: string; mediasoupVersion: string };
+};
 
 export type TureenRegistry = {
 	registry: Registry;
@@ -22,9 +44,9 @@ export function createTureenRegistry(source: MetricsSource, media: MediaCounter)
 	const registry = new Registry();
 	const registers = [registry];
 	const { pool } = source;
-	const labels = (w: ManagedWorker) => ({ worker_id: String(w.workerId) });
+	const labels = (w: MetricsWorker) => ({ worker_id: String(w.workerId) });
 
-	const workerGauge = (name: string, help: string, value: (w: ManagedWorker) => number) =>
+	const workerGauge = (name: string, help: string, value: (w: MetricsWorker) => number) =>
 		new Gauge({
 			name,
 			help,
@@ -120,14 +142,14 @@ export function createTureenRegistry(source: MetricsSource, media: MediaCounter)
 	totalGauge('tureen_rooms', 'Rooms on this server.', () => source.rooms.rooms.length);
 	totalGauge('tureen_peers', 'Peers in all rooms on this server.', () => source.rooms.totalPeers);
 	totalGauge('tureen_workers', 'Worker slots configured.', () => pool.workers.length);
-	totalGauge('tureen_draining', '1 while the whole server is draining.', () => (source.draining ? 1 : 0));
+	totalGauge('tureen_draining', '1 while the whole server is draining.', () => (source.isDraining() ? 1 : 0));
 
 	new Gauge({
 		name: 'tureen_build_info',
 		help: 'Always 1; the labels say which versions are running.',
 		labelNames: ['version', 'mediasoup_version'],
 		registers,
-	}).set({ version: source.version, mediasoup_version: source.mediasoupVersion }, 1);
+	}).set({ version: source.build.version, mediasoup_version: source.build.mediasoupVersion }, 1);
 
 	const requests = new Counter({
 		name: 'tureen_signalling_requests_total',

@@ -1,24 +1,14 @@
-/**
- * Signalling methods that get their own `method` label value. Anything else
- * (typos, probes, a newer client) is counted as "unknown" so a client cannot
- * create label values, and with them time series, at will.
- */
-export const SIGNALLING_METHODS = [
-	'join',
-	'getRouterRtpCapabilities',
-	'createWebRtcTransport',
-	'connectWebRtcTransport',
-	'produce',
-	'closeProducer',
-	'pauseProducer',
-	'resumeProducer',
-	'consume',
-	'resumeConsumer',
-	'restartIce',
-	'leave',
-] as const;
+import { METHODS, type Method } from '../protocol/messages.ts';
 
-export type SignallingMethod = (typeof SIGNALLING_METHODS)[number];
+/**
+ * Signalling methods that get their own `method` label value: the protocol's
+ * own list. Anything else (typos, probes, a newer client, frames refused
+ * before a method was read) is counted as "unknown" so a client cannot create
+ * label values, and with them time series, at will.
+ */
+export const SIGNALLING_METHODS: readonly Method[] = METHODS;
+
+export type SignallingMethodLabel = Method | 'unknown';
 
 export type SignallingOutcome = 'ok' | 'error';
 
@@ -26,8 +16,8 @@ export const SIGNALLING_OUTCOMES: readonly SignallingOutcome[] = ['ok', 'error']
 
 const known = new Set<string>(SIGNALLING_METHODS);
 
-export function methodLabel(method: string): SignallingMethod | 'unknown' {
-	return known.has(method) ? (method as SignallingMethod) : 'unknown';
+export function methodLabel(method: string): SignallingMethodLabel {
+	return known.has(method) ? (method as Method) : 'unknown';
 }
 
 // Callers outside TypeScript's reach could pass anything; keep the label bounded anyway.

@@ -81,6 +81,7 @@ export const requestSchemas = {
 	resumeProducer: z.object({ producerId: entityId }).strict(),
 	consume: z.object({ producerId: entityId, transportId: entityId }).strict(),
 	resumeConsumer: z.object({ consumerId: entityId }).strict(),
+	getRoomState: z.object({}).strict(),
 	leave: z.object({}).strict(),
 } as const;
 
@@ -92,8 +93,12 @@ export type RequestData<M extends Method> = z.input<(typeof requestSchemas)[M]>;
 export type ParsedRequestData<M extends Method> = z.output<(typeof requestSchemas)[M]>;
 
 export type PeerInfo = { peerId: string; displayName: string };
+/** `paused`: whether the producer's owner has paused it (pauseProducer). */
 export type ProducerInfo = { producerId: string; peerId: string; kind: 'audio' | 'video'; paused: boolean };
+/** The other peers of the room (never the caller) and their producers. */
+export type RoomState = { roomId: string; workerId: number; peers: PeerInfo[]; producers: ProducerInfo[] };
 export type TransportInfo = {
+	/** mediasoup-client's `id` when creating the transport on the Device. */
 	transportId: string;
 	iceParameters: unknown;
 	iceCandidates: unknown[];
@@ -103,7 +108,7 @@ export type TransportInfo = {
 /** What each method answers with on success. */
 export type ResponseData = {
 	getRouterRtpCapabilities: { rtpCapabilities: unknown; workerId: number };
-	join: { peerId: string; roomId: string; workerId: number; peers: PeerInfo[]; producers: ProducerInfo[] };
+	join: RoomState & { peerId: string };
 	createWebRtcTransport: TransportInfo;
 	connectWebRtcTransport: Record<string, never>;
 	restartIce: { iceParameters: unknown };
@@ -117,9 +122,11 @@ export type ResponseData = {
 		peerId: string;
 		kind: 'audio' | 'video';
 		rtpParameters: unknown;
+		/** The producer's state (paused by its owner); the consumer itself always starts paused until resumeConsumer. */
 		paused: boolean;
 	};
 	resumeConsumer: Record<string, never>;
+	getRoomState: RoomState;
 	leave: Record<string, never>;
 };
 
@@ -135,14 +142,15 @@ export type Notifications = {
 	consumerPaused: { consumerId: string };
 	consumerResumed: { consumerId: string };
 	/**
-	 * The room's worker died and the room now lives on another worker: every
-	 * transport, producer and consumer of this peer is gone; the client
-	 * re-creates them (the peer stays joined).
+	 * The room's worker died or was drained, and the room now lives on another
+	 * worker: every transport, producer and consumer of this peer is gone; the
+	 * client re-creates them (the peer stays joined). See docs/protocol.md.
 	 */
-	roomMoved: { workerId: number; reason: string };
+	roomMoved: { workerId: number; reason: RoomMoveReason };
 	/** The server is shutting down: finish up; the socket closes by the deadline. */
 	serverDraining: { deadlineMs: number };
-	roomClosed: { reason: string };
+	/** The room is gone; the socket stays open and may join again. */
+	roomClosed: { reason: RoomCloseReason };
 	/**
 	 * The server ended this session: the join token expired, or the same
 	 * identity (token `sub`) joined the room again elsewhere. The socket closes next.
@@ -150,6 +158,13 @@ export type Notifications = {
 	sessionEnded: { reason: 'token-expired' | 'replaced' };
 };
 export type NotificationName = keyof Notifications;
+
+/** Why a room moved to another worker. */
+export const ROOM_MOVE_REASONS = ['worker-died', 'worker-drained'] as const;
+export type RoomMoveReason = (typeof ROOM_MOVE_REASONS)[number];
+/** Why a room closed: deleted by an operator, idle, server shutdown, or a move with no live worker to go to. */
+export const ROOM_CLOSE_REASONS = ['deleted', 'idle', 'shutdown', ...ROOM_MOVE_REASONS] as const;
+export type RoomCloseReason = (typeof ROOM_CLOSE_REASONS)[number];
 
 export const ERROR_CODES = [
 	'BAD_REQUEST',
@@ -166,6 +181,7 @@ export const ERROR_CODES = [
 	'MEDIA_ERROR',
 	'RATE_LIMITED',
 	'MESSAGE_TOO_LARGE',
+	'PAYLOAD_TOO_LARGE',
 	'NO_WORKER_AVAILABLE',
 	'NO_PORTS_AVAILABLE',
 	'LIMIT_REACHED',
@@ -193,13 +209,14 @@ export type ErrorBody = { code: SignallingErrorCode; message: string; details?: 
 /** Client -> server. */
 export type RequestMessage<M extends Method = Method> = { id: number; method: M; data: RequestData<M> };
 /** Server -> client, answering the request with the same id (id null when the request had none readable). */
-export type ResponseMessage =
-	| { id: number; ok: true; data: unknown }
-	| { id: number | null; ok: false; error: ErrorBody };
+/** `data` is ResponseData[M] of the request's method (the client knows which from the id). */
+export type OkResponse = { id: number; ok: true; data: unknown };
+export type ErrorResponse = { id: number | null; ok: false; error: ErrorBody };
+export type ResponseMessage = OkResponse | ErrorResponse;
+/** One member per notification name, so a `switch` on `notification` narrows `data`. */
 export type NotificationMessage<N extends NotificationName = NotificationName> = {
-	notification: N;
-	data: Notifications[N];
-};
+	[K in N]: { notification: K; data: Notifications[K] };
+}[N];
 export type ServerMessage = ResponseMessage | NotificationMessage;
 
 export const requestEnvelopeSchema = z
@@ -210,12 +227,56 @@ export const requestEnvelopeSchema = z
 	})
 	.strict();
 
+// The same schemas, typed per method, so a generic method picks its own output type.
+const schemasByMethod: { [M in Method]: z.ZodType<ParsedRequestData<M>> } = requestSchemas;
+
+export type ParsedRequest<M extends Method> = { success: true; data: ParsedRequestData<M> } | { success: false; error: z.ZodError };
+
+/** A request's data checked against its method's schema. */
+export function parseRequestData<M extends Method>(method: M, data: unknown): ParsedRequest<M> {
+	return schemasByMethod[method].safeParse(data);
+}
+
 export function isMethod(name: string): name is Method {
 	return Object.hasOwn(requestSchemas, name);
 }
 
 export function isNotification(message: ServerMessage): message is NotificationMessage {
 	return 'notification' in message;
+}
+
+const serverMessageSchema = z.union([
+	z.object({ notification: z.string(), data: z.record(z.string(), z.unknown()) }),
+	z.object({ id: z.number(), ok: z.literal(true), data: z.unknown() }),
+	z.object({ id: z.number().nullable(), ok: z.literal(false), error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }).loose() }),
+]);
+
+/**
+ * Whether a parsed frame is a ServerMessage. The envelope is checked; each
+ * `data` is trusted to match its notification or method, since the server
+ * builds it from these same types.
+ */
+function isServerMessage(value: unknown): value is ServerMessage {
+	return serverMessageSchema.safeParse(value).success;
+}
+
+/** A frame from the server, or undefined when it is not a ServerMessage. */
+export function parseServerMessage(text: string): ServerMessage | undefined {
+	try {
+		const json: unknown = JSON.parse(text);
+		return isServerMessage(json) ? json : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * The code for a request its method's schema refused: INVALID_ROOM_ID when the
+ * problem is a roomId the client gave (as over HTTP), BAD_REQUEST otherwise.
+ */
+export function requestErrorCode(data: unknown, error: z.ZodError): 'INVALID_ROOM_ID' | 'BAD_REQUEST' {
+	const givenRoomId = typeof data === 'object' && data !== null && Object.hasOwn(data, 'roomId');
+	return givenRoomId && error.issues[0]?.path[0] === 'roomId' ? 'INVALID_ROOM_ID' : 'BAD_REQUEST';
 }
 
 /** First validation problem, in a line a developer can act on. */

@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
 
+import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 
 import type { Config } from '../config.ts';
 import { TureenError } from '../errors.ts';
-import { ManagedWorker } from './managedWorker.ts';
-import { chooseWorker, type WorkerSnapshot } from './placement.ts';
-import { portRangeFor, type PortRange } from './portPlan.ts';
-import { DEFAULT_RESPAWN_POLICY, decideRespawn, type RespawnPolicy } from './respawnPolicy.ts';
+import { ManagedWorker } from './workers/managedWorker.ts';
+import { chooseWorker, type WorkerSnapshot } from './workers/placement.ts';
+import { portRangeFor, type PortRange } from './workers/portPlan.ts';
+import { DEFAULT_RESPAWN_POLICY, decideRespawn, recentDeaths, type RespawnPolicy } from './workers/respawnPolicy.ts';
 
 /** What the pool needs to know about rooms; the room registry provides it. */
 export interface RoomIndex {
@@ -108,6 +109,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		return this.#workers[workerId];
 	}
 
+	/** The live mediasoup Worker in a slot, for tests that dump or kill it; throws when the slot is empty. */
+	mediasoupWorkerForTesting(workerId: number): ms.Worker {
+		const worker = this.#workers[workerId]?.worker;
+		if (!worker) throw new Error(`worker slot ${workerId} holds no live worker`);
+		return worker;
+	}
+
 	get allAlive(): boolean {
 		return this.#workers.every((w) => w.alive);
 	}
@@ -173,14 +181,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	#handleWorkerDied(worker: ManagedWorker, reason: string): void {
 		if (this.#closed) return;
 		const now = Date.now();
-		const deaths = [...(this.#deaths.get(worker.workerId) ?? []), now].filter(
-			(t) => now - t < (this.#options.respawnPolicy ?? DEFAULT_RESPAWN_POLICY).windowMs,
-		);
+		const policy = this.#options.respawnPolicy ?? DEFAULT_RESPAWN_POLICY;
+		// Only the deaths the policy still counts are kept, so the list stays short.
+		const deaths = recentDeaths([...(this.#deaths.get(worker.workerId) ?? []), now], now, policy);
 		this.#deaths.set(worker.workerId, deaths);
 		this.#options.logger.error({ workerId: worker.workerId, reason }, 'mediasoup worker died');
 		this.emit('workerDied', worker.workerId, reason);
 
-		const decision = decideRespawn(deaths, now, this.#options.respawnPolicy ?? DEFAULT_RESPAWN_POLICY);
+		const decision = decideRespawn(deaths, now, policy);
 		if (!decision.respawn) {
 			this.#options.logger.error({ workerId: worker.workerId }, 'worker died too often; it stays down');
 			this.emit('workerGaveUp', worker.workerId);

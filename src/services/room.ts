@@ -6,28 +6,34 @@ import type { Logger } from 'pino';
 import { limitReached, TureenError } from '../errors.ts';
 import { WindowCounter } from '../limits/windowCounter.ts';
 import { roomIdSchema } from '../protocol/ids.ts';
-import { MEDIA_CODECS } from './codecs.ts';
-import type { ManagedWorker } from './managedWorker.ts';
-import type { RoomIndex, WorkerLoad, WorkerPool } from './mediasoup.ts';
+import type { RoomCloseReason, RoomMoveReason } from '../protocol/messages.ts';
+import { MEDIA_CODECS } from './rooms/codecs.ts';
+import type { RoomIndex, WorkerLoad } from './mediasoup.ts';
 
 /** What a room knows of each member; the signalling layer's Peer fills it in. */
 export interface RoomMember {
 	readonly peerId: string;
 	readonly displayName: string;
 	/** Called when the room closes under the member. */
-	close(reason: string): void;
+	close(reason: RoomCloseReason): void;
 }
 
 export type RoomEvents = {
-	close: [reason: string];
+	close: [reason: RoomCloseReason];
 	/** The room now lives on another worker with a new router (its worker died or drained). */
-	moved: [fromWorkerId: number, toWorkerId: number, reason: string];
+	moved: [fromWorkerId: number, toWorkerId: number, reason: RoomMoveReason];
+	/** The last member left (the room itself stays open; the registry decides when it closes). */
+	empty: [];
 };
 
+/**
+ * One room: its members and its router on one worker. Only the room changes
+ * its member map; members enter and leave through addMember/removeMember.
+ */
 export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<RoomEvents> {
 	readonly roomId: string;
 	readonly createdAt = Date.now();
-	readonly members = new Map<string, Member>();
+	readonly #members = new Map<string, Member>();
 	#workerId: number;
 	#router: ms.Router;
 	#closed = false;
@@ -53,6 +59,22 @@ export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<R
 		return this.#closed;
 	}
 
+	get members(): ReadonlyMap<string, Member> {
+		return this.#members;
+	}
+
+	addMember(member: Member): void {
+		if (this.#closed) throw new TureenError('ROOM_NOT_FOUND', `room "${this.roomId}" closed`);
+		this.#members.set(member.peerId, member);
+	}
+
+	/** Removes the member if it is the one listed under its peerId; 'empty' when it was the last. */
+	removeMember(member: Member): void {
+		if (this.#members.get(member.peerId) !== member) return;
+		this.#members.delete(member.peerId);
+		if (this.#members.size === 0 && !this.#closed) this.emit('empty');
+	}
+
 	/**
 	 * First half of a move to another worker: from now on the room counts as
 	 * living there, so no endpoint lists it on a dead or drained worker.
@@ -64,25 +86,35 @@ export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<R
 	}
 
 	/** Second half: the new router is ready; members re-create their media on it. */
-	completeMove(fromWorkerId: number, router: ms.Router, reason: string): void {
+	completeMove(fromWorkerId: number, router: ms.Router, reason: RoomMoveReason): void {
 		const old = this.#router;
 		this.#router = router;
 		if (!old.closed) old.close();
 		this.emit('moved', fromWorkerId, this.#workerId, reason);
 	}
 
-	close(reason: string): void {
+	close(reason: RoomCloseReason): void {
 		if (this.#closed) return;
 		this.#closed = true;
-		for (const member of [...this.members.values()]) member.close(reason);
-		this.members.clear();
+		for (const member of [...this.#members.values()]) member.close(reason);
+		this.#members.clear();
 		if (!this.#router.closed) this.#router.close();
 		this.emit('close', reason);
 	}
 }
 
+/** A mediasoup worker as far as rooms need one: it makes routers. */
+export type RouterFactory = Pick<ms.Worker, 'closed' | 'createRouter'>;
+
+/** What the registry needs from the worker pool: where a new room goes, and to be told the room index. */
+export interface RoomHost {
+	/** The worker for a new room; throws NO_WORKER_AVAILABLE when none may take one. */
+	getLeastLoadedWorker(): { readonly workerId: number; readonly worker: RouterFactory | undefined };
+	attachRoomIndex(rooms: RoomIndex): void;
+}
+
 export type RoomRegistryOptions = {
-	pool: WorkerPool;
+	pool: RoomHost;
 	logger: Logger;
 	roomIdleTimeoutMs: number;
 	/** Rooms that may exist at once (MAX_ROOMS). */
@@ -95,12 +127,13 @@ const MINUTE_MS = 60_000;
 
 export type RoomRegistryEvents = {
 	roomCreated: [Room];
-	roomClosed: [Room, string];
+	roomClosed: [Room, RoomCloseReason];
 };
 
 /**
  * Rooms and the room-to-worker map: the single source of truth for where each
- * room lives. Creation is race-safe; empty rooms close after an idle timeout.
+ * room lives. Creation is race-safe; a room that stays empty (it says so with
+ * 'empty') closes after the idle timeout.
  */
 export class RoomRegistry<Member extends RoomMember = RoomMember>
 	extends EventEmitter<RoomRegistryEvents>
@@ -158,9 +191,11 @@ export class RoomRegistry<Member extends RoomMember = RoomMember>
 			this.#options.logger.info({ roomId, workerId: room.workerId, reason }, 'room closed');
 			this.emit('roomClosed', room, reason);
 		});
+		room.on('empty', () => this.#armIdleTimer(room));
 		this.#options.logger.info({ roomId, workerId: managed.workerId }, 'room created');
 		this.emit('roomCreated', room);
-		this.noteMembership(room);
+		// Created empty: it closes unless someone joins in time.
+		this.#armIdleTimer(room);
 		return room;
 	}
 
@@ -179,14 +214,13 @@ export class RoomRegistry<Member extends RoomMember = RoomMember>
 		return [...this.#rooms.values()];
 	}
 
-	closeRoom(roomId: string, reason: string): void {
+	closeRoom(roomId: string, reason: RoomCloseReason): void {
 		this.requireRoom(roomId).close(reason);
 	}
 
-	/** Call after members join or leave: an empty room closes after the idle timeout. */
-	noteMembership(room: Room<Member>): void {
+	/** (Re)starts the idle countdown of an empty room; whoever is in it when it ends keeps it open. */
+	#armIdleTimer(room: Room<Member>): void {
 		this.#clearIdleTimer(room.roomId);
-		if (room.members.size > 0 || room.closed) return;
 		const timer = setTimeout(() => {
 			this.#idleTimers.delete(room.roomId);
 			if (room.members.size === 0) room.close('idle');
@@ -229,8 +263,8 @@ export class RoomRegistry<Member extends RoomMember = RoomMember>
 	 * at a time so placement sees each move; routers are created after. A room
 	 * that cannot move (no live worker) is closed.
 	 */
-	async moveRoomsOff(workerId: number, reason: string): Promise<void> {
-		const moves: { room: Room<Member>; from: number; target: ManagedWorker }[] = [];
+	async moveRoomsOff(workerId: number, reason: RoomMoveReason): Promise<void> {
+		const moves: { room: Room<Member>; from: number; target: ReturnType<RoomHost['getLeastLoadedWorker']> }[] = [];
 		for (const room of this.roomsOn(workerId)) {
 			try {
 				const target = this.#options.pool.getLeastLoadedWorker();
@@ -266,7 +300,7 @@ export class RoomRegistry<Member extends RoomMember = RoomMember>
 		this.#acceptingRooms = false;
 	}
 
-	closeAll(reason: string): void {
+	closeAll(reason: RoomCloseReason): void {
 		for (const room of this.rooms) room.close(reason);
 	}
 }
@@ -277,7 +311,7 @@ function validateRoomId(roomId: string): void {
 	}
 }
 
-async function createRouter(worker: ms.Worker | undefined, roomId: string): Promise<ms.Router> {
+async function createRouter(worker: RouterFactory | undefined, roomId: string): Promise<ms.Router> {
 	if (!worker || worker.closed) throw new TureenError('NO_WORKER_AVAILABLE', 'the chosen worker is not alive');
 	return worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { roomId } });
 }

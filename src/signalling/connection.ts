@@ -1,18 +1,19 @@
 import type { RawData, WebSocket } from 'ws';
 
-import { isTureenError } from '../errors.ts';
+import type { Limits } from '../config.ts';
+import { asTureenError, errorReply, TureenError } from '../errors.ts';
 import {
 	describeZodError,
 	isMethod,
+	parseRequestData,
 	requestEnvelopeSchema,
-	requestSchemas,
-	type ErrorBody,
+	requestErrorCode,
 	type Method,
+	type NotificationMessage,
 	type NotificationName,
 	type ServerMessage,
 } from '../protocol/messages.ts';
-import type { Tureen } from '../server.ts';
-import { handlers } from './handlers.ts';
+import { handlers, type HandlerDeps } from './handlers.ts';
 import { Peer, type SessionEndReason } from './peer.ts';
 import { TokenBucket } from './rateLimit.ts';
 
@@ -44,28 +45,36 @@ export const CLOSE_CODES = {
 	tokenExpired: 4401,
 	limitReached: 1013,
 	rateLimitIgnored: 1008,
+	/** Server draining (no new sockets) or shutting down. */
+	draining: 1013,
+	shutdown: 1001,
 } as const;
 
-class RequestError extends Error {
-	constructor(readonly body: ErrorBody) {
-		super(body.message);
-	}
+export type SignallingOutcome = 'ok' | 'error';
+
+/** Where the connection reports each answered frame: its method ("unknown" when none was read) and outcome. */
+export interface SignallingMetrics {
+	recordSignallingRequest(method: Method | 'unknown', outcome: SignallingOutcome): void;
 }
 
-function toErrorBody(error: unknown): ErrorBody {
-	if (error instanceof RequestError) return error.body;
-	if (isTureenError(error)) return error.toJSON();
-	const name = error instanceof Error ? error.name : '';
-	if (name === 'WorkerClosedError' || (name === 'InvalidStateError' && /closed/i.test((error as Error).message))) {
-		// The room's worker died mid-request; the room is moving and the client will be told.
-		return { code: 'NO_WORKER_AVAILABLE', message: 'the room is moving to another worker; retry after roomMoved' };
-	}
-	if (['TypeError', 'UnsupportedError', 'InvalidStateError', 'NotFoundError'].includes(name)) {
-		// mediasoup's own validation of RTP/DTLS parameters and object state.
-		return { code: 'MEDIA_ERROR', message: (error as Error).message };
-	}
-	return { code: 'INTERNAL', message: 'internal error' };
+/** Warnings caused by clients: no stack, throttled per key. */
+export interface ClientLog {
+	warn(key: string, fields: object, message: string): void;
 }
+
+/** What a connection needs: the handlers' dependencies plus its own limits, metrics and logs. */
+export type ConnectionDeps = {
+	handlers: HandlerDeps;
+	wsMaxMessageBytes: number;
+	limits: Pick<Limits, 'wsMaxBufferedBytes' | 'slowReaderTimeoutMs' | 'joinTimeoutMs'>;
+	metrics: SignallingMetrics;
+	logger: { error(fields: object, message: string): void };
+	clientLog: ClientLog;
+};
+
+type Parsed =
+	| { ok: true; id: number; method: Method; data: unknown }
+	| { ok: false; id: number | null; method?: Method; error: TureenError };
 
 /**
  * One WebSocket: parses and validates each request, runs them one at a time
@@ -74,7 +83,7 @@ function toErrorBody(error: unknown): ErrorBody {
  * closed, queued requests never run and the peer can enter no room.
  */
 export class SignallingConnection {
-	readonly #tureen: Tureen;
+	readonly #deps: ConnectionDeps;
 	readonly #socket: WebSocket;
 	readonly #ip: string;
 	readonly peer: Peer;
@@ -88,12 +97,12 @@ export class SignallingConnection {
 	/** Notifications not sent because the client was not reading. */
 	droppedNotifications = 0;
 
-	constructor(tureen: Tureen, socket: WebSocket, ip: string) {
-		this.#tureen = tureen;
+	constructor(deps: ConnectionDeps, socket: WebSocket, ip: string) {
+		this.#deps = deps;
 		this.#socket = socket;
 		this.#ip = ip;
 		this.peer = new Peer({
-			notify: (name, data) => this.#notify(name, data),
+			notify: (message) => this.#send(message, ESSENTIAL_NOTIFICATIONS.has(message.notification)),
 			end: (reason) => this.#endSession(reason),
 		});
 		socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
@@ -110,10 +119,15 @@ export class SignallingConnection {
 		return this.#queue;
 	}
 
+	/** Sends a notification to this socket's peer (the same path room events take). */
+	notify(message: NotificationMessage): void {
+		this.peer.notify(message);
+	}
+
 	#send(message: ServerMessage, essential: boolean): void {
 		const socket = this.#socket;
 		if (this.#closed || socket.readyState !== socket.OPEN) return;
-		const { wsMaxBufferedBytes } = this.#tureen.config.limits;
+		const { wsMaxBufferedBytes } = this.#deps.limits;
 		const buffered = socket.bufferedAmount;
 		if (buffered > wsMaxBufferedBytes) {
 			if (buffered > HARD_BUFFER_FACTOR * wsMaxBufferedBytes) return this.#cutSlowReader(buffered);
@@ -126,23 +140,20 @@ export class SignallingConnection {
 		socket.send(JSON.stringify(message));
 	}
 
-	#notify(name: NotificationName, data: unknown): void {
-		this.#send({ notification: name, data } as ServerMessage, ESSENTIAL_NOTIFICATIONS.has(name));
-	}
-
 	/** Over the buffer bound: give the client SLOW_READER_TIMEOUT_MS to catch up, then cut it. */
 	#watchSlowReader(): void {
 		if (this.#slowTimer) return;
+		const { wsMaxBufferedBytes, slowReaderTimeoutMs } = this.#deps.limits;
 		this.#slowTimer = setTimeout(() => {
 			this.#slowTimer = undefined;
 			const buffered = this.#socket.bufferedAmount;
-			if (buffered > this.#tureen.config.limits.wsMaxBufferedBytes) this.#cutSlowReader(buffered);
-		}, this.#tureen.config.limits.slowReaderTimeoutMs);
+			if (buffered > wsMaxBufferedBytes) this.#cutSlowReader(buffered);
+		}, slowReaderTimeoutMs);
 		this.#slowTimer.unref();
 	}
 
 	#cutSlowReader(buffered: number): void {
-		this.#tureen.clientLog.warn('slow-reader', { ip: this.#ip, peerId: this.peer.peerId, bufferedBytes: buffered }, 'closing a socket that does not read its messages');
+		this.#deps.clientLog.warn('slow-reader', { ip: this.#ip, peerId: this.peer.peerId, bufferedBytes: buffered }, 'closing a socket that does not read its messages');
 		// terminate(), not close(): a close frame would queue behind the backlog; this frees it now.
 		this.#socket.terminate();
 	}
@@ -152,19 +163,13 @@ export class SignallingConnection {
 		// Counted before anything else: malformed frames cost the sender as much as good ones.
 		if (!this.#requests.tryTake()) return this.#refuseOverBudget(raw, isBinary);
 		this.#refusedInARow = 0;
-		let id: number | null = null;
-		let method: Method | undefined;
-		try {
-			const request = this.#parse(raw, isBinary);
-			id = request.id;
-			method = request.method;
-			if (request.method === 'join' && !this.#joins.tryTake()) {
-				throw new RequestError({ code: 'RATE_LIMITED', message: 'too many joins; slow down' });
-			}
-			this.#queue = this.#queue.then(() => this.#run(request.id, request.method, request.data));
-		} catch (error) {
-			this.#reply(id, error, method);
+		const parsed = this.#parse(raw, isBinary);
+		if (!parsed.ok) return this.#reply(parsed.id, parsed.error, parsed.method);
+		const { id, method, data } = parsed;
+		if (method === 'join' && !this.#joins.tryTake()) {
+			return this.#reply(id, new TureenError('RATE_LIMITED', 'too many joins; slow down'), method);
 		}
+		this.#queue = this.#queue.then(() => this.#run(id, method, data));
 	}
 
 	/**
@@ -174,56 +179,46 @@ export class SignallingConnection {
 	#refuseOverBudget(raw: RawData, isBinary: boolean): void {
 		this.#refusedInARow += 1;
 		if (this.#refusedInARow > REFUSED_IN_A_ROW_BEFORE_CLOSE) {
-			this.#tureen.clientLog.warn('rate-limit-ignored', { ip: this.#ip }, 'closing a socket that ignores RATE_LIMITED');
+			this.#deps.clientLog.warn('rate-limit-ignored', { ip: this.#ip }, 'closing a socket that ignores RATE_LIMITED');
 			this.#socket.close(CLOSE_CODES.rateLimitIgnored, 'rate limit ignored');
 			return;
 		}
-		let id: number | null;
-		let method: Method | undefined;
-		try {
-			({ id, method } = this.#parse(raw, isBinary));
-		} catch (error) {
-			id = (error as { id?: number }).id ?? null;
-		}
-		this.#reply(id, new RequestError({ code: 'RATE_LIMITED', message: 'too many messages; slow down' }), method);
+		const { id, method } = this.#parse(raw, isBinary);
+		this.#reply(id, new TureenError('RATE_LIMITED', 'too many messages; slow down'), method);
 	}
 
-	#parse(raw: RawData, isBinary: boolean): { id: number; method: Method; data: unknown } {
-		if (isBinary) throw new RequestError({ code: 'BAD_REQUEST', message: 'binary frames are not accepted; send JSON text' });
+	#parse(raw: RawData, isBinary: boolean): Parsed {
+		const refuse = (error: TureenError, id: number | null = null): Parsed => ({ ok: false, id, error });
+		if (isBinary) return refuse(new TureenError('BAD_REQUEST', 'binary frames are not accepted; send JSON text'));
 		const size = Array.isArray(raw) ? raw.reduce((n, b) => n + b.length, 0) : (raw as Buffer | ArrayBuffer).byteLength;
-		const limit = this.#tureen.config.wsMaxMessageBytes;
-		if (size > limit) {
-			throw new RequestError({ code: 'MESSAGE_TOO_LARGE', message: `messages are limited to ${limit} bytes` });
-		}
+		const limit = this.#deps.wsMaxMessageBytes;
+		if (size > limit) return refuse(new TureenError('MESSAGE_TOO_LARGE', `messages are limited to ${limit} bytes`));
 		let json: unknown;
 		try {
 			json = JSON.parse(raw.toString());
 		} catch {
-			throw new RequestError({ code: 'INVALID_JSON', message: 'the message is not valid JSON' });
+			return refuse(new TureenError('INVALID_JSON', 'the message is not valid JSON'));
 		}
 		const envelope = requestEnvelopeSchema.safeParse(json);
 		if (!envelope.success) {
-			throw new RequestError({ code: 'BAD_REQUEST', message: `bad request envelope: ${describeZodError(envelope.error)}` });
+			return refuse(new TureenError('BAD_REQUEST', `bad request envelope: ${describeZodError(envelope.error)}`));
 		}
 		const { id, method } = envelope.data;
-		if (!isMethod(method)) {
-			throw Object.assign(new RequestError({ code: 'UNKNOWN_METHOD', message: `unknown method "${method}"` }), { id });
-		}
-		return { id, method, data: envelope.data.data ?? {} };
+		if (!isMethod(method)) return refuse(new TureenError('UNKNOWN_METHOD', `unknown method "${method}"`), id);
+		return { ok: true, id, method, data: envelope.data.data ?? {} };
 	}
 
-	async #run(id: number, method: Method, rawData: unknown): Promise<void> {
+	async #run<M extends Method>(id: number, method: M, rawData: unknown): Promise<void> {
 		// Queued before the socket closed: nobody is left to answer, and running it would make a ghost.
 		if (this.#closed) return;
 		try {
-			const parsed = requestSchemas[method].safeParse(rawData);
+			const parsed = parseRequestData(method, rawData);
 			if (!parsed.success) {
-				throw new RequestError({ code: 'BAD_REQUEST', message: `${method}: ${describeZodError(parsed.error)}` });
+				throw new TureenError(requestErrorCode(rawData, parsed.error), `${method}: ${describeZodError(parsed.error)}`);
 			}
-			const handler = handlers[method] as (ctx: unknown, data: unknown) => Promise<unknown>;
-			const data = await handler({ tureen: this.#tureen, peer: this.peer, ip: this.#ip }, parsed.data);
+			const data = await handlers[method]({ deps: this.#deps.handlers, peer: this.peer, ip: this.#ip }, parsed.data);
+			this.#deps.metrics.recordSignallingRequest(method, 'ok');
 			this.#send({ id, ok: true, data }, true);
-			this.#tureen.metrics.recordSignallingRequest(method, 'ok');
 		} catch (error) {
 			this.#reply(id, error, method);
 		} finally {
@@ -231,23 +226,23 @@ export class SignallingConnection {
 		}
 	}
 
-	/** Every error reply, also those refused before dispatch (bad JSON, unknown method, rate limited, oversize), is counted. */
-	#reply(id: number | null, error: unknown, method: Method | undefined): void {
-		this.#tureen.metrics.recordSignallingRequest(method ?? 'unknown', 'error');
-		const requestId = id ?? (error as { id?: number }).id ?? null;
-		const body = toErrorBody(error);
-		if (body.code === 'INTERNAL') {
+	/** Every error reply, also for frames refused before dispatch, is counted ("unknown" when no method was read). */
+	#reply(id: number | null, thrown: unknown, method: Method | undefined): void {
+		this.#deps.metrics.recordSignallingRequest(method ?? 'unknown', 'error');
+		const error = asTureenError(thrown);
+		if (error.code === 'INTERNAL') {
 			// A real fault of ours: the stack trace is what the operator needs.
-			this.#tureen.logger.error({ err: error, method, peerId: this.peer.peerId }, 'signalling request failed');
+			this.#deps.logger.error({ err: thrown, method, peerId: this.peer.peerId }, 'signalling request failed');
 		} else {
-			this.#tureen.clientLog.warn(
-				`signalling:${body.code}:${body.details?.limit ?? ''}`,
-				{ code: body.code, ...(body.details ? { limit: body.details.limit } : {}), method, ip: this.#ip, reason: body.message },
+			const limit = error.details?.limit;
+			this.#deps.clientLog.warn(
+				`signalling:${error.code}:${limit ?? ''}`,
+				{ code: error.code, ...(limit ? { limit } : {}), method, ip: this.#ip, reason: error.message },
 				'signalling request refused',
 			);
 		}
-		this.#send({ id: requestId, ok: false, error: body }, true);
-		if (FATAL_CODES.has(body.code)) this.#socket.close(CLOSE_CODES.unauthorized, body.code);
+		this.#send({ id, ok: false, ...errorReply(error.code, error.message, error.details) }, true);
+		if (FATAL_CODES.has(error.code)) this.#socket.close(CLOSE_CODES.unauthorized, error.code);
 	}
 
 	/** While the peer is in no room, a timer closes the socket after JOIN_TIMEOUT_MS. */
@@ -261,9 +256,9 @@ export class SignallingConnection {
 		this.#joinTimer = setTimeout(() => {
 			this.#joinTimer = undefined;
 			if (this.peer.room || this.#closed) return;
-			this.#tureen.clientLog.warn('join-timeout', { ip: this.#ip }, 'closing a socket that joined no room in time');
+			this.#deps.clientLog.warn('join-timeout', { ip: this.#ip }, 'closing a socket that joined no room in time');
 			this.#socket.close(CLOSE_CODES.joinTimeout, 'join timeout');
-		}, this.#tureen.config.limits.joinTimeoutMs);
+		}, this.#deps.limits.joinTimeoutMs);
 		this.#joinTimer.unref();
 	}
 
@@ -275,8 +270,8 @@ export class SignallingConnection {
 		this.#closed = true;
 		clearTimeout(this.#joinTimer);
 		clearTimeout(this.#slowTimer);
-		const room = this.peer.end();
-		if (room) this.#tureen.rooms.noteMembership(room);
+		// Closing the socket counts as leave; the room hears it and, if it empties, says so itself.
+		this.peer.end();
 	}
 
 	close(code: number, reason: string): void {

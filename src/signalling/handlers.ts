@@ -1,15 +1,32 @@
 import type { types as ms } from 'mediasoup';
 
+import type { VerifiedJoin } from '../auth/joinToken.ts';
+import type { Config, Limits } from '../config.ts';
 import { limitReached, TureenError } from '../errors.ts';
-import type { Method, ParsedRequestData, ResponseData } from '../protocol/messages.ts';
-import type { Tureen } from '../server.ts';
-import { unconsumableReason } from '../services/codecMatch.ts';
+import type { Method, ParsedRequestData, ResponseData, RoomState } from '../protocol/messages.ts';
+import { unconsumableReason } from '../services/rooms/codecMatch.ts';
+import type { ManagedWorker } from '../services/workers/managedWorker.ts';
 import type { Peer, PeerRoom } from './peer.ts';
 
+/** The worker slot hosting a room, as transports need it: its port range and port accounting. */
+export type TransportHost = Pick<ManagedWorker, 'workerId' | 'alive' | 'webRtcListenInfos' | 'trackTransport' | 'notePortsExhausted'>;
+
+/** What the request handlers need from the rest of the server, and nothing more. */
+export type HandlerDeps = {
+	rooms: { getOrCreateRoom(roomId: string, creator?: string): Promise<{ room: PeerRoom }> };
+	/** The slot currently hosting workerId, if any. */
+	transportHost(workerId: number): TransportHost | undefined;
+	/** The join's identity from its token when JOIN_SECRET is set; undefined when open. Throws UNAUTHORIZED/FORBIDDEN. */
+	authorizeJoin(roomId: string, token: string | undefined): Promise<VerifiedJoin | undefined>;
+	settings: Pick<Config, 'maxPeersPerRoom' | 'webrtcListenIp' | 'announcedIp'> & {
+		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer'>;
+	};
+};
+
 /** `ip`: the connection's remote address, for per-address limits. */
-export type HandlerContext = { tureen: Tureen; peer: Peer; ip: string };
+export type HandlerContext = { deps: HandlerDeps; peer: Peer; ip: string };
 type Handler<M extends Method> = (ctx: HandlerContext, data: ParsedRequestData<M>) => Promise<ResponseData[M]>;
-type Handlers = { [M in Method]: Handler<M> };
+export type Handlers = { [M in Method]: Handler<M> };
 
 const EMPTY = {} as Record<string, never>;
 
@@ -21,6 +38,17 @@ function findProducer(room: PeerRoom, producerId: string): { producer: ms.Produc
 	return undefined;
 }
 
+/** The room as `peer` sees it: everyone else and their producers. */
+function roomState(room: PeerRoom, peer: Peer): RoomState {
+	const others = [...room.members.values()].filter((m) => m !== peer);
+	return {
+		roomId: room.roomId,
+		workerId: room.workerId,
+		peers: others.map((o) => ({ peerId: o.peerId, displayName: o.displayName })),
+		producers: others.flatMap((o) => o.producerInfos()),
+	};
+}
+
 /** mediasoup's worker says this when every port of the transport's range is bound. */
 const NO_PORTS = /no more available ports/i;
 
@@ -28,85 +56,66 @@ const NO_PORTS = /no more available ports/i;
  * mediasoup's worker refuses some client-supplied parameters with a plain
  * Error ("ssrc already exists in RTP listener", "MID already exists in RTP
  * listener", "connect() already called"): the client's mistake, so
- * MEDIA_ERROR, not INTERNAL. Typed errors (TypeError, WorkerClosedError, ...)
- * pass through to the connection's mapping.
+ * MEDIA_ERROR, not INTERNAL. mediasoup's typed errors pass through to
+ * asTureenError.
  */
 async function withClientParameters<T>(operation: Promise<T>): Promise<T> {
 	try {
 		return await operation;
 	} catch (error) {
-		if (error instanceof Error && error.name === 'Error') throw new TureenError('MEDIA_ERROR', error.message);
+		if (error instanceof Error && error.constructor === Error) throw new TureenError('MEDIA_ERROR', error.message);
 		throw error;
 	}
 }
 
-function trackConsumer(peer: Peer, room: PeerRoom, consumer: ms.Consumer): void {
-	peer.adoptConsumer(room, consumer);
-	consumer.observer.once('close', () => peer.consumers.delete(consumer.id));
-	consumer.on('producerclose', () => {
-		peer.notify('consumerClosed', { consumerId: consumer.id, producerId: consumer.producerId });
-	});
-	consumer.on('producerpause', () => peer.notify('consumerPaused', { consumerId: consumer.id }));
-	consumer.on('producerresume', () => peer.notify('consumerResumed', { consumerId: consumer.id }));
-}
-
-function trackProducer(peer: Peer, room: PeerRoom, producer: ms.Producer): void {
-	peer.adoptProducer(room, producer);
-	producer.observer.once('close', () => {
-		peer.producers.delete(producer.id);
-		peer.broadcast('producerClosed', { producerId: producer.id, peerId: peer.peerId });
-	});
-}
-
 export const handlers: Handlers = {
-	async getRouterRtpCapabilities({ tureen, peer, ip }, { roomId, token }) {
+	async getRouterRtpCapabilities({ deps, peer, ip }, { roomId, token }) {
 		// It creates the room, so with JOIN_SECRET set it needs the same token as join.
-		await tureen.authorizeJoin(roomId, token);
+		await deps.authorizeJoin(roomId, token);
 		peer.requireLive();
-		const { room } = await tureen.rooms.getOrCreateRoom(roomId, ip);
+		const { room } = await deps.rooms.getOrCreateRoom(roomId, ip);
 		return { rtpCapabilities: room.router.rtpCapabilities, workerId: room.workerId };
 	},
 
-	async join({ tureen, peer, ip }, { roomId, displayName, rtpCapabilities, token }) {
+	async join({ deps, peer, ip }, { roomId, displayName, rtpCapabilities, token }) {
 		if (peer.room) throw new TureenError('ALREADY_JOINED', `already in room "${peer.room.roomId}"`);
-		const claims = await tureen.authorizeJoin(roomId, token);
+		const claims = await deps.authorizeJoin(roomId, token);
 		peer.requireLive();
-		const { room } = await tureen.rooms.getOrCreateRoom(roomId, ip);
+		const { room } = await deps.rooms.getOrCreateRoom(roomId, ip);
 		// From here to enter() nothing awaits: the checks below still hold when the peer enters.
 		peer.requireLive();
 		const why = unconsumableReason(room.router.rtpCapabilities.codecs ?? [], rtpCapabilities.codecs);
 		if (why) throw new TureenError('BAD_REQUEST', `join: ${why}`);
 		// One live session per identity: a second join with the same token subject replaces the first.
 		const previous = claims ? room.members.get(claims.peer) : undefined;
-		if (room.members.size - (previous ? 1 : 0) >= tureen.config.maxPeersPerRoom) {
-			throw new TureenError('ROOM_FULL', `room "${roomId}" has its maximum of ${tureen.config.maxPeersPerRoom} peers`);
+		const { maxPeersPerRoom } = deps.settings;
+		if (room.members.size - (previous ? 1 : 0) >= maxPeersPerRoom) {
+			throw new TureenError('ROOM_FULL', `room "${roomId}" has its maximum of ${maxPeersPerRoom} peers`);
 		}
 		previous?.endSession('replaced');
 		peer.displayName = claims?.displayName ?? displayName;
 		peer.rtpCapabilities = rtpCapabilities as ms.RtpCapabilities;
-		const others = [...room.members.values()];
 		peer.enter(room, claims ? { identity: claims.peer, expiresAt: claims.expiresAt } : undefined);
-		tureen.rooms.noteMembership(room);
-		peer.broadcast('peerJoined', { peerId: peer.peerId, displayName: peer.displayName });
-		return {
-			peerId: peer.peerId,
-			roomId,
-			workerId: room.workerId,
-			peers: others.map((o) => ({ peerId: o.peerId, displayName: o.displayName })),
-			producers: others.flatMap((o) => o.producerInfos()),
-		};
+		peer.broadcast({ notification: 'peerJoined', data: { peerId: peer.peerId, displayName: peer.displayName } });
+		return { peerId: peer.peerId, ...roomState(room, peer) };
 	},
 
-	async createWebRtcTransport({ tureen, peer }, { direction }) {
+	async getRoomState({ peer }) {
+		return roomState(peer.requireRoom(), peer);
+	},
+
+	async createWebRtcTransport({ deps, peer }, { direction }) {
 		const room = peer.requireRoom();
-		const max = tureen.config.limits.transportsPerPeer;
-		if (peer.transports.size >= max) throw limitReached('transportsPerPeer', max, 'this peer has its maximum of transports');
-		const managed = tureen.pool.getWorker(room.workerId);
-		if (!managed?.alive) throw new TureenError('NO_WORKER_AVAILABLE', 'the room is moving to another worker; retry');
+		const { limits, webrtcListenIp, announcedIp } = deps.settings;
+		if (peer.transports.size >= limits.transportsPerPeer) {
+			throw limitReached('transportsPerPeer', limits.transportsPerPeer, 'this peer has its maximum of transports');
+		}
+		const host = deps.transportHost(room.workerId);
+		if (!host?.alive) throw new TureenError('NO_WORKER_AVAILABLE', 'the room is moving to another worker; retry');
 		let transport: ms.WebRtcTransport;
 		try {
 			transport = await room.router.createWebRtcTransport({
-				listenInfos: managed.webRtcListenInfos(tureen.config.webrtcListenIp, tureen.config.announcedIp),
+				listenInfos: host.webRtcListenInfos(webrtcListenIp, announcedIp),
 				enableUdp: true,
 				enableTcp: true,
 				preferUdp: true,
@@ -115,10 +124,10 @@ export const handlers: Handlers = {
 			});
 		} catch (error) {
 			if (!(error instanceof Error && NO_PORTS.test(error.message))) throw error;
-			managed.notePortsExhausted();
-			throw new TureenError('NO_PORTS_AVAILABLE', `worker ${managed.workerId} has no free RTC port; retry later`);
+			host.notePortsExhausted();
+			throw new TureenError('NO_PORTS_AVAILABLE', `worker ${host.workerId} has no free RTC port; retry later`);
 		}
-		managed.trackTransport(transport);
+		host.trackTransport(transport);
 		peer.adoptTransport(room, transport);
 		return {
 			transportId: transport.id,
@@ -137,9 +146,9 @@ export const handlers: Handlers = {
 		return { iceParameters: await peer.ownTransport(transportId).restartIce() };
 	},
 
-	async produce({ tureen, peer }, { transportId, kind, rtpParameters, appData }) {
+	async produce({ deps, peer }, { transportId, kind, rtpParameters, appData }) {
 		const room = peer.requireRoom();
-		const max = tureen.config.limits.producersPerPeer;
+		const max = deps.settings.limits.producersPerPeer;
 		if (peer.producers.size >= max) throw limitReached('producersPerPeer', max, 'this peer has its maximum of producers');
 		const transport = peer.ownTransport(transportId);
 		if (transport.appData.direction !== 'send') {
@@ -152,8 +161,7 @@ export const handlers: Handlers = {
 				appData: { ...appData, peerId: peer.peerId },
 			}),
 		);
-		trackProducer(peer, room, producer);
-		peer.broadcast('newProducer', { producerId: producer.id, peerId: peer.peerId, kind, paused: producer.paused });
+		peer.adoptProducer(room, producer);
 		return { producerId: producer.id };
 	},
 
@@ -164,19 +172,19 @@ export const handlers: Handlers = {
 
 	async pauseProducer({ peer }, { producerId }) {
 		await peer.ownProducer(producerId).pause();
-		peer.broadcast('producerPaused', { producerId, peerId: peer.peerId });
+		peer.broadcast({ notification: 'producerPaused', data: { producerId, peerId: peer.peerId } });
 		return EMPTY;
 	},
 
 	async resumeProducer({ peer }, { producerId }) {
 		await peer.ownProducer(producerId).resume();
-		peer.broadcast('producerResumed', { producerId, peerId: peer.peerId });
+		peer.broadcast({ notification: 'producerResumed', data: { producerId, peerId: peer.peerId } });
 		return EMPTY;
 	},
 
-	async consume({ tureen, peer }, { producerId, transportId }) {
+	async consume({ deps, peer }, { producerId, transportId }) {
 		const room = peer.requireRoom();
-		const max = tureen.config.limits.consumersPerPeer;
+		const max = deps.settings.limits.consumersPerPeer;
 		if (peer.consumers.size >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
 		const transport = peer.ownTransport(transportId);
 		if (transport.appData.direction !== 'recv') {
@@ -191,7 +199,7 @@ export const handlers: Handlers = {
 		}
 		// Paused until the client has set up its side, as mediasoup recommends.
 		const consumer = await withClientParameters(transport.consume({ producerId, rtpCapabilities, paused: true }));
-		trackConsumer(peer, room, consumer);
+		peer.adoptConsumer(room, consumer);
 		return {
 			consumerId: consumer.id,
 			producerId,
@@ -207,9 +215,8 @@ export const handlers: Handlers = {
 		return EMPTY;
 	},
 
-	async leave({ tureen, peer }) {
-		const room = peer.leave();
-		if (room) tureen.rooms.noteMembership(room);
+	async leave({ peer }) {
+		peer.leave();
 		return EMPTY;
 	},
 };

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 
 import { TureenError } from '../errors.ts';
-import type { NotificationName, Notifications, ProducerInfo } from '../protocol/messages.ts';
+import type { NotificationMessage, Notifications, ProducerInfo, RoomCloseReason, RoomMoveReason } from '../protocol/messages.ts';
 import type { Room, RoomMember } from '../services/room.ts';
 
 export type PeerRoom = Room<Peer>;
@@ -13,7 +13,7 @@ export type SessionEndReason = Notifications['sessionEnded']['reason'];
 
 /** What a peer needs from its connection: send a notification, end the connection. */
 export type PeerLink = {
-	notify(name: NotificationName, data: unknown): void;
+	notify(message: NotificationMessage): void;
 	end(reason: SessionEndReason): void;
 };
 
@@ -25,9 +25,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * One signalling connection's participant: its room membership and the
- * mediasoup objects it owns. A peer may act only on what is in its own maps.
- * Once its connection has ended the peer is spent: it never enters a room
- * again, and anything created for it afterwards is closed at once.
+ * mediasoup objects it owns. Only the peer changes its own maps: handlers
+ * hand it what they made (adopt...) and it forgets each object when that
+ * closes. Once its connection has ended the peer is spent: it never enters a
+ * room again, and anything created for it afterwards is closed at once.
  */
 export class Peer implements RoomMember {
 	#peerId: string = randomUUID();
@@ -35,17 +36,17 @@ export class Peer implements RoomMember {
 	/** The token's `sub` when the server checks tokens; one live session per (room, identity). */
 	identity: string | undefined;
 	rtpCapabilities: ms.RtpCapabilities | undefined;
-	readonly transports = new Map<string, ms.WebRtcTransport>();
-	readonly producers = new Map<string, ms.Producer>();
-	readonly consumers = new Map<string, ms.Consumer>();
+	readonly #transports = new Map<string, ms.WebRtcTransport>();
+	readonly #producers = new Map<string, ms.Producer>();
+	readonly #consumers = new Map<string, ms.Consumer>();
 	readonly #link: PeerLink;
 	#room: PeerRoom | undefined;
 	#ended = false;
 	#expiryTimer: NodeJS.Timeout | undefined;
-	readonly #onRoomMoved = (_from: number, to: number, reason: string) => {
+	readonly #onRoomMoved = (_from: number, to: number, reason: RoomMoveReason) => {
 		// The old router took every transport, producer and consumer with it.
 		this.#forgetMedia();
-		this.notify('roomMoved', { workerId: to, reason });
+		this.notify({ notification: 'roomMoved', data: { workerId: to, reason } });
 	};
 
 	constructor(link: PeerLink) {
@@ -65,6 +66,19 @@ export class Peer implements RoomMember {
 		return !this.#ended;
 	}
 
+	// Read-only views: only the peer changes its maps.
+	get transports(): ReadonlyMap<string, ms.WebRtcTransport> {
+		return this.#transports;
+	}
+
+	get producers(): ReadonlyMap<string, ms.Producer> {
+		return this.#producers;
+	}
+
+	get consumers(): ReadonlyMap<string, ms.Consumer> {
+		return this.#consumers;
+	}
+
 	requireRoom(): PeerRoom {
 		if (!this.#room || this.#room.closed) throw new TureenError('NOT_JOINED', 'join a room first');
 		return this.#room;
@@ -75,18 +89,14 @@ export class Peer implements RoomMember {
 		if (this.#ended) throw new TureenError('NOT_JOINED', 'the connection closed');
 	}
 
-	notify<N extends NotificationName>(name: N, data: Notifications[N]): void {
-		this.#send(name, data);
-	}
-
-	#send(name: NotificationName, data: unknown): void {
-		if (!this.#ended) this.#link.notify(name, data);
+	notify(message: NotificationMessage): void {
+		if (!this.#ended) this.#link.notify(message);
 	}
 
 	/** Tells every other member of the room. */
-	broadcast<N extends NotificationName>(name: N, data: Notifications[N]): void {
+	broadcast(message: NotificationMessage): void {
 		for (const other of this.#room?.members.values() ?? []) {
-			if (other !== this) other.notify(name, data);
+			if (other !== this) other.notify(message);
 		}
 	}
 
@@ -102,22 +112,26 @@ export class Peer implements RoomMember {
 			this.identity = session.identity;
 			this.#armExpiry(session.expiresAt);
 		}
+		room.addMember(this);
 		this.#room = room;
-		room.members.set(this.peerId, this);
 		room.on('moved', this.#onRoomMoved);
 	}
 
-	/** Leaves the room (if any), closing everything this peer owns and telling the others. */
+	/**
+	 * Leaves the room (if any), closing everything this peer owns. The others
+	 * hear, in this order and once each: for every producer of this peer,
+	 * consumerClosed (for their consumers of it) then producerClosed; then peerLeft.
+	 */
 	leave(): PeerRoom | undefined {
 		clearTimeout(this.#expiryTimer);
 		const room = this.#room;
 		if (!room) return undefined;
 		this.#closeMedia();
 		room.off('moved', this.#onRoomMoved);
-		if (room.members.get(this.peerId) === this) room.members.delete(this.peerId);
 		this.#room = undefined;
+		room.removeMember(this);
 		if (!room.closed) {
-			for (const other of room.members.values()) other.notify('peerLeft', { peerId: this.peerId });
+			for (const other of room.members.values()) other.notify({ notification: 'peerLeft', data: { peerId: this.peerId } });
 		}
 		return room;
 	}
@@ -134,21 +148,21 @@ export class Peer implements RoomMember {
 	 * connection closes.
 	 */
 	endSession(reason: SessionEndReason): PeerRoom | undefined {
-		this.notify('sessionEnded', { reason });
+		this.notify({ notification: 'sessionEnded', data: { reason } });
 		const room = this.end();
 		this.#link.end(reason);
 		return room;
 	}
 
-	/** The room closed under this peer (deleted, idle, shutdown). */
-	close(reason: string): void {
+	/** The room closed under this peer (deleted, idle, shutdown, no worker to move to): only roomClosed is sent. */
+	close(reason: RoomCloseReason): void {
 		clearTimeout(this.#expiryTimer);
 		const room = this.#room;
 		if (!room) return;
 		this.#closeMedia();
 		room.off('moved', this.#onRoomMoved);
 		this.#room = undefined;
-		this.notify('roomClosed', { reason });
+		this.notify({ notification: 'roomClosed', data: { reason } });
 	}
 
 	/**
@@ -158,20 +172,55 @@ export class Peer implements RoomMember {
 	 */
 	adoptTransport(room: PeerRoom, transport: ms.WebRtcTransport): void {
 		this.#adopt(room, transport);
-		this.transports.set(transport.id, transport);
-		transport.observer.once('close', () => this.transports.delete(transport.id));
+		this.#transports.set(transport.id, transport);
+		transport.observer.once('close', () => this.#transports.delete(transport.id));
 	}
 
-	/** As adoptTransport, for a producer; the caller announces it. */
+	/** As adoptTransport, for a producer; the other members hear newProducer now and producerClosed when it closes. */
 	adoptProducer(room: PeerRoom, producer: ms.Producer): void {
 		this.#adopt(room, producer);
-		this.producers.set(producer.id, producer);
+		this.#producers.set(producer.id, producer);
+		// The router this producer lives on: when it closes, the room is moving or closing.
+		const router = room.router;
+		producer.observer.once('close', () => {
+			this.#producers.delete(producer.id);
+			if (room.closed) return;
+			for (const other of room.members.values()) {
+				if (other !== this) other.#producerGone(producer.id, this.peerId, !router.closed);
+			}
+		});
+		this.broadcast({ notification: 'newProducer', data: this.#producerInfo(producer) });
 	}
 
-	/** As adoptTransport, for a consumer. */
+	/** As adoptTransport, for a consumer; this peer hears when its producer pauses or resumes. */
 	adoptConsumer(room: PeerRoom, consumer: ms.Consumer): void {
 		this.#adopt(room, consumer);
-		this.consumers.set(consumer.id, consumer);
+		this.#consumers.set(consumer.id, consumer);
+		consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
+		// Normally producerGone has closed the consumer first; this covers a producer closed by mediasoup alone.
+		consumer.on('producerclose', () => this.#consumerClosed(consumer));
+		consumer.on('producerpause', () => this.notify({ notification: 'consumerPaused', data: { consumerId: consumer.id } }));
+		consumer.on('producerresume', () => this.notify({ notification: 'consumerResumed', data: { consumerId: consumer.id } }));
+	}
+
+	/**
+	 * Another member's producer closed: this peer's consumers of it close now
+	 * (consumerClosed each, unless the whole router went), then producerClosed.
+	 * Done here, at once, so nothing about it arrives later from the worker.
+	 */
+	#producerGone(producerId: string, ownerId: string, closeConsumers: boolean): void {
+		if (closeConsumers) {
+			for (const consumer of [...this.#consumers.values()]) {
+				if (consumer.producerId === producerId) this.#consumerClosed(consumer);
+			}
+		}
+		this.notify({ notification: 'producerClosed', data: { producerId, peerId: ownerId } });
+	}
+
+	#consumerClosed(consumer: ms.Consumer): void {
+		if (!this.#consumers.delete(consumer.id)) return;
+		if (!consumer.closed) consumer.close();
+		this.notify({ notification: 'consumerClosed', data: { consumerId: consumer.id, producerId: consumer.producerId } });
 	}
 
 	#adopt(room: PeerRoom, made: { closed: boolean; close(): void }): void {
@@ -181,30 +230,29 @@ export class Peer implements RoomMember {
 	}
 
 	ownTransport(transportId: string): ms.WebRtcTransport {
-		const transport = this.transports.get(transportId);
+		const transport = this.#transports.get(transportId);
 		if (!transport) throw new TureenError('NOT_FOUND', `no transport ${transportId} of yours`);
 		return transport;
 	}
 
 	ownProducer(producerId: string): ms.Producer {
-		const producer = this.producers.get(producerId);
+		const producer = this.#producers.get(producerId);
 		if (!producer) throw new TureenError('NOT_FOUND', `no producer ${producerId} of yours`);
 		return producer;
 	}
 
 	ownConsumer(consumerId: string): ms.Consumer {
-		const consumer = this.consumers.get(consumerId);
+		const consumer = this.#consumers.get(consumerId);
 		if (!consumer) throw new TureenError('NOT_FOUND', `no consumer ${consumerId} of yours`);
 		return consumer;
 	}
 
 	producerInfos(): ProducerInfo[] {
-		return [...this.producers.values()].map((p) => ({
-			producerId: p.id,
-			peerId: this.peerId,
-			kind: p.kind,
-			paused: p.paused,
-		}));
+		return [...this.#producers.values()].map((p) => this.#producerInfo(p));
+	}
+
+	#producerInfo(producer: ms.Producer): ProducerInfo {
+		return { producerId: producer.id, peerId: this.peerId, kind: producer.kind, paused: producer.paused };
 	}
 
 	#armExpiry(expiresAt: number): void {
@@ -222,14 +270,14 @@ export class Peer implements RoomMember {
 
 	#closeMedia(): void {
 		// Closing a transport closes its producers and consumers too; the
-		// 'transportclose' handlers of those tell the other peers.
-		for (const transport of this.transports.values()) transport.close();
+		// producers' 'close' handlers tell the other peers.
+		for (const transport of [...this.#transports.values()]) transport.close();
 		this.#forgetMedia();
 	}
 
 	#forgetMedia(): void {
-		this.transports.clear();
-		this.producers.clear();
-		this.consumers.clear();
+		this.#transports.clear();
+		this.#producers.clear();
+		this.#consumers.clear();
 	}
 }

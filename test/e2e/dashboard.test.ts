@@ -41,7 +41,7 @@ async function waitForState(page: Page, done: (state: PageState) => boolean, tim
 	return state;
 }
 
-type Member = Parameters<Tureen['rooms']['rooms'][number]['members']['set']>[1];
+type Member = Parameters<Tureen['rooms']['rooms'][number]['addMember']>[0];
 
 // Room members without a signalling connection: all the page needs is their count.
 function fakeMember(peerId: string): Member {
@@ -72,7 +72,7 @@ describe('GET /dashboard', () => {
 		}
 		// Peers without signalling: enough for the counts the page shows.
 		const lobby = tureen.rooms.getRoom('lobby')!;
-		for (const peerId of ['alice', 'bob']) lobby.members.set(peerId, fakeMember(peerId));
+		for (const peerId of ['alice', 'bob']) lobby.addMember(fakeMember(peerId));
 		browser = await launchBrowser();
 	});
 

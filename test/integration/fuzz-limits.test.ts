@@ -81,7 +81,7 @@ describe('fuzzing the limits (seeded)', () => {
 	};
 
 	const checkCaps = (): void => {
-		for (const connection of tureen.connections) {
+		for (const connection of tureen.signalling.connectionsForTesting()) {
 			const peer = connection.peer;
 			if (peer.transports.size > CAPS.MAX_TRANSPORTS_PER_PEER) failures.push(`peer with ${peer.transports.size} transports`);
 			if (peer.producers.size > CAPS.MAX_PRODUCERS_PER_PEER) failures.push(`peer with ${peer.producers.size} producers`);
@@ -169,7 +169,7 @@ describe('fuzzing the limits (seeded)', () => {
 				await lane.client?.close();
 			}),
 		);
-		for (let i = 0; i < 200 && tureen.connections.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+		for (let i = 0; i < 200 && tureen.signalling.count > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
 		const ports = () => tureen.pool.workers.reduce((n, w) => n + w.portsInUse, 0);
 		for (let i = 0; i < 100 && ports() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
 		assert.deepEqual(failures.slice(0, 20), []);

@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import {
 	METHODS,
 	isMethod,
+	requestErrorCode,
 	requestEnvelopeSchema,
 	requestSchemas,
 	type Method,
@@ -271,8 +272,9 @@ function expectationFor(frame: Frame, victims: Victims, joined: boolean): Expect
 	const { id, method } = envelope.data;
 	if (!isMethod(method)) return { kind: 'reply', id, codes: ['UNKNOWN_METHOD'], ...none };
 	const taken = { takesRequest: true, takesJoin: method === 'join' };
-	const parsed = requestSchemas[method].safeParse(envelope.data.data ?? {});
-	if (!parsed.success) return { kind: 'reply', id, codes: ['BAD_REQUEST', 'RATE_LIMITED'], method, ...taken };
+	const data = envelope.data.data ?? {};
+	const parsed = requestSchemas[method].safeParse(data);
+	if (!parsed.success) return { kind: 'reply', id, codes: [requestErrorCode(data, parsed.error), 'RATE_LIMITED'], method, ...taken };
 	const foreign = foreignIdCode(method, parsed.data as Record<string, unknown>, victims, joined);
 	if (foreign) return { kind: 'reply', id, codes: [foreign], method, data: parsed.data, foreign: true, ...taken };
 	return { kind: 'reply', id, method, data: parsed.data, ...taken };
@@ -483,6 +485,7 @@ class Generator {
 			case 'resumeConsumer':
 				data = { consumerId: this.#someId(state.consumers, v.consumers) };
 				break;
+			case 'getRoomState':
 			case 'leave':
 				data = {};
 				break;
@@ -1241,7 +1244,7 @@ describe('fuzz: WebSocket signalling and HTTP API (seeded)', () => {
 			[Buffer.from(frame(4, 'leave', {})), { id: null, code: 'BAD_REQUEST' }],
 			[frame(5, 'createWebRtcTransport', { direction: 'send' }), { id: 5, code: 'NOT_JOINED' }],
 			[frame(6, 'leave', {}), { id: 6, data: {} }],
-			[frame(7, 'join', { roomId: 'a b', displayName: 'x', rtpCapabilities: {} }), { id: 7, code: 'BAD_REQUEST' }],
+			[frame(7, 'join', { roomId: 'a b', displayName: 'x', rtpCapabilities: {} }), { id: 7, code: 'INVALID_ROOM_ID' }],
 			[frame(8, 'createWebRtcTransport', { direction: 'sideways' }), { id: 8, code: 'BAD_REQUEST' }],
 			[frame(9, 'restartIce', { transportId: t0send }), { id: 9, code: 'NOT_FOUND' }],
 			[frame(10, 'produce', { transportId: t0send, kind: 'audio', rtpParameters: opusRtpParameters(9100) }), { id: 10, code: 'NOT_JOINED' }],

@@ -128,9 +128,9 @@ describe('no ghost peers (finding 1)', () => {
 			client.terminate();
 		}
 		// Bounded wait for the server to see every socket go and finish what was in flight.
-		for (let i = 0; i < 200 && tureen.connections.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-		assert.equal(tureen.connections.size, 0, 'the server saw every socket close');
-		await Promise.all([...tureen.connections].map((c) => c.whenIdle()));
+		for (let i = 0; i < 200 && tureen.signalling.count > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+		assert.equal(tureen.signalling.count, 0, 'the server saw every socket close');
+		await Promise.all(tureen.signalling.connectionsForTesting().map((c) => c.whenIdle()));
 		for (let i = 0; i < 100 && portsInUse(tureen) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
 		const stats = (await (await fetch(`${baseUrl}/stats`)).json()) as { totalPeers: number };
 		assert.equal(stats.totalPeers, 0, '/stats shows no peer');

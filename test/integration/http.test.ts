@@ -274,7 +274,7 @@ describe('HTTP API on 4 workers', () => {
 		assert.ok(!Object.values(after.distribution).flat().includes('room-5'));
 		assert.equal(after.workers[workerId]?.roomCount, (before.workers[workerId]?.roomCount ?? 0) - 1);
 		assert.equal(router.closed, true);
-		const dump = await tureen.pool.getWorker(workerId)!.worker!.dump();
+		const dump = await tureen.pool.mediasoupWorkerForTesting(workerId).dump();
 		assert.ok(!dump.routerIds.includes(router.id));
 	});
 
@@ -303,7 +303,7 @@ describe('HTTP API on 4 workers', () => {
 
 	it('100 concurrent getOrCreateRoom calls for one id create one room and one router', async () => {
 		const routerCounts = async () =>
-			Promise.all(tureen.pool.workers.map(async (w) => (await w.worker!.dump()).routerIds.length));
+			Promise.all(tureen.pool.workers.map(async (w) => (await tureen.pool.mediasoupWorkerForTesting(w.workerId).dump()).routerIds.length));
 		const roomsBefore = tureen.rooms.rooms.length;
 		const countsBefore = await routerCounts();
 
@@ -318,7 +318,7 @@ describe('HTTP API on 4 workers', () => {
 		const countsAfter = await routerCounts();
 		const expected = countsBefore.map((n, w) => (w === room.workerId ? n + 1 : n));
 		assert.deepEqual(countsAfter, expected);
-		const dump = await tureen.pool.getWorker(room.workerId)!.worker!.dump();
+		const dump = await tureen.pool.mediasoupWorkerForTesting(room.workerId).dump();
 		assert.ok(dump.routerIds.includes(room.router.id));
 
 		const s = await stats();

@@ -40,7 +40,7 @@ async function expectFullMesh(room: NodePeer[]): Promise<void> {
 async function transportCount(): Promise<number> {
 	let count = 0;
 	for (const managed of tureen.pool.workers) {
-		const dump = await managed.worker!.dump();
+		const dump = await tureen.pool.mediasoupWorkerForTesting(managed.workerId).dump();
 		for (const routerId of dump.routerIds) {
 			const router = [...tureen.rooms.rooms].find((r) => r.router.id === routerId)?.router;
 			if (router) count += (await router.dump()).transportIds.length;
@@ -98,6 +98,6 @@ test('leaving closes every transport, and empty rooms close with their routers',
 	assert.equal(await transportCount(), 0, 'no transport left after leave');
 	await pollUntil(() => Promise.resolve(tureen.rooms.rooms.length), (n) => n === 0, { what: 'all rooms closed', timeoutMs: 10_000 });
 	let routers = 0;
-	for (const managed of tureen.pool.workers) routers += (await managed.worker!.dump()).routerIds.length;
+	for (const managed of tureen.pool.workers) routers += (await tureen.pool.mediasoupWorkerForTesting(managed.workerId).dump()).routerIds.length;
 	assert.equal(routers, 0, 'no router left on any worker');
 });

@@ -116,8 +116,8 @@ describe('GET /metrics', () => {
 		assert.equal(value(samples, 'tureen_signalling_requests_total', { method: 'unknown', outcome: 'error' }), 1);
 		assert.equal(value(samples, 'tureen_signalling_requests_total', { method: 'produce', outcome: 'ok' }), 0);
 		assert.ok(!requests.some((s) => s.labels.method === 'bogus'), 'unknown names are not label values');
-		// 12 known methods + "unknown", times two outcomes: fixed however clients behave.
-		assert.equal(requests.length, 26);
+		// The protocol's methods + "unknown", times two outcomes: fixed however clients behave.
+		assert.equal(requests.length, (METHODS.length + 1) * 2);
 	});
 
 	it('knows every method of the signalling protocol by name', () => {
@@ -164,7 +164,7 @@ describe('GET /metrics', () => {
 
 	it('keeps counting on a respawned worker, from zero', async () => {
 		const slot = tureen.pool.getWorker(1)!;
-		const before = slot.worker!;
+		const before = tureen.pool.mediasoupWorkerForTesting(1);
 		process.kill(before.pid, 'SIGKILL');
 		await waitFor(() => slot.alive && slot.worker !== before && slot.restarts === 1, 'worker 1 to respawn');
 		// The dead worker's rooms were moved to worker 0 when it died.

@@ -194,7 +194,7 @@ describe('worker death', () => {
 		const logs = captureLogs();
 		const { tureen } = await server({ MEDIASOUP_WORKER_COUNT: '1', RTC_BASE_PORT: '38000', CPU_SAMPLE_INTERVAL_MS: '100' }, logs.logger);
 		const managed = tureen.pool.getWorker(0)!;
-		const worker = managed.worker!;
+		const worker = tureen.pool.mediasoupWorkerForTesting(0);
 		worker.getResourceUsage = () => Promise.reject(new Error('getrusage refused by the test'));
 		const [line] = await pollUntil(
 			() => Promise.resolve(logs.find('worker CPU/memory sampling failed; its figures are stale')),

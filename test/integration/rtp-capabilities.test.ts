@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 
 import type { ResponseMessage } from '../../src/protocol/messages.ts';
 import type { Tureen } from '../../src/server.ts';
-import { unconsumableReason } from '../../src/services/codecMatch.ts';
+import { unconsumableReason } from '../../src/services/rooms/codecMatch.ts';
 import { fakeConnection, type FakeSocket } from '../support/fakeSocket.ts';
 import { startTestServer } from '../support/server.ts';
 

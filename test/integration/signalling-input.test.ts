@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { roomIdSchema } from '../../src/protocol/ids.ts';
 import type { ResponseMessage, SignallingErrorCode } from '../../src/protocol/messages.ts';
 import type { Tureen } from '../../src/server.ts';
 import { startTestServer } from '../support/server.ts';
@@ -184,7 +185,7 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 	});
 
 	describe('request validation', () => {
-		it('schema mismatches get BAD_REQUEST carrying the request id', async () => {
+		it('schema mismatches get BAD_REQUEST (INVALID_ROOM_ID for a bad roomId) carrying the request id', async () => {
 			const first = await open();
 			const caps = await rtpCapabilities(first, 'input-schema');
 			const cases: { method: string; data?: unknown }[] = [
@@ -233,7 +234,10 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 				const id = client.nextId + 1000;
 				client.sendRaw(JSON.stringify(data === undefined ? { id, method } : { id, method, data }));
 				const response = await client.waitForResponse(id);
-				assertError(response, 'BAD_REQUEST', id);
+				// A roomId given but not valid is INVALID_ROOM_ID, as over HTTP; any other mismatch BAD_REQUEST.
+				const roomId = typeof data === 'object' && data !== null && 'roomId' in data ? data.roomId : undefined;
+				const badRoomId = roomId !== undefined && !roomIdSchema.safeParse(roomId).success;
+				assertError(response, badRoomId ? 'INVALID_ROOM_ID' : 'BAD_REQUEST', id);
 				assert.match((response as { error: { message: string } }).error.message, new RegExp(`^${method}: `));
 			}
 			// None of that joined the room.
@@ -330,6 +334,16 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 			assert.equal(heardByA.data.kind, 'audio');
 		});
 
+		it('getRoomState lists the other peer and its producers, never the caller', async () => {
+			const state = assertOk(await b.request('getRoomState', {})).data as { roomId: string; peers: { peerId: string }[]; producers: { producerId: string; peerId: string }[] };
+			assert.equal(state.roomId, roomId);
+			assert.deepEqual(state.peers.map((p) => p.peerId), [aPeerId]);
+			assert.deepEqual(state.producers.map((p) => [p.producerId, p.peerId]), [[aProducer, aPeerId]]);
+			const outsider = await open();
+			assertError(await outsider.request('getRoomState', {}), 'NOT_JOINED');
+			await outsider.close();
+		});
+
 		it("B cannot connect, restartIce, produce or consume on A's transports (NOT_FOUND)", async () => {
 			const aTransport = tureen.rooms.getRoom(roomId)?.members.get(aPeerId)?.transports.get(aSend);
 			assert.ok(aTransport, "A's send transport exists server-side");
@@ -391,6 +405,9 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 			const closed = await a.waitForNotification('consumerClosed', 5000, (m) => m.data.consumerId === aConsumer);
 			assert.equal(closed.data.producerId, bProducer);
 			await a.waitForNotification('producerClosed', 5000, (m) => m.data.producerId === bProducer);
+			// Both at once, consumerClosed first: nothing about it arrives later.
+			const order = a.notifications.filter((m) => m.notification === 'consumerClosed' || m.notification === 'producerClosed').map((m) => m.notification);
+			assert.deepEqual(order.slice(-2), ['consumerClosed', 'producerClosed']);
 			assertError(await b.request('closeProducer', { producerId: bProducer }), 'NOT_FOUND');
 			assertError(await a.request('resumeConsumer', { consumerId: aConsumer }), 'NOT_FOUND');
 		});

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 
-import { MEDIA_CODECS } from '../../src/services/codecs.ts';
+import { MEDIA_CODECS } from '../../src/services/rooms/codecs.ts';
 import { seededRandom } from '../support/random.ts';
 import { SRTP_SUITES, SrtpContext, rtpHeaderLength, srtpMasterLength } from '../support/srtp.ts';
 import { bindSocket, isRtcp, sendTo } from '../support/udp.ts';

@@ -6,9 +6,9 @@ import { EventEmitter } from 'node:events';
 
 import type { WebSocket } from 'ws';
 
-import type { Tureen } from '../../src/server.ts';
 import type { Method, RequestData, ResponseMessage, ServerMessage } from '../../src/protocol/messages.ts';
 import { SignallingConnection } from '../../src/signalling/connection.ts';
+import type { SignallingHub } from '../../src/signalling/index.ts';
 
 export class FakeSocket extends EventEmitter {
 	readonly OPEN = 1;
@@ -73,10 +73,10 @@ export class FakeSocket extends EventEmitter {
 	}
 }
 
-/** A real connection of `tureen` on a fake socket. */
-export function fakeConnection(tureen: Tureen, ip = '127.0.0.1'): { socket: FakeSocket; connection: SignallingConnection } {
+/** A real connection of a running server (its signalling dependencies) on a fake socket. */
+export function fakeConnection(server: { signalling: SignallingHub }, ip = '127.0.0.1'): { socket: FakeSocket; connection: SignallingConnection } {
 	const socket = new FakeSocket();
-	const connection = new SignallingConnection(tureen, socket as unknown as WebSocket, ip);
+	const connection = new SignallingConnection(server.signalling.depsForTesting, socket as unknown as WebSocket, ip);
 	return { socket, connection };
 }
 

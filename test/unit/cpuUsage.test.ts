@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { cpuFraction, MovingAverage } from '../../src/services/cpuUsage.ts';
+import { cpuFraction, MovingAverage } from '../../src/services/workers/cpuUsage.ts';
 
 describe('cpuFraction', () => {
 	it('is CPU time over wall time between two readings', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { chooseWorker, PORTS_NEARLY_FULL, type WorkerSnapshot } from '../../src/services/placement.ts';
+import { chooseWorker, PORTS_NEARLY_FULL, type WorkerSnapshot } from '../../src/services/workers/placement.ts';
 
 const DEFAULT = { cpuSimilarThreshold: 0.1 };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { firewallRange, firewallRules, portPlan, portRangeFor } from '../../src/services/portPlan.ts';
+import { firewallRange, firewallRules, portPlan, portRangeFor } from '../../src/services/workers/portPlan.ts';
 
 const DEFAULT_PLAN = { workerCount: 4, rtcBasePort: 10000, rtcPortsPerWorker: 1000 };
 

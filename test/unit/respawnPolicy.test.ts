@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { DEFAULT_RESPAWN_POLICY, decideRespawn, type RespawnPolicy } from '../../src/services/respawnPolicy.ts';
+import { DEFAULT_RESPAWN_POLICY, decideRespawn, type RespawnPolicy } from '../../src/services/workers/respawnPolicy.ts';
 
 const NOW = 1_700_000_000_000;
 

@@ -18,9 +18,14 @@ export const DEFAULT_RESPAWN_POLICY: RespawnPolicy = {
 
 export type RespawnDecision = { respawn: true; delayMs: number } | { respawn: false };
 
+/** The deaths (epoch ms) that still count at `now`: those inside the policy's window. */
+export function recentDeaths(deaths: readonly number[], now: number, policy: RespawnPolicy): number[] {
+	return deaths.filter((t) => now - t < policy.windowMs);
+}
+
 /** `deaths` are epoch ms of this slot's deaths, the latest included. */
 export function decideRespawn(deaths: readonly number[], now: number, policy: RespawnPolicy): RespawnDecision {
-	const recent = deaths.filter((t) => now - t < policy.windowMs).length;
+	const recent = recentDeaths(deaths, now, policy).length;
 	if (recent >= policy.maxDeaths) return { respawn: false };
 	const delayMs = Math.min(policy.baseDelayMs * 2 ** Math.max(0, recent - 1), policy.maxDelayMs);
 	return { respawn: true, delayMs };

@@ -1,0 +1,191 @@
+// The signalling handlers on fake workers: ownership checks, limits and the
+// errors each refusal carries, with no mediasoup worker.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { errors as mediasoupErrors } from 'mediasoup';
+
+import { asTureenError } from '../../src/errors.ts';
+import { createLogger } from '../../src/logger.ts';
+import { parseRequestData, type Method, type NotificationMessage, type RequestData, type ResponseData } from '../../src/protocol/messages.ts';
+import { RoomRegistry } from '../../src/services/room.ts';
+import { handlers, type HandlerDeps, type TransportHost } from '../../src/signalling/handlers.ts';
+import { Peer } from '../../src/signalling/peer.ts';
+import { FakePool, type FakeRouter, type FakeTransport } from '../support/fakeMedia.ts';
+
+const OPUS = { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 } as const;
+const CAPS = { codecs: [OPUS, { kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }] };
+
+type Setup = { deps: HandlerDeps; host: TransportHost & { alive: boolean; exhausted: number }; rooms: RoomRegistry<Peer> };
+
+function setup(overrides: { maxPeersPerRoom?: number; transportsPerPeer?: number; producersPerPeer?: number; consumersPerPeer?: number } = {}): Setup {
+	const rooms = new RoomRegistry<Peer>({ pool: new FakePool(1), logger: createLogger('silent'), roomIdleTimeoutMs: 60_000, maxRooms: 10, roomsPerIpPerMinute: 10 });
+	const host = {
+		workerId: 0,
+		alive: true,
+		exhausted: 0,
+		webRtcListenInfos: () => [],
+		trackTransport: () => undefined,
+		notePortsExhausted() {
+			this.exhausted += 1;
+		},
+	};
+	const deps: HandlerDeps = {
+		rooms,
+		transportHost: () => host,
+		authorizeJoin: async () => undefined,
+		settings: {
+			maxPeersPerRoom: overrides.maxPeersPerRoom ?? 10,
+			webrtcListenIp: '127.0.0.1',
+			announcedIp: undefined,
+			limits: {
+				transportsPerPeer: overrides.transportsPerPeer ?? 4,
+				producersPerPeer: overrides.producersPerPeer ?? 4,
+				consumersPerPeer: overrides.consumersPerPeer ?? 4,
+			},
+		},
+	};
+	return { deps, host, rooms };
+}
+
+type Client = { peer: Peer; heard: NotificationMessage[]; call<M extends Method>(method: M, data: RequestData<M>): Promise<ResponseData[M]> };
+
+/** A peer driven as a connection would: its data parsed by the method's schema, then the handler. */
+function client({ deps }: Setup): Client {
+	const heard: NotificationMessage[] = [];
+	const peer = new Peer({ notify: (m) => heard.push(m), end: () => undefined });
+	return {
+		peer,
+		heard,
+		async call(method, data) {
+			const parsed = parseRequestData(method, data);
+			if (!parsed.success) throw new Error(`${method}: ${parsed.error.message}`);
+			return handlers[method]({ deps, peer, ip: '10.0.0.1' }, parsed.data);
+		},
+	};
+}
+
+async function joined(s: Setup, roomId = 'room'): Promise<Client> {
+	const c = client(s);
+	await c.call('join', { roomId, displayName: 'someone', rtpCapabilities: CAPS });
+	return c;
+}
+
+function routerOf(s: Setup, roomId = 'room'): FakeRouter {
+	return s.rooms.getRoom(roomId)!.router as unknown as FakeRouter;
+}
+
+async function publisher(s: Setup): Promise<{ c: Client; send: string; producerId: string }> {
+	const c = await joined(s);
+	const { transportId: send } = await c.call('createWebRtcTransport', { direction: 'send' });
+	const { producerId } = await c.call('produce', { transportId: send, kind: 'audio', rtpParameters: {} });
+	return { c, send, producerId };
+}
+
+describe('signalling handlers (fake workers)', () => {
+	it('before join: NOT_JOINED; a second join: ALREADY_JOINED', async () => {
+		const s = setup();
+		const c = client(s);
+		await assert.rejects(c.call('createWebRtcTransport', { direction: 'send' }), { code: 'NOT_JOINED' });
+		await assert.rejects(c.call('getRoomState', {}), { code: 'NOT_JOINED' });
+		await c.call('join', { roomId: 'room', displayName: 'A', rtpCapabilities: CAPS });
+		await assert.rejects(c.call('join', { roomId: 'room', displayName: 'A', rtpCapabilities: CAPS }), { code: 'ALREADY_JOINED' });
+	});
+
+	it('join refuses capabilities that can receive none of the room\'s codecs, and a full room', async () => {
+		const s = setup({ maxPeersPerRoom: 1 });
+		const c = client(s);
+		await assert.rejects(c.call('join', { roomId: 'room', displayName: 'A', rtpCapabilities: { codecs: [] } }), (error: Error & { code?: string }) => {
+			assert.equal(error.code, 'BAD_REQUEST');
+			assert.match(error.message, /can receive none of this room's codecs/);
+			return true;
+		});
+		await c.call('join', { roomId: 'room', displayName: 'A', rtpCapabilities: CAPS });
+		await assert.rejects(joined(s), { code: 'ROOM_FULL' });
+	});
+
+	it("join and getRoomState list the others and their producers, never the caller", async () => {
+		const s = setup();
+		const a = await publisher(s);
+		const b = client(s);
+		const answer = await b.call('join', { roomId: 'room', displayName: 'B', rtpCapabilities: CAPS });
+		assert.deepEqual(answer.peers, [{ peerId: a.c.peer.peerId, displayName: 'someone' }]);
+		assert.deepEqual(answer.producers.map((p) => p.producerId), [a.producerId]);
+		const state = await a.c.call('getRoomState', {});
+		assert.deepEqual(state, { roomId: 'room', workerId: 0, peers: [{ peerId: b.peer.peerId, displayName: 'B' }], producers: [] });
+		assert.deepEqual(a.c.heard.map((m) => m.notification), ['peerJoined']);
+	});
+
+	it("another peer's transport, producer or consumer is NOT_FOUND; consuming oneself is BAD_REQUEST", async () => {
+		const s = setup();
+		const a = await publisher(s);
+		const b = await joined(s);
+		const { transportId: recv } = await b.call('createWebRtcTransport', { direction: 'recv' });
+		const { consumerId } = await b.call('consume', { producerId: a.producerId, transportId: recv });
+		await assert.rejects(b.call('connectWebRtcTransport', { transportId: a.send, dtlsParameters: {} }), { code: 'NOT_FOUND' });
+		await assert.rejects(b.call('produce', { transportId: a.send, kind: 'audio', rtpParameters: {} }), { code: 'NOT_FOUND' });
+		await assert.rejects(b.call('closeProducer', { producerId: a.producerId }), { code: 'NOT_FOUND' });
+		await assert.rejects(b.call('pauseProducer', { producerId: a.producerId }), { code: 'NOT_FOUND' });
+		await assert.rejects(a.c.call('resumeConsumer', { consumerId }), { code: 'NOT_FOUND' });
+		const { transportId: aRecv } = await a.c.call('createWebRtcTransport', { direction: 'recv' });
+		await assert.rejects(a.c.call('consume', { producerId: a.producerId, transportId: aRecv }), { code: 'BAD_REQUEST' });
+		await assert.rejects(b.call('consume', { producerId: 'nothing', transportId: recv }), { code: 'NOT_FOUND' });
+	});
+
+	it('transports keep to their direction', async () => {
+		const s = setup();
+		const a = await publisher(s);
+		const b = await joined(s);
+		const { transportId: bSend } = await b.call('createWebRtcTransport', { direction: 'send' });
+		const { transportId: bRecv } = await b.call('createWebRtcTransport', { direction: 'recv' });
+		await assert.rejects(b.call('produce', { transportId: bRecv, kind: 'audio', rtpParameters: {} }), { code: 'BAD_REQUEST' });
+		await assert.rejects(b.call('consume', { producerId: a.producerId, transportId: bSend }), { code: 'BAD_REQUEST' });
+	});
+
+	it('per-peer caps answer LIMIT_REACHED naming the cap', async () => {
+		const s = setup({ transportsPerPeer: 1, producersPerPeer: 1 });
+		const a = await publisher(s);
+		await assert.rejects(a.c.call('createWebRtcTransport', { direction: 'recv' }), { code: 'LIMIT_REACHED', details: { limit: 'transportsPerPeer', max: 1 } });
+		await assert.rejects(a.c.call('produce', { transportId: a.send, kind: 'audio', rtpParameters: {} }), {
+			code: 'LIMIT_REACHED',
+			details: { limit: 'producersPerPeer', max: 1 },
+		});
+	});
+
+	it('a room whose worker is gone: NO_WORKER_AVAILABLE; a full port range: NO_PORTS_AVAILABLE, noted on the worker', async () => {
+		const s = setup();
+		const c = await joined(s);
+		s.host.alive = false;
+		await assert.rejects(c.call('createWebRtcTransport', { direction: 'send' }), { code: 'NO_WORKER_AVAILABLE' });
+		s.host.alive = true;
+		routerOf(s).transportError = new Error("no more available ports [protocol:udp, ip:'127.0.0.1', numAttempt:1000]");
+		await assert.rejects(c.call('createWebRtcTransport', { direction: 'send' }), { code: 'NO_PORTS_AVAILABLE' });
+		assert.equal(s.host.exhausted, 1);
+	});
+
+	it("mediasoup's refusals: a plain worker Error is MEDIA_ERROR; its error classes map by instanceof", async () => {
+		const s = setup();
+		const c = await joined(s);
+		const { transportId } = await c.call('createWebRtcTransport', { direction: 'send' });
+		const transport = routerOf(s).transports.find((t: FakeTransport) => t.id === transportId)!;
+		transport.connectError = new Error('connect() already called [method:transport.connect]');
+		await assert.rejects(c.call('connectWebRtcTransport', { transportId, dtlsParameters: {} }), { code: 'MEDIA_ERROR' });
+		assert.equal(asTureenError(new mediasoupErrors.WorkerClosedError('Channel closed')).code, 'NO_WORKER_AVAILABLE');
+		assert.equal(asTureenError(new mediasoupErrors.NotFoundError('Producer not found')).code, 'MEDIA_ERROR');
+		assert.equal(asTureenError(new mediasoupErrors.UnsupportedError('no')).code, 'MEDIA_ERROR');
+		assert.equal(asTureenError(new TypeError('invalid rtpParameters')).code, 'MEDIA_ERROR');
+		assert.equal(asTureenError(new RangeError('ours')).code, 'INTERNAL');
+	});
+
+	it('leave closes what the peer owned and lets the socket join again with the same peerId', async () => {
+		const s = setup();
+		const a = await publisher(s);
+		const b = await joined(s);
+		const peerId = a.c.peer.peerId;
+		await a.c.call('leave', {});
+		assert.deepEqual(b.heard.map((m) => m.notification).slice(-2), ['producerClosed', 'peerLeft']);
+		assert.equal(a.c.peer.transports.size, 0);
+		const again = await a.c.call('join', { roomId: 'room', displayName: 'A', rtpCapabilities: CAPS });
+		assert.equal(again.peerId, peerId);
+	});
+});

@@ -1,0 +1,146 @@
+// Peer on fake mediasoup objects: it alone changes its maps, tells the others
+// in a fixed order, and closes what arrives after it left. No worker needed.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import type { types as ms } from 'mediasoup';
+
+import type { NotificationMessage } from '../../src/protocol/messages.ts';
+import { Room } from '../../src/services/room.ts';
+import { Peer } from '../../src/signalling/peer.ts';
+import { FakeRouter, type FakeConsumer, type FakeProducer, type FakeTransport } from '../support/fakeMedia.ts';
+
+type Heard = { peer: Peer; heard: NotificationMessage[]; ended: string[] };
+
+function newPeer(room?: Room<Peer>): Heard {
+	const heard: NotificationMessage[] = [];
+	const ended: string[] = [];
+	const peer = new Peer({ notify: (m) => heard.push(m), end: (reason) => ended.push(reason) });
+	if (room) peer.enter(room);
+	return { peer, heard, ended };
+}
+
+function newRoom(): { room: Room<Peer>; router: FakeRouter } {
+	const router = new FakeRouter();
+	return { room: new Room<Peer>('r', 0, router.asRouter()), router };
+}
+
+const names = (heard: NotificationMessage[]) => heard.map((m) => m.notification);
+
+async function transportOf(peer: Peer, room: Room<Peer>, router: FakeRouter, direction: 'send' | 'recv'): Promise<FakeTransport> {
+	const transport = await router.createWebRtcTransport({ appData: { direction } });
+	peer.adoptTransport(room, transport as unknown as ms.WebRtcTransport);
+	return transport;
+}
+
+/** A publishes one producer and B consumes it. */
+async function publishedAndConsumed() {
+	const { room, router } = newRoom();
+	const a = newPeer(room);
+	const b = newPeer(room);
+	const send = await transportOf(a.peer, room, router, 'send');
+	const recv = await transportOf(b.peer, room, router, 'recv');
+	const producer = await send.produce({ kind: 'video' });
+	a.peer.adoptProducer(room, producer as unknown as ms.Producer);
+	const consumer = await recv.consume({ producerId: producer.id });
+	b.peer.adoptConsumer(room, consumer as unknown as ms.Consumer);
+	b.heard.length = 0;
+	return { room, router, a, b, send, recv, producer, consumer };
+}
+
+describe('Peer (fake mediasoup objects)', () => {
+	it('enters through the room, and the others hear of its producers', async () => {
+		const { room, router } = newRoom();
+		const a = newPeer(room);
+		const b = newPeer(room);
+		assert.deepEqual([...room.members.keys()], [a.peer.peerId, b.peer.peerId]);
+		const send = await transportOf(a.peer, room, router, 'send');
+		const producer = await send.produce({ kind: 'audio' });
+		a.peer.adoptProducer(room, producer as unknown as ms.Producer);
+		assert.equal(a.peer.producers.size, 1);
+		assert.deepEqual(b.heard, [{ notification: 'newProducer', data: { producerId: producer.id, peerId: a.peer.peerId, kind: 'audio', paused: false } }]);
+		assert.deepEqual(a.heard, [], 'the owner is not told of its own producer');
+	});
+
+	it('acts only on its own objects: another peer\'s ids are NOT_FOUND', async () => {
+		const { send, producer, consumer, b, a } = await publishedAndConsumed();
+		assert.throws(() => b.peer.ownTransport(send.id), { code: 'NOT_FOUND' });
+		assert.throws(() => b.peer.ownProducer(producer.id), { code: 'NOT_FOUND' });
+		assert.throws(() => a.peer.ownConsumer(consumer.id), { code: 'NOT_FOUND' });
+		assert.equal(b.peer.producers.get(producer.id), undefined);
+		assert.equal(a.peer.producers.get(producer.id), producer as unknown as ms.Producer);
+	});
+
+	it('a closed producer: its consumers close and are told, then producerClosed; nothing later from the worker', async () => {
+		const { a, b, producer, consumer } = await publishedAndConsumed();
+		producer.close();
+		assert.deepEqual(b.heard, [
+			{ notification: 'consumerClosed', data: { consumerId: consumer.id, producerId: producer.id } },
+			{ notification: 'producerClosed', data: { producerId: producer.id, peerId: a.peer.peerId } },
+		]);
+		assert.equal(consumer.closed, true);
+		assert.equal(a.peer.producers.size, 0);
+		assert.equal(b.peer.consumers.size, 0);
+		(consumer as FakeConsumer).producerClosedByWorker();
+		assert.equal(b.heard.length, 2, 'the worker\'s late producerclose adds nothing');
+	});
+
+	it('leave: consumerClosed, producerClosed, then peerLeft, each once; the room empties', async () => {
+		const { room, a, b, producer, consumer } = await publishedAndConsumed();
+		let empty = false;
+		room.on('empty', () => (empty = true));
+		a.peer.leave();
+		assert.deepEqual(names(b.heard), ['consumerClosed', 'producerClosed', 'peerLeft']);
+		assert.equal(consumer.closed, true);
+		assert.equal((producer as FakeProducer).closed, true);
+		assert.equal(a.peer.room, undefined);
+		assert.equal(a.peer.leave(), undefined, 'a second leave does nothing');
+		assert.equal(names(b.heard).length, 3);
+		b.peer.end();
+		assert.equal(empty, true);
+	});
+
+	it('a room closing tells each member roomClosed and nothing else', async () => {
+		const { room, a, b } = await publishedAndConsumed();
+		a.heard.length = 0;
+		room.close('deleted');
+		assert.deepEqual(a.heard, [{ notification: 'roomClosed', data: { reason: 'deleted' } }]);
+		assert.deepEqual(b.heard, [{ notification: 'roomClosed', data: { reason: 'deleted' } }]);
+	});
+
+	it('a room moving: producerClosed for the remote producers (no consumerClosed), then roomMoved; the maps are empty', async () => {
+		const { room, router, a, b, producer } = await publishedAndConsumed();
+		a.heard.length = 0;
+		room.beginMove(1);
+		room.completeMove(0, new FakeRouter().asRouter(), 'worker-died');
+		assert.equal(router.closed, true);
+		assert.deepEqual(b.heard, [
+			{ notification: 'producerClosed', data: { producerId: producer.id, peerId: a.peer.peerId } },
+			{ notification: 'roomMoved', data: { workerId: 1, reason: 'worker-died' } },
+		]);
+		assert.deepEqual(a.heard, [{ notification: 'roomMoved', data: { workerId: 1, reason: 'worker-died' } }]);
+		for (const { peer } of [a, b]) assert.deepEqual([peer.transports.size, peer.producers.size, peer.consumers.size], [0, 0, 0]);
+		assert.equal(room.members.size, 2, 'both stay joined');
+	});
+
+	it('what is made for a peer that has left (or whose connection ended) is closed at once', async () => {
+		const { room, router } = newRoom();
+		const a = newPeer(room);
+		const transport = await router.createWebRtcTransport({ appData: {} });
+		a.peer.end();
+		assert.throws(() => a.peer.adoptTransport(room, transport as unknown as ms.WebRtcTransport), { code: 'NOT_JOINED' });
+		assert.equal(transport.closed, true);
+		assert.throws(() => a.peer.enter(room), { code: 'NOT_JOINED' });
+	});
+
+	it('endSession: sessionEnded first, then the room sees it leave, then the connection ends', () => {
+		const { room } = newRoom();
+		const a = newPeer(room);
+		const b = newPeer(room);
+		a.peer.endSession('replaced');
+		assert.deepEqual(names(a.heard), ['sessionEnded']);
+		assert.deepEqual(a.ended, ['replaced']);
+		assert.deepEqual(names(b.heard), ['peerLeft']);
+		assert.equal(room.members.has(a.peer.peerId), false);
+	});
+});
