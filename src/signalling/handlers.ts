@@ -6,6 +6,7 @@ import { limitReached, TureenError } from '../errors.ts';
 import type { Method, ParsedRequestData, ResponseData, RoomState } from '../protocol/messages.ts';
 import { unconsumableReason } from '../services/rooms/codecMatch.ts';
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
+import { layerHandlers } from './layerHandlers.ts';
 import type { Peer, PeerRoom } from './peer.ts';
 
 /** The worker slot hosting a room, as transports need it: its port range and port accounting. */
@@ -211,9 +212,13 @@ export const handlers: Handlers = {
 	},
 
 	async resumeConsumer({ peer }, { consumerId }) {
-		await peer.ownConsumer(consumerId).resume();
+		const consumer = peer.ownConsumer(consumerId);
+		await consumer.resume();
+		peer.noteConsumerDemand(consumer);
 		return EMPTY;
 	},
+
+	...layerHandlers,
 
 	async leave({ peer }) {
 		peer.leave();

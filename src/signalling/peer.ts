@@ -3,8 +3,16 @@ import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 
 import { TureenError } from '../errors.ts';
-import type { NotificationMessage, Notifications, ProducerInfo, RoomCloseReason, RoomMoveReason } from '../protocol/messages.ts';
+import type {
+	ConsumerLayerState,
+	NotificationMessage,
+	Notifications,
+	ProducerInfo,
+	RoomCloseReason,
+	RoomMoveReason,
+} from '../protocol/messages.ts';
 import type { Room, RoomMember } from '../services/room.ts';
+import { ProducerDynacast } from './dynacast.ts';
 
 export type PeerRoom = Room<Peer>;
 
@@ -39,6 +47,8 @@ export class Peer implements RoomMember {
 	readonly #transports = new Map<string, ms.WebRtcTransport>();
 	readonly #producers = new Map<string, ms.Producer>();
 	readonly #consumers = new Map<string, ms.Consumer>();
+	/** Dynacast of each of this peer's simulcast producers. */
+	readonly #dynacasts = new Map<string, ProducerDynacast>();
 	readonly #link: PeerLink;
 	#room: PeerRoom | undefined;
 	#ended = false;
@@ -182,8 +192,11 @@ export class Peer implements RoomMember {
 		this.#producers.set(producer.id, producer);
 		// The router this producer lives on: when it closes, the room is moving or closing.
 		const router = room.router;
+		this.#startDynacast(room, producer);
 		producer.observer.once('close', () => {
 			this.#producers.delete(producer.id);
+			this.#dynacasts.get(producer.id)?.close();
+			this.#dynacasts.delete(producer.id);
 			if (room.closed) return;
 			for (const other of room.members.values()) {
 				if (other !== this) other.#producerGone(producer.id, this.peerId, !router.closed);
@@ -192,11 +205,24 @@ export class Peer implements RoomMember {
 		this.broadcast({ notification: 'newProducer', data: this.#producerInfo(producer) });
 	}
 
-	/** As adoptTransport, for a consumer; this peer hears when its producer pauses or resumes. */
+	/**
+	 * As adoptTransport, for a consumer; this peer hears when its producer
+	 * pauses or resumes, and when its layers or score change.
+	 */
 	adoptConsumer(room: PeerRoom, consumer: ms.Consumer): void {
 		this.#adopt(room, consumer);
 		this.#consumers.set(consumer.id, consumer);
-		consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
+		consumer.observer.once('close', () => {
+			this.#consumers.delete(consumer.id);
+			this.noteConsumerDemand(consumer);
+		});
+		consumer.on('layerschange', (layers) => {
+			const data = { consumerId: consumer.id, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null };
+			this.notify({ notification: 'consumerLayersChanged', data });
+		});
+		consumer.on('score', ({ score, producerScore }) => {
+			this.notify({ notification: 'consumerScore', data: { consumerId: consumer.id, score, producerScore } });
+		});
 		// Normally producerGone has closed the consumer first; this covers a producer closed by mediasoup alone.
 		consumer.on('producerclose', () => this.#consumerClosed(consumer));
 		consumer.on('producerpause', () => this.notify({ notification: 'consumerPaused', data: { consumerId: consumer.id } }));
@@ -215,6 +241,53 @@ export class Peer implements RoomMember {
 			}
 		}
 		this.notify({ notification: 'producerClosed', data: { producerId, peerId: ownerId } });
+	}
+
+	/**
+	 * This peer's consumer changed what it wants (created, paused, resumed,
+	 * new preferred layers, closed): the producer's owner reviews its dynacast.
+	 */
+	noteConsumerDemand(consumer: ms.Consumer): void {
+		for (const member of this.#room?.members.values() ?? []) {
+			if (member.producers.has(consumer.producerId)) member.#dynacasts.get(consumer.producerId)?.review();
+		}
+	}
+
+	/** Dynacast for a simulcast video producer: the publisher hears producerLayersWanted. */
+	#startDynacast(room: PeerRoom, producer: ms.Producer): void {
+		const spatialLayers = producer.rtpParameters.encodings?.length ?? 1;
+		if (producer.kind !== 'video' || spatialLayers < 2) return;
+		const dynacast = new ProducerDynacast({
+			spatialLayers,
+			wants: () =>
+				[...room.members.values()].flatMap((member) =>
+					[...member.#consumers.values()]
+						.filter((c) => c.producerId === producer.id && !c.closed)
+						.map((c) => ({ preferredSpatialLayer: c.preferredLayers?.spatialLayer ?? spatialLayers - 1, paused: c.paused })),
+				),
+			tell: (maxSpatialLayer) => this.notify({ notification: 'producerLayersWanted', data: { producerId: producer.id, maxSpatialLayer } }),
+		});
+		this.#dynacasts.set(producer.id, dynacast);
+		// Nobody consumes it yet: after the hold-off the publisher may keep only its smallest layer.
+		dynacast.review();
+	}
+
+	/** Layers of every consumer of this peer, for the room details an operator reads. */
+	consumerLayers(): ConsumerLayerState[] {
+		return [...this.#consumers.values()].map((c) => ({
+			consumerId: c.id,
+			producerId: c.producerId,
+			kind: c.kind,
+			type: c.type,
+			paused: c.paused,
+			producerPaused: c.producerPaused,
+			currentLayers: c.currentLayers ? { spatialLayer: c.currentLayers.spatialLayer, temporalLayer: c.currentLayers.temporalLayer ?? null } : null,
+			preferredLayers: c.preferredLayers
+				? { spatialLayer: c.preferredLayers.spatialLayer, temporalLayer: c.preferredLayers.temporalLayer ?? null }
+				: null,
+			priority: c.priority,
+			score: c.score.score,
+		}));
 	}
 
 	#consumerClosed(consumer: ms.Consumer): void {
@@ -276,6 +349,8 @@ export class Peer implements RoomMember {
 	}
 
 	#forgetMedia(): void {
+		for (const dynacast of this.#dynacasts.values()) dynacast.close();
+		this.#dynacasts.clear();
 		this.#transports.clear();
 		this.#producers.clear();
 		this.#consumers.clear();

@@ -246,6 +246,10 @@ function foreignIdCode(method: Method, data: Record<string, unknown>, victims: V
 		case 'resumeProducer':
 			return theirs(victims.producers, 'producerId') ? 'NOT_FOUND' : undefined;
 		case 'resumeConsumer':
+		case 'pauseConsumer':
+		case 'setConsumerPreferredLayers':
+		case 'setConsumerPriority':
+		case 'requestKeyFrame':
 			return theirs(victims.consumers, 'consumerId') ? 'NOT_FOUND' : undefined;
 		default:
 			return undefined;
@@ -483,7 +487,19 @@ class Generator {
 				};
 				break;
 			case 'resumeConsumer':
+			case 'pauseConsumer':
+			case 'requestKeyFrame':
 				data = { consumerId: this.#someId(state.consumers, v.consumers) };
+				break;
+			case 'setConsumerPreferredLayers':
+				data = {
+					consumerId: this.#someId(state.consumers, v.consumers),
+					spatialLayer: rng.int(3),
+					...(rng.chance(0.5) ? { temporalLayer: rng.int(3) } : {}),
+				};
+				break;
+			case 'setConsumerPriority':
+				data = { consumerId: this.#someId(state.consumers, v.consumers), priority: 1 + rng.int(255) };
 				break;
 			case 'getRoomState':
 			case 'leave':
