@@ -34,3 +34,10 @@ export function produceOptions(
 	if (!vp8) return {};
 	return { codec: vp8, encodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })), codecOptions: SIMULCAST_CODEC_OPTIONS };
 }
+
+/** Spatial layers of a consumer, from its scalability mode (`L3T3`: 3); 1 when it has none. */
+export function spatialLayersOf(rtpParameters: msc.RtpParameters): number {
+	const mode = rtpParameters.encodings?.[0]?.scalabilityMode ?? '';
+	const match = /^[LS](\d+)/.exec(mode);
+	return match ? Number(match[1]) : 1;
+}

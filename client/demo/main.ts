@@ -1,5 +1,6 @@
 // The demo page: join a room by name, publish camera + microphone, see and
 // hear everyone else, and see which worker hosts the room.
+import { CAMERA_CONSTRAINTS } from '../simulcast.ts';
 import { TureenClient, type RemoteTrack } from '../tureenClient.ts';
 
 type VideoStat = { peerId: string; consumerId: string; framesDecoded: number };
@@ -52,6 +53,7 @@ function showTrack(remote: RemoteTrack): void {
 	const element = tile.querySelector(remote.kind) as HTMLMediaElement;
 	element.srcObject = new MediaStream([remote.track]);
 	void element.play().catch(() => undefined);
+	if (remote.kind === 'video') client?.attachVideo(remote.consumerId, element as HTMLVideoElement);
 }
 
 function dropTileIfEmpty(peerId: string): void {
@@ -97,7 +99,12 @@ async function join(room: string, displayName: string): Promise<void> {
 	form.hidden = true;
 	setStatus(`Joining "${room}"…`);
 	const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-	client = new TureenClient({ url: `${scheme}://${location.host}/ws` });
+	// ?adaptive=off keeps every remote video at the top layer; ?simulcast=off publishes one encoding.
+	client = new TureenClient({
+		url: `${scheme}://${location.host}/ws`,
+		adaptiveQuality: params.get('adaptive') !== 'off',
+		simulcast: params.get('simulcast') !== 'off',
+	});
 	client.on('track', showTrack);
 	client.on('trackEnded', ({ peerId }) => dropTileIfEmpty(peerId));
 	client.on('peerJoined', ({ peerId, displayName: name }) => peerNames.set(peerId, name));
@@ -117,7 +124,9 @@ async function join(room: string, displayName: string): Promise<void> {
 	for (const remote of client.remoteTracks) showTrack(remote);
 	setStatus(describeWorker());
 
-	const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+	// ?publish=off joins to watch only.
+	if (params.get('publish') === 'off') return;
+	const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA_CONSTRAINTS });
 	localVideo.srcObject = stream;
 	await client.publish(stream.getTracks());
 }
