@@ -29,6 +29,7 @@ import { chooseLayer, type StreamView } from '../client/layerChoice.ts';
 import { LAYER_SCALES, SIMULCAST_ENCODINGS } from '../client/simulcast.ts';
 import { decideDynacast, initialDynacastState } from '../src/services/rooms/dynacastPolicy.ts';
 import { defaultWorkerBin, describeMachine, describeWorkerBinary } from './machineInfo.ts';
+import { REPLAY_VP8 } from './publisher.ts';
 import { DEFAULT_CAPTURE, loadCapture, VIDEO_PT } from './rtpCapture.ts';
 import { captureRates, prepareCapture, ReplayScheduler, RtpReplayer, type PreparedCapture } from './rtpReplay.ts';
 import { pairedRatios, spreadOf, type Spread } from './stats.ts';
@@ -105,17 +106,7 @@ async function createPublisher(router: ms.Router, layers: PreparedCapture[], pha
 			await transport.produce({
 				kind: 'video',
 				rtpParameters: {
-					codecs: [
-						{
-							mimeType: 'video/VP8',
-							payloadType: VIDEO_PT,
-							clockRate: 90000,
-							rtcpFeedback: [
-								{ type: 'nack', parameter: 'pli' },
-								{ type: 'ccm', parameter: 'fir' },
-							],
-						},
-					],
+					codecs: [REPLAY_VP8],
 					encodings: [{ ssrc }],
 				},
 			}),
