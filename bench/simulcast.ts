@@ -213,7 +213,9 @@ async function measureView(view: View, { router, scheduler, layers, subscriber, 
 async function main(): Promise<void> {
 	const workerBin = defaultWorkerBin();
 	const layers = await loadLayers();
-	const worker = await mediasoup.createWorker({ rtcMinPort: 47000, rtcMaxPort: 47999, logLevel: 'error' });
+	// The same port knob as `npm run bench` (bench/README.md).
+	const rtcMinPort = Number(process.env.BENCH_RTC_BASE_PORT ?? 40000);
+	const worker = await mediasoup.createWorker({ rtcMinPort, rtcMaxPort: rtcMinPort + 999, logLevel: 'error' });
 	const router = await worker.createRouter({
 		mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }],
 	});

@@ -249,8 +249,13 @@ export class Peer implements RoomMember {
 	 */
 	noteConsumerDemand(consumer: ms.Consumer): void {
 		for (const member of this.#room?.members.values() ?? []) {
-			if (member.producers.has(consumer.producerId)) member.#dynacasts.get(consumer.producerId)?.review();
+			if (member.producers.has(consumer.producerId)) member.layerDemandChanged(consumer.producerId);
 		}
+	}
+
+	/** Some consumer of this peer's producer changed what it wants: review that producer's dynacast. */
+	layerDemandChanged(producerId: string): void {
+		this.#dynacasts.get(producerId)?.review();
 	}
 
 	/** Dynacast for a simulcast video producer: the publisher hears producerLayersWanted. */

@@ -888,7 +888,7 @@ async function runLane(lane: number, wsUrl: string, victims: Victims, rtpCapabil
 
 	for (let i = 0; i < FRAMES_PER_LANE; i++) {
 		const frame = generator.next(state);
-		const expectation = expectationFor(frame, victims, state.joined);
+		let expectation = expectationFor(frame, victims, state.joined);
 		if (
 			state.client &&
 			expectation.kind === 'reply' &&
@@ -900,6 +900,8 @@ async function runLane(lane: number, wsUrl: string, victims: Victims, rtpCapabil
 			state.client = await connect(wsUrl);
 			stats.sockets++;
 			generator.planSetup(state);
+			// The frame goes out on the new socket, which has not joined yet.
+			expectation = expectationFor(frame, victims, state.joined);
 		}
 		const client = state.client;
 		if (expectation.kind === 'reply') {
