@@ -23,7 +23,7 @@ const MODULES = [
 	{ name: 'dynacastPolicy', mutate: ['src/services/rooms/dynacastPolicy.ts'], tests: ['test/unit/dynacastPolicy.test.ts'] },
 	{ name: 'layerChoice', mutate: ['client/layerChoice.ts'], tests: ['test/unit/layerChoice.test.ts'] },
 	{ name: 'portPlan', mutate: ['src/services/workers/portPlan.ts'], tests: ['test/unit/portPlan.test.ts'] },
-	{ name: 'config', mutate: ['src/config.ts'], tests: ['test/unit/config.test.ts'] },
+	{ name: 'config', mutate: ['src/config.ts'], tests: ['test/unit/config.test.ts', 'test/unit/config-limits.test.ts'] },
 	{ name: 'rateLimit', mutate: ['src/signalling/rateLimit.ts'], tests: ['test/unit/rateLimit.test.ts'] },
 	{ name: 'auth', mutate: ['src/auth/joinToken.ts', 'src/auth/adminToken.ts'], tests: ['test/unit/auth.test.ts'] },
 ];
