@@ -14,12 +14,14 @@ import type {
 	TransportInfo,
 } from '../src/protocol/messages.ts';
 import { MEDIA_SOURCES } from '../src/protocol/messages.ts';
+import { AdaptiveQuality } from './adaptiveQuality.ts';
 import { connectionStateOf, type ConnectionState } from './connectionState.ts';
 import { DataChannels, type DataMessage, type DataSender } from './dataChannels.ts';
 import { Emitter } from './events.ts';
 import { screenProduceOptions } from './screenShare.ts';
 import { candidateUrls, openRoomChannel, REHOME_ATTEMPTS, rehomeDelayMs, shouldRehome } from './nodeRoute.ts';
 import { SignallingChannel, type WebSocketFactory } from './signallingChannel.ts';
+import { produceOptions, spatialLayersOf } from './simulcast.ts';
 
 export { SignallingError } from './signallingChannel.ts';
 export type { ConnectionState } from './connectionState.ts';
@@ -75,6 +77,9 @@ export type TureenClientEvents = {
 	serverDraining: [{ deadlineMs: number; url?: string }];
 	/** The server closed the room or the connection. */
 	closed: [{ reason: string }];
+	/** The layers the server now forwards to a remote video (null: none, e.g. paused). */
+	layersChanged: [Notifications['consumerLayersChanged']];
+	consumerScore: [Notifications['consumerScore']];
 };
 
 export type ClientError =
@@ -99,6 +104,14 @@ export type TureenClientOptions = {
 	requestTimeoutMs?: number;
 	/** How long a recovery may wait for the new transports to connect. Default 20 s. */
 	recoveryTimeoutMs?: number;
+	/** Publish camera video as VP8 simulcast (client/simulcast.ts). Default true; false sends one encoding. */
+	simulcast?: boolean;
+	/**
+	 * Ask for the layer each attached video element needs and pause hidden
+	 * ones (attachVideo). Default true; false leaves every consumer at the
+	 * top layer unless the app asks otherwise.
+	 */
+	adaptiveQuality?: boolean;
 };
 
 export type JoinOptions = { roomId: string; displayName: string; token?: string };
@@ -132,6 +145,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	/** What the Device was loaded with; a Device loads once, so a different router needs a new Device. */
 	#routerCapabilities: string | undefined;
 	#moving: Promise<void> = Promise.resolve();
+	#adaptive: AdaptiveQuality | undefined;
 
 	constructor(options: TureenClientOptions) {
 		super();
@@ -319,7 +333,9 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	async #produce(track: MediaStreamTrack): Promise<void> {
 		this.#sendTransport ??= await this.#createTransport('send');
 		const source = this.#sourceOf(track);
-		const options = source === 'screen' ? screenProduceOptions(track) : {};
+		// A screen is one high-resolution encoding; camera video goes out as simulcast (unless opted out).
+		const options =
+			source === 'screen' ? screenProduceOptions(track) : produceOptions(track, this.#options.simulcast ?? true, this.#device?.rtpCapabilities.codecs ?? []);
 		const producer = await this.#sendTransport.produce({ track, stopTracks: false, ...options, appData: { source } });
 		this.#producers.set(track, producer);
 		if (this.#pausedTracks.has(track)) await this.#applyPaused(producer, true);
@@ -434,6 +450,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		const remote = this.#consumers.get(consumerId);
 		if (!remote) return;
 		this.#consumers.delete(consumerId);
+		this.#adaptive?.detach(consumerId);
 		remote.consumer.close();
 		this.emit('trackEnded', { consumerId, peerId: remote.peerId, producerId: remote.producerId, source: remote.source, kind: remote.kind });
 	}
@@ -477,6 +494,16 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 				this.#closeMedia();
 				this.emit('closed', { reason: message.data.reason });
 				break;
+			case 'consumerLayersChanged':
+				this.#adaptive?.noteCurrentLayer(message.data.consumerId, message.data.spatialLayer ?? undefined);
+				this.emit('layersChanged', message.data);
+				break;
+			case 'consumerScore':
+				this.emit('consumerScore', message.data);
+				break;
+			case 'producerLayersWanted':
+				void this.#sendLayersUpTo(message.data.producerId, message.data.maxSpatialLayer);
+				break;
 			case 'producerPaused':
 			case 'producerResumed':
 				this.#producerPaused(message.data.producerId, message.notification === 'producerPaused');
@@ -511,6 +538,55 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 			remote.paused = paused;
 			this.emit('trackPaused', { peerId: remote.peerId, producerId, source: remote.source, kind: remote.kind, paused });
 		}
+	}
+
+	// Layer control: what a subscriber asks of its own consumers (docs/protocol.md, "Simulcast and layers").
+
+	/** Receive at most these layers of a remote video (the server picks the best available up to them). */
+	async setPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
+		await this.#request().request('setConsumerPreferredLayers', { consumerId, spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) });
+	}
+
+	/** Stop receiving a remote track (e.g. its tile is hidden); independent of the publisher's own pause. */
+	async pauseConsumer(consumerId: string): Promise<void> {
+		await this.#request().request('pauseConsumer', { consumerId });
+	}
+
+	async resumeConsumer(consumerId: string): Promise<void> {
+		await this.#request().request('resumeConsumer', { consumerId });
+	}
+
+	/** Share of the receive bandwidth when it is short: 1 (default) to 255. */
+	async setConsumerPriority(consumerId: string, priority: number): Promise<void> {
+		await this.#request().request('setConsumerPriority', { consumerId, priority });
+	}
+
+	async requestKeyFrame(consumerId: string): Promise<void> {
+		await this.#request().request('requestKeyFrame', { consumerId });
+	}
+
+	/**
+	 * Adaptive quality for a remote video shown in `element`: the smallest
+	 * layer that covers its rendered size, paused while it is hidden. Does
+	 * nothing when adaptiveQuality is off or the page has no ResizeObserver.
+	 */
+	attachVideo(consumerId: string, element: HTMLVideoElement): void {
+		const remote = this.#consumers.get(consumerId);
+		if (!remote || remote.kind !== 'video' || this.#options.adaptiveQuality === false) return;
+		if (typeof ResizeObserver === 'undefined' || typeof IntersectionObserver === 'undefined') return;
+		this.#adaptive ??= new AdaptiveQuality(this);
+		this.#adaptive.attach(consumerId, element, spatialLayersOf(remote.consumer.rtpParameters));
+	}
+
+	detachVideo(consumerId: string): void {
+		this.#adaptive?.detach(consumerId);
+	}
+
+	/** Dynacast: send only the encodings some subscriber wants (RTCRtpSender encodings[i].active). */
+	async #sendLayersUpTo(producerId: string, maxSpatialLayer: number): Promise<void> {
+		const producer = [...this.#producers.values()].find((p) => p.id === producerId);
+		if (!producer || producer.closed || (producer.rtpParameters.encodings?.length ?? 1) < 2) return;
+		await producer.setMaxSpatialLayer(maxSpatialLayer).catch(() => undefined);
 	}
 
 	/**

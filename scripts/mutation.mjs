@@ -20,6 +20,8 @@ const MODULES = [
 	{ name: 'placement', mutate: ['src/services/workers/placement.ts'], tests: ['test/unit/placement.test.ts'] },
 	{ name: 'nodeSelection', mutate: ['src/cluster/nodeSelection.ts'], tests: ['test/unit/nodeSelection.test.ts'] },
 	{ name: 'respawnPolicy', mutate: ['src/services/workers/respawnPolicy.ts'], tests: ['test/unit/respawnPolicy.test.ts'] },
+	{ name: 'dynacastPolicy', mutate: ['src/services/rooms/dynacastPolicy.ts'], tests: ['test/unit/dynacastPolicy.test.ts'] },
+	{ name: 'layerChoice', mutate: ['client/layerChoice.ts'], tests: ['test/unit/layerChoice.test.ts'] },
 	{ name: 'portPlan', mutate: ['src/services/workers/portPlan.ts'], tests: ['test/unit/portPlan.test.ts'] },
 	{ name: 'config', mutate: ['src/config.ts'], tests: ['test/unit/config.test.ts', 'test/unit/config-limits.test.ts'] },
 	{ name: 'rateLimit', mutate: ['src/signalling/rateLimit.ts'], tests: ['test/unit/rateLimit.test.ts'] },

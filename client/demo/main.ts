@@ -3,6 +3,7 @@
 // channels, leave. The active speaker is highlighted, each tile shows its
 // quality, and the header says which worker hosts the room.
 import { ChatChannel } from '../chat.ts';
+import { CAMERA_CONSTRAINTS } from '../simulcast.ts';
 import { TureenClient, type ConnectionState, type RemoteTrack } from '../tureenClient.ts';
 import { ChatPanel } from './chatPanel.ts';
 import { qualityBadge, type InboundVideoSample } from './quality.ts';
@@ -74,7 +75,9 @@ function showConnection(state: ConnectionState): void {
 }
 
 function showTrack(remote: RemoteTrack): void {
-	tiles.attach(remote.peerId, remote.source, remote.track, remote.paused);
+	const element = tiles.attach(remote.peerId, remote.source, remote.track, remote.paused);
+	// Adaptive quality watches camera tiles; a screen share stays at its one full encoding.
+	if (remote.kind === 'video' && element instanceof HTMLVideoElement) client?.attachVideo(remote.consumerId, element);
 }
 
 function setPressed(button: HTMLButtonElement, pressed: boolean, label: string): void {
@@ -213,7 +216,12 @@ async function join(room: string, displayName: string): Promise<void> {
 	setStatus(`Joining "${room}"…`);
 	showConnection('connecting');
 	const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-	client = new TureenClient({ url: `${scheme}://${location.host}/ws` });
+	// ?adaptive=off keeps every remote video at the top layer; ?simulcast=off publishes one encoding.
+	client = new TureenClient({
+		url: `${scheme}://${location.host}/ws`,
+		adaptiveQuality: params.get('adaptive') !== 'off',
+		simulcast: params.get('simulcast') !== 'off',
+	});
 	listen(client);
 
 	const token = params.get('token') ?? undefined;
@@ -225,7 +233,9 @@ async function join(room: string, displayName: string): Promise<void> {
 	showWorkers();
 	controls.hidden = false;
 
-	const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+	// ?publish=off joins to watch only.
+	if (params.get('publish') === 'off') return;
+	const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA_CONSTRAINTS });
 	microphone = stream.getAudioTracks()[0];
 	camera = stream.getVideoTracks()[0];
 	localVideo.srcObject = stream;

@@ -73,13 +73,14 @@ export class TileBoard {
 		return tile;
 	}
 
-	/** Plays a track in its tile; an audio track's state shows as the mic badge, a video's as the camera. */
-	attach(peerId: string, source: MediaSource, track: MediaStreamTrack, paused: boolean): void {
+	/** Plays a track in its tile (returning the element); an audio track's state shows as the mic badge, a video's as the camera. */
+	attach(peerId: string, source: MediaSource, track: MediaStreamTrack, paused: boolean): HTMLMediaElement {
 		const tile = this.tile(peerId, TileBoard.tileSourceOf(source));
 		const element = tile.querySelector(track.kind === 'audio' ? 'audio' : 'video') as HTMLMediaElement;
 		element.srcObject = new MediaStream([track]);
 		void element.play().catch(() => undefined);
 		this.setPaused(peerId, source, paused);
+		return element;
 	}
 
 	/** A track ended: its side of the tile goes dark; a tile with nothing left goes away. */

@@ -4,6 +4,9 @@
 import { z } from 'zod';
 
 import { roomIdSchema } from './ids.ts';
+import { layerRequestSchemas, type LayerNotifications, type LayerResponseData } from './layers.ts';
+
+export type { ConsumerLayerState } from './layers.ts';
 
 // mediasoup validates RTP/DTLS structures itself and rejects bad ones with a
 // clear error; here we only make sure they are plain objects of sane size.
@@ -99,6 +102,7 @@ export const requestSchemas = {
 	consumeData: z.object({ dataProducerId: entityId, transportId: entityId }).strict(),
 	getRoomState: z.object({}).strict(),
 	leave: z.object({}).strict(),
+	...layerRequestSchemas,
 } as const;
 
 export type Method = keyof typeof requestSchemas;
@@ -164,7 +168,7 @@ export type ResponseData = {
 	};
 	getRoomState: RoomState;
 	leave: Record<string, never>;
-};
+} & LayerResponseData;
 
 /** Server-initiated messages and their data. */
 export type Notifications = {
@@ -207,7 +211,7 @@ export type Notifications = {
 	 * identity (token `sub`) joined the room again elsewhere. The socket closes next.
 	 */
 	sessionEnded: { reason: 'token-expired' | 'replaced' };
-};
+} & LayerNotifications;
 export type NotificationName = keyof Notifications;
 
 /** Why a room moved to another worker. */

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { limitReached, TureenError } from '../errors.ts';
 import { WindowCounter } from '../limits/windowCounter.ts';
 import { roomIdSchema } from '../protocol/ids.ts';
-import type { RoomCloseReason, RoomMoveReason } from '../protocol/messages.ts';
+import type { ConsumerLayerState, RoomCloseReason, RoomMoveReason } from '../protocol/messages.ts';
 import type { AudioLevel } from './rooms/audioLevelsPolicy.ts';
 import { MEDIA_CODECS } from './rooms/codecs.ts';
 import { RoomAudio } from './rooms/roomAudio.ts';
@@ -16,6 +16,8 @@ import type { RoomIndex, WorkerLoad } from './mediasoup.ts';
 export interface RoomMember {
 	readonly peerId: string;
 	readonly displayName: string;
+	/** The member's consumers and their layers (for GET /rooms/:roomId and metrics); none when absent. */
+	consumerLayers?(): ConsumerLayerState[];
 	/** Called when the room closes under the member. */
 	close(reason: RoomCloseReason): void;
 }

@@ -6,6 +6,7 @@ import { limitReached, TureenError } from '../errors.ts';
 import type { MediaSource, Method, NodeInfo, ParsedRequestData, ResponseData, RoomState } from '../protocol/messages.ts';
 import { unconsumableReason } from '../services/rooms/codecMatch.ts';
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
+import { layerHandlers } from './layerHandlers.ts';
 import type { Peer, PeerRoom } from './peer.ts';
 
 /** The worker slot hosting a room, as transports need it: its port range and port accounting. */
@@ -262,7 +263,9 @@ export const handlers: Handlers = {
 	},
 
 	async resumeConsumer({ peer }, { consumerId }) {
-		await peer.ownConsumer(consumerId).resume();
+		const consumer = peer.ownConsumer(consumerId);
+		await consumer.resume();
+		peer.noteConsumerDemand(consumer);
 		return EMPTY;
 	},
 
@@ -301,6 +304,8 @@ export const handlers: Handlers = {
 			protocol: dataConsumer.protocol,
 		};
 	},
+
+	...layerHandlers,
 
 	async leave({ peer }) {
 		peer.leave();

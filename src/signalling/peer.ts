@@ -6,6 +6,7 @@ import { TureenError } from '../errors.ts';
 import type { DataRateLimits } from '../limits/dataRate.ts';
 import {
 	MEDIA_SOURCES,
+	type ConsumerLayerState,
 	type DataProducerInfo,
 	type MediaSource,
 	type NotificationMessage,
@@ -17,6 +18,7 @@ import {
 import type { Room, RoomMember } from '../services/room.ts';
 import type { AudioLevel } from '../services/rooms/audioLevelsPolicy.ts';
 import { DataRateGuard } from './dataRateGuard.ts';
+import { ProducerDynacast } from './dynacast.ts';
 
 export type PeerRoom = Room<Peer>;
 
@@ -61,6 +63,8 @@ export class Peer implements RoomMember {
 	readonly #dataConsumers = new Map<string, ms.DataConsumer>();
 	/** Holds this peer's data producers while it sends over the data rate (none without limits). */
 	readonly #dataGuard: DataRateGuard | undefined;
+	/** Dynacast of each of this peer's simulcast producers. */
+	readonly #dynacasts = new Map<string, ProducerDynacast>();
 	readonly #link: PeerLink;
 	#room: PeerRoom | undefined;
 	#ended = false;
@@ -238,8 +242,11 @@ export class Peer implements RoomMember {
 		this.#producers.set(producer.id, producer);
 		// The router this producer lives on: when it closes, the room is moving or closing.
 		const router = room.router;
+		this.#startDynacast(room, producer);
 		producer.observer.once('close', () => {
 			this.#producers.delete(producer.id);
+			this.#dynacasts.get(producer.id)?.close();
+			this.#dynacasts.delete(producer.id);
 			if (room.closed) return;
 			for (const other of room.members.values()) {
 				if (other !== this) other.#producerGone(producer.id, this.peerId, !router.closed);
@@ -248,11 +255,24 @@ export class Peer implements RoomMember {
 		this.broadcast({ notification: 'newProducer', data: this.#producerInfo(producer) });
 	}
 
-	/** As adoptTransport, for a consumer; this peer hears when its producer pauses or resumes. */
+	/**
+	 * As adoptTransport, for a consumer; this peer hears when its producer
+	 * pauses or resumes, and when its layers or score change.
+	 */
 	adoptConsumer(room: PeerRoom, consumer: ms.Consumer): void {
 		this.#adopt(room, consumer);
 		this.#consumers.set(consumer.id, consumer);
-		consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
+		consumer.observer.once('close', () => {
+			this.#consumers.delete(consumer.id);
+			this.noteConsumerDemand(consumer);
+		});
+		consumer.on('layerschange', (layers) => {
+			const data = { consumerId: consumer.id, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null };
+			this.notify({ notification: 'consumerLayersChanged', data });
+		});
+		consumer.on('score', ({ score, producerScore }) => {
+			this.notify({ notification: 'consumerScore', data: { consumerId: consumer.id, score, producerScore } });
+		});
 		// Normally producerGone has closed the consumer first; this covers a producer closed by mediasoup alone.
 		consumer.on('producerclose', () => this.#consumerClosed(consumer));
 		consumer.on('producerpause', () => this.notify({ notification: 'consumerPaused', data: { consumerId: consumer.id } }));
@@ -296,6 +316,58 @@ export class Peer implements RoomMember {
 			}
 		}
 		this.notify({ notification: 'producerClosed', data: { producerId, peerId: ownerId } });
+	}
+
+	/**
+	 * This peer's consumer changed what it wants (created, paused, resumed,
+	 * new preferred layers, closed): the producer's owner reviews its dynacast.
+	 */
+	noteConsumerDemand(consumer: ms.Consumer): void {
+		for (const member of this.#room?.members.values() ?? []) {
+			if (member.producers.has(consumer.producerId)) member.layerDemandChanged(consumer.producerId);
+		}
+	}
+
+	/** Some consumer of this peer's producer changed what it wants: review that producer's dynacast. */
+	layerDemandChanged(producerId: string): void {
+		this.#dynacasts.get(producerId)?.review();
+	}
+
+	/** Dynacast for a simulcast video producer: the publisher hears producerLayersWanted. */
+	#startDynacast(room: PeerRoom, producer: ms.Producer): void {
+		const spatialLayers = producer.rtpParameters.encodings?.length ?? 1;
+		if (producer.kind !== 'video' || spatialLayers < 2) return;
+		const dynacast = new ProducerDynacast({
+			spatialLayers,
+			wants: () =>
+				[...room.members.values()].flatMap((member) =>
+					[...member.#consumers.values()]
+						.filter((c) => c.producerId === producer.id && !c.closed)
+						.map((c) => ({ preferredSpatialLayer: c.preferredLayers?.spatialLayer ?? spatialLayers - 1, paused: c.paused })),
+				),
+			tell: (maxSpatialLayer) => this.notify({ notification: 'producerLayersWanted', data: { producerId: producer.id, maxSpatialLayer } }),
+		});
+		this.#dynacasts.set(producer.id, dynacast);
+		// Nobody consumes it yet: after the hold-off the publisher may keep only its smallest layer.
+		dynacast.review();
+	}
+
+	/** Layers of every consumer of this peer, for the room details an operator reads. */
+	consumerLayers(): ConsumerLayerState[] {
+		return [...this.#consumers.values()].map((c) => ({
+			consumerId: c.id,
+			producerId: c.producerId,
+			kind: c.kind,
+			type: c.type,
+			paused: c.paused,
+			producerPaused: c.producerPaused,
+			currentLayers: c.currentLayers ? { spatialLayer: c.currentLayers.spatialLayer, temporalLayer: c.currentLayers.temporalLayer ?? null } : null,
+			preferredLayers: c.preferredLayers
+				? { spatialLayer: c.preferredLayers.spatialLayer, temporalLayer: c.preferredLayers.temporalLayer ?? null }
+				: null,
+			priority: c.priority,
+			score: c.score.score,
+		}));
 	}
 
 	#consumerClosed(consumer: ms.Consumer): void {
@@ -371,6 +443,8 @@ export class Peer implements RoomMember {
 	}
 
 	#forgetMedia(): void {
+		for (const dynacast of this.#dynacasts.values()) dynacast.close();
+		this.#dynacasts.clear();
 		this.#transports.clear();
 		this.#producers.clear();
 		this.#consumers.clear();

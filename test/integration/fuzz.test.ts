@@ -246,6 +246,10 @@ function foreignIdCode(method: Method, data: Record<string, unknown>, victims: V
 		case 'resumeProducer':
 			return theirs(victims.producers, 'producerId') ? 'NOT_FOUND' : undefined;
 		case 'resumeConsumer':
+		case 'pauseConsumer':
+		case 'setConsumerPreferredLayers':
+		case 'setConsumerPriority':
+		case 'requestKeyFrame':
 			return theirs(victims.consumers, 'consumerId') ? 'NOT_FOUND' : undefined;
 		default:
 			return undefined;
@@ -484,6 +488,8 @@ class Generator {
 				};
 				break;
 			case 'resumeConsumer':
+			case 'pauseConsumer':
+			case 'requestKeyFrame':
 				data = { consumerId: this.#someId(state.consumers, v.consumers) };
 				break;
 			case 'produceData':
@@ -498,6 +504,16 @@ class Generator {
 				break;
 			case 'consumeData':
 				data = { dataProducerId: this.#someId(state.dataProducers, []), transportId: this.#someId(rng.chance(0.8) ? state.recv : transports, v.transports) };
+				break;
+			case 'setConsumerPreferredLayers':
+				data = {
+					consumerId: this.#someId(state.consumers, v.consumers),
+					spatialLayer: rng.int(3),
+					...(rng.chance(0.5) ? { temporalLayer: rng.int(3) } : {}),
+				};
+				break;
+			case 'setConsumerPriority':
+				data = { consumerId: this.#someId(state.consumers, v.consumers), priority: 1 + rng.int(255) };
 				break;
 			case 'getRoomState':
 			case 'leave':

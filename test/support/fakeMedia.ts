@@ -38,6 +38,7 @@ export class FakeProducer extends FakeClosable {
 	constructor(
 		readonly kind: 'audio' | 'video',
 		readonly appData: Record<string, unknown>,
+		readonly rtpParameters: { encodings?: object[] } = { encodings: [{}] },
 	) {
 		super('producer');
 	}
@@ -54,15 +55,43 @@ export class FakeProducer extends FakeClosable {
 export class FakeConsumer extends FakeClosable {
 	readonly rtpParameters = { codecs: [] };
 	producerPaused = false;
+	/** mediasoup's type: a producer of several encodings gives a simulcast consumer. */
+	readonly type: 'simple' | 'simulcast';
+	preferredLayers: { spatialLayer: number; temporalLayer?: number } | undefined;
+	priority = 1;
+	keyFrameRequests = 0;
 
 	constructor(
 		readonly producerId: string,
 		readonly kind: 'audio' | 'video',
+		public paused = false,
+		spatialLayers = 1,
 	) {
 		super('consumer');
+		this.type = spatialLayers > 1 ? 'simulcast' : 'simple';
+		// mediasoup prefers the top layers until told otherwise.
+		if (spatialLayers > 1) this.preferredLayers = { spatialLayer: spatialLayers - 1, temporalLayer: 2 };
 	}
 
-	async resume(): Promise<void> {}
+	async pause(): Promise<void> {
+		this.paused = true;
+	}
+
+	async resume(): Promise<void> {
+		this.paused = false;
+	}
+
+	async setPreferredLayers(layers: { spatialLayer: number; temporalLayer?: number }): Promise<void> {
+		this.preferredLayers = layers;
+	}
+
+	async setPriority(priority: number): Promise<void> {
+		this.priority = priority;
+	}
+
+	async requestKeyFrame(): Promise<void> {
+		this.keyFrameRequests += 1;
+	}
 
 	/** What mediasoup does when the worker says the producer closed. */
 	producerClosedByWorker(): void {
@@ -125,17 +154,17 @@ export class FakeTransport extends FakeClosable {
 		return this.iceParameters;
 	}
 
-	async produce({ kind, appData }: { kind: 'audio' | 'video'; appData?: Record<string, unknown> }): Promise<FakeProducer> {
-		const producer = new FakeProducer(kind, appData ?? {});
+	async produce({ kind, appData, rtpParameters }: { kind: 'audio' | 'video'; appData?: Record<string, unknown>; rtpParameters?: { encodings?: object[] } }): Promise<FakeProducer> {
+		const producer = new FakeProducer(kind, appData ?? {}, rtpParameters?.encodings ? rtpParameters : undefined);
 		this.producers.push(producer);
 		this.router.producers.set(producer.id, producer);
 		return producer;
 	}
 
-	async consume({ producerId }: { producerId: string }): Promise<FakeConsumer> {
+	async consume({ producerId, paused }: { producerId: string; paused?: boolean }): Promise<FakeConsumer> {
 		const producer = this.router.producers.get(producerId);
 		if (!producer) throw new Error(`no producer ${producerId}`);
-		const consumer = new FakeConsumer(producerId, producer.kind);
+		const consumer = new FakeConsumer(producerId, producer.kind, paused ?? false, producer.rtpParameters.encodings?.length ?? 1);
 		this.consumers.push(consumer);
 		return consumer;
 	}

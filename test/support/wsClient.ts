@@ -39,6 +39,9 @@ const NOTIFICATION_NAMES: Record<NotificationName, true> = {
 	serverDraining: true,
 	roomClosed: true,
 	sessionEnded: true,
+	consumerLayersChanged: true,
+	consumerScore: true,
+	producerLayersWanted: true,
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,7 +1,7 @@
 // The signalling handlers on fake workers: ownership checks, limits and the
 // errors each refusal carries, with no mediasoup worker.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 
 import { errors as mediasoupErrors } from 'mediasoup';
 
@@ -9,6 +9,7 @@ import { asTureenError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
 import { parseRequestData, type Method, type NotificationMessage, type RequestData, type ResponseData } from '../../src/protocol/messages.ts';
 import { RoomRegistry } from '../../src/services/room.ts';
+import { DYNACAST_HOLD_OFF_MS } from '../../src/signalling/dynacast.ts';
 import { handlers, type HandlerDeps, type TransportHost } from '../../src/signalling/handlers.ts';
 import { Peer } from '../../src/signalling/peer.ts';
 import { FakePool, type FakeRouter, type FakeTransport } from '../support/fakeMedia.ts';
@@ -284,5 +285,65 @@ describe('signalling handlers (fake workers)', () => {
 			levels.emit('volumes', [{ producer, volume: -20.4 }]);
 			assert.deepEqual(c.heard.at(-1), { notification: 'audioLevels', data: { levels: [{ peerId: a.c.peer.peerId, volume: -20 }] } });
 		});
+	});
+
+	it("layer requests act on the caller's own consumers only; a consumer without layers refuses layer and key frame requests it cannot take", async () => {
+		const s = setup();
+		const a = await publisher(s);
+		const b = await joined(s);
+		const { transportId: recv } = await b.call('createWebRtcTransport', { direction: 'recv' });
+		const { consumerId } = await b.call('consume', { producerId: a.producerId, transportId: recv });
+		for (const call of [
+			() => a.c.call('setConsumerPreferredLayers', { consumerId, spatialLayer: 0 }),
+			() => a.c.call('setConsumerPriority', { consumerId, priority: 2 }),
+			() => a.c.call('requestKeyFrame', { consumerId }),
+			() => a.c.call('pauseConsumer', { consumerId }),
+		]) {
+			await assert.rejects(call(), { code: 'NOT_FOUND' });
+		}
+		// An audio consumer: no layers, no key frames; priority and pause are fine.
+		await assert.rejects(b.call('setConsumerPreferredLayers', { consumerId, spatialLayer: 0 }), { code: 'BAD_REQUEST' });
+		await assert.rejects(b.call('requestKeyFrame', { consumerId }), { code: 'BAD_REQUEST' });
+		await b.call('setConsumerPriority', { consumerId, priority: 2 });
+		await b.call('pauseConsumer', { consumerId });
+		await b.call('resumeConsumer', { consumerId });
+	});
+
+	it('dynacast: the publisher of a simulcast producer hears the highest layer any live consumer wants, lower ones after the hold-off', async () => {
+		mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+		try {
+			const s = setup();
+			const a = await joined(s);
+			const { transportId: send } = await a.call('createWebRtcTransport', { direction: 'send' });
+			const rtpParameters = { codecs: [], encodings: [{ rid: 'r0' }, { rid: 'r1' }, { rid: 'r2' }] };
+			const { producerId } = await a.call('produce', { transportId: send, kind: 'video', rtpParameters });
+			const wanted = () => a.heard.flatMap((m) => (m.notification === 'producerLayersWanted' ? [m.data.maxSpatialLayer] : []));
+			// Nobody watches: only layer 0 once the hold-off is over.
+			mock.timers.tick(DYNACAST_HOLD_OFF_MS);
+			assert.deepEqual(wanted(), [0]);
+
+			const b = await joined(s);
+			const { transportId: recv } = await b.call('createWebRtcTransport', { direction: 'recv' });
+			const { consumerId } = await b.call('consume', { producerId, transportId: recv });
+			assert.deepEqual(wanted(), [0], 'a consumer paused until resumed wants nothing');
+			await b.call('resumeConsumer', { consumerId });
+			assert.deepEqual(wanted(), [0, 2], 'a new consumer prefers the top layer: raised at once');
+			await b.call('setConsumerPreferredLayers', { consumerId, spatialLayer: 1 });
+			mock.timers.tick(DYNACAST_HOLD_OFF_MS - 1);
+			assert.deepEqual(wanted(), [0, 2], 'not before the hold-off');
+			mock.timers.tick(1);
+			assert.deepEqual(wanted(), [0, 2, 1]);
+			await b.call('pauseConsumer', { consumerId });
+			mock.timers.tick(DYNACAST_HOLD_OFF_MS);
+			assert.deepEqual(wanted(), [0, 2, 1, 0], 'a hidden tile wants nothing');
+			await b.call('resumeConsumer', { consumerId });
+			assert.deepEqual(wanted(), [0, 2, 1, 0, 1]);
+			await b.call('leave', {});
+			mock.timers.tick(DYNACAST_HOLD_OFF_MS);
+			assert.deepEqual(wanted(), [0, 2, 1, 0, 1, 0], 'the last consumer gone');
+			assert.equal(b.heard.filter((m) => m.notification === 'producerLayersWanted').length, 0, 'only the publisher hears it');
+		} finally {
+			mock.timers.reset();
+		}
 	});
 });
