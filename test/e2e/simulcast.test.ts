@@ -104,7 +104,7 @@ test('simulcast adaptive layers: a hidden tile pauses its consumer on the server
 		await pollUntil(() => videoConsumerOf('viewer'), (c) => c?.preferredLayers !== null && c?.paused === false, { what: 'adaptive layer chosen' });
 
 		await viewer.evaluate(() => {
-			document.querySelector<HTMLElement>('.tile[data-peer-id]')!.style.display = 'none';
+			document.querySelector<HTMLElement>('.tile[data-peer-id]:not(#local-tile)')!.style.display = 'none';
 		});
 		await pollUntil(() => videoConsumerOf('viewer'), (c) => c?.paused === true, { timeoutMs: 10_000, what: 'the consumer paused on the server' });
 		// Bytes stop: two readings a second apart agree (bounded: packets in flight settle first).
@@ -120,7 +120,7 @@ test('simulcast adaptive layers: a hidden tile pauses its consumer on the server
 
 		const shownAt = Date.now();
 		await viewer.evaluate(() => {
-			document.querySelector<HTMLElement>('.tile[data-peer-id]')!.style.display = '';
+			document.querySelector<HTMLElement>('.tile[data-peer-id]:not(#local-tile)')!.style.display = '';
 		});
 		await pollUntil(() => videoConsumerOf('viewer'), (c) => c?.paused === false, { timeoutMs: 2_000, intervalMs: 50, what: 'the consumer resumed within 2 s' });
 		console.log(`tile shown -> consumer resumed on the server in ${Date.now() - shownAt} ms`);
