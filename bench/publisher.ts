@@ -17,6 +17,17 @@ export type BenchPublisher = {
 
 let nextSsrc = 100_000;
 
+/** The replayed VP8 as a producer's codec; key-frame requests reach the replayer, which jumps to a key frame. */
+export const REPLAY_VP8: ms.RtpCodecParameters = {
+	mimeType: 'video/VP8',
+	payloadType: VIDEO_PT,
+	clockRate: 90000,
+	rtcpFeedback: [
+		{ type: 'nack', parameter: 'pli' },
+		{ type: 'ccm', parameter: 'fir' },
+	],
+};
+
 export async function createPublisher(
 	router: ms.Router,
 	scheduler: ReplayScheduler,
@@ -34,18 +45,7 @@ export async function createPublisher(
 	const video = await transport.produce({
 		kind: 'video',
 		rtpParameters: {
-			codecs: [
-				{
-					mimeType: 'video/VP8',
-					payloadType: VIDEO_PT,
-					clockRate: 90000,
-					// Key-frame requests reach the replayer, which jumps to a key frame.
-					rtcpFeedback: [
-						{ type: 'nack', parameter: 'pli' },
-						{ type: 'ccm', parameter: 'fir' },
-					],
-				},
-			],
+			codecs: [REPLAY_VP8],
 			encodings: [{ ssrc: videoSsrc }],
 		},
 		appData: { bench: true },

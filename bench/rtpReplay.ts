@@ -133,24 +133,32 @@ class StreamState {
 export type ReplayTarget = { ip: string; port: number };
 export type ReplayStreams = { videoSsrc: number; audioSsrc: number; videoPt: number; audioPt: number };
 
-/** One publisher: a UDP socket sending one looping audio + video stream to a PlainTransport. */
+/**
+ * One publisher: a UDP socket sending looping streams to a PlainTransport:
+ * one video and one audio stream, or (createSimulcast) one video stream per
+ * simulcast layer.
+ */
 export class RtpReplayer {
 	readonly #socket: dgram.Socket;
 	readonly #target: ReplayTarget;
 	readonly #streams: StreamState[];
-	readonly #video: StreamState;
+	/** Video streams, smallest simulcast layer first (one without simulcast). */
+	readonly #videos: StreamState[];
 	/** Sub-frame offset of this publisher's frames (spreads many publishers' sends). */
 	readonly #delayUs: number;
+	/** Video streams above this index are not sent (a publisher told by dynacast to stop them). */
+	#maxVideoLayer: number;
 	keyFrameRequests = 0;
 	/** Jump to a key frame when asked (an encoder would); off = natural key frames only. */
 	answerKeyFrameRequests = true;
 	#closed = false;
 
-	private constructor(socket: dgram.Socket, target: ReplayTarget, video: StreamState, audio: StreamState, delayUs: number) {
+	private constructor(socket: dgram.Socket, target: ReplayTarget, streams: StreamState[], delayUs: number) {
 		this.#socket = socket;
 		this.#target = target;
-		this.#video = video;
-		this.#streams = [video, audio];
+		this.#streams = streams;
+		this.#videos = streams.filter((s) => s.track.kind === 'video');
+		this.#maxVideoLayer = this.#videos.length - 1;
 		this.#delayUs = delayUs;
 		socket.on('message', (message) => this.#onRtcp(message));
 		socket.on('error', () => undefined);
@@ -162,18 +170,19 @@ export class RtpReplayer {
 	 * publishers do not send their frames at the same instant.
 	 */
 	static async create(prepared: PreparedCapture, target: ReplayTarget, streams: ReplayStreams, phase: number): Promise<RtpReplayer> {
-		const socket = dgram.createSocket('udp4');
-		await new Promise<void>((resolve, reject) => {
-			socket.once('error', reject);
-			socket.bind(0, '127.0.0.1', () => resolve());
-		});
-		const keys = prepared.video.keyFrames;
-		const start = keys[Math.floor(phase * keys.length) % Math.max(1, keys.length)] ?? 0;
-		const delay = Math.floor(phase * 1000 * prepared.video.frameUs) % prepared.video.frameUs;
+		const socket = await bindReplaySocket();
+		const { start, delayUs } = startPoint(prepared.video, phase);
 		const video = new StreamState(prepared.video, streams.videoSsrc, streams.videoPt, start, 0);
 		const audioStart = Math.floor((prepared.video.frames[start]?.offsetUs ?? 0) / prepared.audio.frameUs);
 		const audio = new StreamState(prepared.audio, streams.audioSsrc, streams.audioPt, audioStart % prepared.audio.frames.length, 0);
-		return new RtpReplayer(socket, target, video, audio, delay);
+		return new RtpReplayer(socket, target, [video, audio], delayUs);
+	}
+
+	/** Video only, one stream per layer (`layers[i]` with `ssrcs[i]`, smallest first), all from one socket; no audio. */
+	static async createSimulcast(layers: PreparedCapture[], target: ReplayTarget, ssrcs: number[], payloadType: number, phase: number): Promise<RtpReplayer> {
+		const socket = await bindReplaySocket();
+		const streams = layers.map((layer, i) => new StreamState(layer.video, ssrcs[i]!, payloadType, startPoint(layer.video, phase).start, 0));
+		return new RtpReplayer(socket, target, streams, startPoint(layers[0]!.video, phase).delayUs);
 	}
 
 	/** Starts the clock: the first frames (a key frame for video) are due at `nowUs` plus this publisher's offset. */
@@ -182,23 +191,33 @@ export class RtpReplayer {
 	}
 
 	get counts(): { videoSent: number; audioSent: number; videoBytes: number; audioBytes: number } {
-		const [video, audio] = this.#streams as [StreamState, StreamState];
-		return { videoSent: video.sent, audioSent: audio.sent, videoBytes: video.bytes, audioBytes: audio.bytes };
+		const sum = (kind: Kind, field: 'sent' | 'bytes') =>
+			this.#streams.reduce((n, s) => n + (s.track.kind === kind ? s[field] : 0), 0);
+		return { videoSent: sum('video', 'sent'), audioSent: sum('audio', 'sent'), videoBytes: sum('video', 'bytes'), audioBytes: sum('audio', 'bytes') };
+	}
+
+	/** Sends simulcast layers 0..layer only (as a publisher told by dynacast); a layer turned back on starts at a key frame. */
+	setMaxVideoLayer(layer: number): void {
+		for (const [i, stream] of this.#videos.entries()) {
+			if (i > this.#maxVideoLayer && i <= layer) stream.keyFrameRequested = true;
+		}
+		this.#maxVideoLayer = layer;
 	}
 
 	/** Sends every frame due by `nowUs` (replay clock, microseconds). */
 	pump(nowUs: number): void {
 		if (this.#closed) return;
 		for (const stream of this.#streams) {
-			// After a long stall, skip ahead instead of bursting the backlog.
-			if (nowUs - stream.dueUs > 200_000) stream.dueUs = nowUs;
+			// After a long stall (or while a layer is off), skip ahead instead of bursting the backlog.
+			if (nowUs - stream.dueUs > 200_000 || this.#videos.indexOf(stream) > this.#maxVideoLayer) stream.dueUs = nowUs;
+			if (this.#videos.indexOf(stream) > this.#maxVideoLayer) continue;
 			while (stream.dueUs <= nowUs) this.#sendFrame(stream);
 		}
 	}
 
 	#sendFrame(stream: StreamState): void {
 		const { track } = stream;
-		if (stream === this.#video && stream.keyFrameRequested && stream.dueUs - stream.lastKeyFrameUs >= MIN_KEYFRAME_GAP_US) {
+		if (track.kind === 'video' && stream.keyFrameRequested && stream.dueUs - stream.lastKeyFrameUs >= MIN_KEYFRAME_GAP_US) {
 			stream.keyFrameRequested = false;
 			const next = track.keyFrames.find((i) => i >= stream.position) ?? track.keyFrames[0];
 			if (next !== undefined) stream.position = next;
@@ -229,7 +248,10 @@ export class RtpReplayer {
 		stream.dueUs += track.frameUs;
 	}
 
-	/** RTCP from mediasoup (rtcp-mux): PLI (PT 206 FMT 1) or FIR (PT 206 FMT 4) asks for a key frame. */
+	/**
+	 * RTCP from mediasoup (rtcp-mux): PLI (PT 206 FMT 1) or FIR (PT 206 FMT 4)
+	 * asks the video stream it names (media SSRC; FIR: in its FCI) for a key frame.
+	 */
 	#onRtcp(message: Buffer): void {
 		let offset = 0;
 		while (offset + 4 <= message.length) {
@@ -237,7 +259,10 @@ export class RtpReplayer {
 			const pt = message[offset + 1]!;
 			const length = (message.readUInt16BE(offset + 2) + 1) * 4;
 			if (pt === 206 && (fmt === 1 || fmt === 4)) {
-				if (this.answerKeyFrameRequests) this.#video.keyFrameRequested = true;
+				const at = offset + (fmt === 1 ? 8 : 12);
+				const ssrc = at + 4 <= message.length ? message.readUInt32BE(at) : undefined;
+				const stream = this.#videos.find((s) => s.ssrc >>> 0 === ssrc) ?? this.#videos[0];
+				if (this.answerKeyFrameRequests && stream) stream.keyFrameRequested = true;
 				this.keyFrameRequests += 1;
 			}
 			offset += length;
@@ -249,6 +274,22 @@ export class RtpReplayer {
 		this.#closed = true;
 		this.#socket.close();
 	}
+}
+
+async function bindReplaySocket(): Promise<dgram.Socket> {
+	const socket = dgram.createSocket('udp4');
+	await new Promise<void>((resolve, reject) => {
+		socket.once('error', reject);
+		socket.bind(0, '127.0.0.1', () => resolve());
+	});
+	return socket;
+}
+
+/** Where a publisher with this `phase` starts in the track (a key frame), and its sub-frame offset. */
+function startPoint(video: Track, phase: number): { start: number; delayUs: number } {
+	const keys = video.keyFrames;
+	const start = keys[Math.floor(phase * keys.length) % Math.max(1, keys.length)] ?? 0;
+	return { start, delayUs: Math.floor(phase * 1000 * video.frameUs) % video.frameUs };
 }
 
 /**

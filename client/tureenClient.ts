@@ -5,6 +5,7 @@
 import { Device, type types as msc } from 'mediasoup-client';
 
 import type {
+	MediaSource,
 	NotificationMessage,
 	Notifications,
 	PeerInfo,
@@ -12,11 +13,19 @@ import type {
 	RoomState,
 	TransportInfo,
 } from '../src/protocol/messages.ts';
+import { MEDIA_SOURCES } from '../src/protocol/messages.ts';
+import { AdaptiveQuality } from './adaptiveQuality.ts';
+import { connectionStateOf, type ConnectionState } from './connectionState.ts';
+import { DataChannels, type DataMessage, type DataSender } from './dataChannels.ts';
 import { Emitter } from './events.ts';
+import { screenProduceOptions } from './screenShare.ts';
 import { candidateUrls, openRoomChannel, REHOME_ATTEMPTS, rehomeDelayMs, shouldRehome } from './nodeRoute.ts';
 import { SignallingChannel, type WebSocketFactory } from './signallingChannel.ts';
+import { produceOptions, spatialLayersOf } from './simulcast.ts';
 
 export { SignallingError } from './signallingChannel.ts';
+export type { ConnectionState } from './connectionState.ts';
+export type { DataMessage, DataSender } from './dataChannels.ts';
 
 export type RemoteTrack = {
 	track: MediaStreamTrack;
@@ -25,13 +34,31 @@ export type RemoteTrack = {
 	producerId: string;
 	consumerId: string;
 	consumer: msc.Consumer;
+	/** What the publisher said the track is. */
+	source: MediaSource;
+	/** Whether the publisher has paused it (muted microphone, camera off). */
+	paused: boolean;
 };
+
+/** A published producer, as `publishedProducers` lists it. */
+export type PublishedProducer = { producerId: string; source: MediaSource; encodings: number; paused: boolean };
 
 export type TureenClientEvents = {
 	/** A remote track is ready to play. */
 	track: [RemoteTrack];
 	/** A remote track ended (its producer closed, its peer left, or the room moved). */
-	trackEnded: [{ consumerId: string; peerId: string; producerId: string }];
+	trackEnded: [{ consumerId: string; peerId: string; producerId: string; source: MediaSource; kind: 'audio' | 'video' }];
+	/** The publisher paused or resumed a remote track (mute, camera off). */
+	trackPaused: [{ peerId: string; producerId: string; source: MediaSource; kind: 'audio' | 'video'; paused: boolean }];
+	/** The room's dominant speaker changed. */
+	activeSpeaker: [{ peerId: string }];
+	audioLevels: [Notifications['audioLevels']];
+	/** A message on another peer's data channel. */
+	data: [DataMessage];
+	/** The server holds (paused) or releases this peer's data channels for going over its data rate. */
+	dataThrottled: [Notifications['dataThrottled']];
+	/** Signalling and media transports summed up in one word, on every change. */
+	connectionState: [ConnectionState];
 	peerJoined: [PeerInfo];
 	peerLeft: [{ peerId: string }];
 	/** The room moved to another worker; the client is re-creating its media. */
@@ -50,6 +77,9 @@ export type TureenClientEvents = {
 	serverDraining: [{ deadlineMs: number; url?: string }];
 	/** The server closed the room or the connection. */
 	closed: [{ reason: string }];
+	/** The layers the server now forwards to a remote video (null: none, e.g. paused). */
+	layersChanged: [Notifications['consumerLayersChanged']];
+	consumerScore: [Notifications['consumerScore']];
 };
 
 export type ClientError =
@@ -59,6 +89,8 @@ export type ClientError =
 	| { during: 'reconnect'; url: string; attempt: number; error: Error }
 	/** A remote track announced to us could not be received. */
 	| { during: 'consume'; producerId: string; peerId: string; error: Error }
+	/** Another peer's data channel could not be received. */
+	| { during: 'consumeData'; dataProducerId: string; peerId: string; error: Error }
 	/** A failed transport could not restart ICE. */
 	| { during: 'iceRestart'; transportId: string; error: Error };
 
@@ -72,6 +104,14 @@ export type TureenClientOptions = {
 	requestTimeoutMs?: number;
 	/** How long a recovery may wait for the new transports to connect. Default 20 s. */
 	recoveryTimeoutMs?: number;
+	/** Publish camera video as VP8 simulcast (client/simulcast.ts). Default true; false sends one encoding. */
+	simulcast?: boolean;
+	/**
+	 * Ask for the layer each attached video element needs and pause hidden
+	 * ones (attachVideo). Default true; false leaves every consumer at the
+	 * top layer unless the app asks otherwise.
+	 */
+	adaptiveQuality?: boolean;
 };
 
 export type JoinOptions = { roomId: string; displayName: string; token?: string };
@@ -86,6 +126,11 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	#sendTransport: msc.Transport | undefined;
 	#recvTransport: msc.Transport | undefined;
 	readonly #published: MediaStreamTrack[] = [];
+	readonly #sources = new Map<MediaStreamTrack, MediaSource>();
+	readonly #pausedTracks = new Set<MediaStreamTrack>();
+	readonly #data: DataChannels;
+	#maxDataMessageSize = 0;
+	#connectionState: ConnectionState | undefined;
 	readonly #producers = new Map<MediaStreamTrack, msc.Producer>();
 	readonly #consumers = new Map<string, RemoteTrack>();
 	/** Producers announced while no receive transport existed yet (join, or mid-move). */
@@ -100,10 +145,19 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	/** What the Device was loaded with; a Device loads once, so a different router needs a new Device. */
 	#routerCapabilities: string | undefined;
 	#moving: Promise<void> = Promise.resolve();
+	#adaptive: AdaptiveQuality | undefined;
 
 	constructor(options: TureenClientOptions) {
 		super();
 		this.#options = options;
+		this.#data = new DataChannels({
+			request: (method, data) => this.#request().request(method, data),
+			sendTransport: async () => (this.#sendTransport ??= await this.#createTransport('send')),
+			recvTransport: () => this.#recvTransport,
+			maxMessageSize: () => this.#maxDataMessageSize,
+			onData: (message) => this.emit('data', message),
+			onError: (dataProducerId, peerId, error) => this.emit('error', { during: 'consumeData', dataProducerId, peerId, error }),
+		});
 	}
 
 	get peerId(): string | undefined {
@@ -122,6 +176,15 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 
 	get remoteTracks(): RemoteTrack[] {
 		return [...this.#consumers.values()];
+	}
+
+	get publishedProducers(): PublishedProducer[] {
+		return [...this.#producers].map(([track, producer]) => ({
+			producerId: producer.id,
+			source: this.#sourceOf(track),
+			encodings: producer.rtpParameters.encodings?.length ?? 0,
+			paused: producer.paused,
+		}));
 	}
 
 	get sendTransport(): msc.Transport | undefined {
@@ -161,6 +224,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		});
 		channel.on('close', ({ code, reason }) => {
 			if (channel !== this.#channel) return;
+			this.#updateConnectionState();
 			if (this.#nodeId !== undefined && !this.#leaving && shouldRehome(code)) this.#rehomeSoon('connection lost');
 			else this.emit('closed', { reason: reason || 'connection closed' });
 		});
@@ -188,7 +252,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		this.#workerId = joined.workerId;
 		this.#nodeId = joined.node?.nodeId;
 		this.#alternates = joined.node?.alternates ?? [];
-		this.#setPending(joined.producers);
+		this.#setPending(joined);
 		return joined;
 	}
 
@@ -197,20 +261,55 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		return this.#joinOptions;
 	}
 
-	/** The producers to consume are exactly these (their state as the server lists it now). */
-	#setPending(producers: readonly ProducerInfo[]): void {
+	/** The producers and data producers to consume are exactly these (their state as the server lists it now). */
+	#setPending({ producers, dataProducers }: Pick<RoomState, 'producers' | 'dataProducers'>): void {
 		this.#pendingProducers.clear();
 		for (const producer of producers) this.#pendingProducers.set(producer.producerId, producer);
+		this.#data.setPending(dataProducers);
 	}
 
-	/** Sends these tracks to the room; they are re-sent by themselves if the room moves. */
-	async publish(tracks: MediaStreamTrack[]): Promise<void> {
+	/**
+	 * Sends these tracks to the room; they are re-sent by themselves if the
+	 * room moves. `source` tags them (default: microphone for audio, camera
+	 * for video); a screen is sent as one high-resolution encoding.
+	 */
+	async publish(tracks: MediaStreamTrack[], { source }: { source?: MediaSource } = {}): Promise<void> {
 		await this.#moving;
 		for (const track of tracks) {
 			if (this.#published.includes(track)) continue;
 			this.#published.push(track);
+			if (source) this.#sources.set(track, source);
 			await this.#produce(track);
 		}
+	}
+
+	/** Stops sending a published track (the track itself keeps running; stop it if done with it). */
+	async unpublish(track: MediaStreamTrack): Promise<void> {
+		await this.#moving;
+		const index = this.#published.indexOf(track);
+		if (index >= 0) this.#published.splice(index, 1);
+		this.#sources.delete(track);
+		this.#pausedTracks.delete(track);
+		const producer = this.#producers.get(track);
+		this.#producers.delete(track);
+		if (!producer) return;
+		producer.close();
+		await this.#request().request('closeProducer', { producerId: producer.id });
+	}
+
+	/** Pauses (mute, camera off) or resumes a published track; everyone else is told. */
+	async setPaused(track: MediaStreamTrack, paused: boolean): Promise<void> {
+		await this.#moving;
+		if (paused) this.#pausedTracks.add(track);
+		else this.#pausedTracks.delete(track);
+		const producer = this.#producers.get(track);
+		if (producer) await this.#applyPaused(producer, paused);
+	}
+
+	/** This peer's data channel for `label` (made on first use, re-made after a room move). */
+	async openDataChannel(label: string): Promise<DataSender> {
+		await this.#moving;
+		return this.#data.open(label);
 	}
 
 	async leave(): Promise<void> {
@@ -227,10 +326,25 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		return this.#channel;
 	}
 
+	#sourceOf(track: MediaStreamTrack): MediaSource {
+		return this.#sources.get(track) ?? (track.kind === 'audio' ? 'microphone' : 'camera');
+	}
+
 	async #produce(track: MediaStreamTrack): Promise<void> {
 		this.#sendTransport ??= await this.#createTransport('send');
-		const producer = await this.#sendTransport.produce({ track, stopTracks: false });
+		const source = this.#sourceOf(track);
+		// A screen is one high-resolution encoding; camera video goes out as simulcast (unless opted out).
+		const options =
+			source === 'screen' ? screenProduceOptions(track) : produceOptions(track, this.#options.simulcast ?? true, this.#device?.rtpCapabilities.codecs ?? []);
+		const producer = await this.#sendTransport.produce({ track, stopTracks: false, ...options, appData: { source } });
 		this.#producers.set(track, producer);
+		if (this.#pausedTracks.has(track)) await this.#applyPaused(producer, true);
+	}
+
+	async #applyPaused(producer: msc.Producer, paused: boolean): Promise<void> {
+		if (paused) producer.pause();
+		else producer.resume();
+		await this.#request().request(paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id });
 	}
 
 	async #createTransport(direction: Direction): Promise<msc.Transport> {
@@ -243,6 +357,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 			iceParameters: info.iceParameters as msc.IceParameters,
 			iceCandidates: info.iceCandidates as msc.IceCandidate[],
 			dtlsParameters: info.dtlsParameters as msc.DtlsParameters,
+			sctpParameters: info.sctpParameters as msc.SctpParameters,
 		};
 		const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
 		transport.on('connect', ({ dtlsParameters }, callback, errback) => {
@@ -251,15 +366,20 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 				.then(() => callback(), errback);
 		});
 		if (direction === 'send') {
-			transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
+			transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+				const source = MEDIA_SOURCES.find((s) => s === appData.source);
 				channel
-					.request('produce', { transportId: transport.id, kind, rtpParameters: rtpParameters as never })
+					.request('produce', { transportId: transport.id, kind, rtpParameters: rtpParameters as never, ...(source ? { source } : {}) })
 					.then(({ producerId }) => callback({ id: producerId }), errback);
 			});
+			this.#data.attachSendTransport(transport);
+			this.#maxDataMessageSize = (info.sctpParameters as msc.SctpParameters | undefined)?.maxReceiveMessageSize ?? 0;
 		}
 		transport.on('connectionstatechange', (state) => {
 			if (state === 'failed' && !transport.closed) void this.#restartIce(transport);
+			this.#updateConnectionState();
 		});
+		this.#updateConnectionState();
 		return transport;
 	}
 
@@ -281,7 +401,16 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		}
 	}
 
+	#updateConnectionState(): void {
+		const transports = [this.#sendTransport, this.#recvTransport].filter((t): t is msc.Transport => t !== undefined && !t.closed);
+		const state = connectionStateOf(!(this.#channel?.closed ?? true), transports.map((t) => t.connectionState));
+		if (state === this.#connectionState) return;
+		this.#connectionState = state;
+		this.emit('connectionState', state);
+	}
+
 	async #consumePending(): Promise<void> {
+		await this.#data.consumePending();
 		const transport = this.#recvTransport;
 		if (!transport || transport.closed) return;
 		const pending = [...this.#pendingProducers.values()];
@@ -309,6 +438,8 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 			producerId: answer.producerId,
 			consumerId: consumer.id,
 			consumer,
+			source: producer.source,
+			paused: answer.paused,
 		};
 		this.#consumers.set(consumer.id, remote);
 		await channel.request('resumeConsumer', { consumerId: consumer.id });
@@ -319,8 +450,9 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		const remote = this.#consumers.get(consumerId);
 		if (!remote) return;
 		this.#consumers.delete(consumerId);
+		this.#adaptive?.detach(consumerId);
 		remote.consumer.close();
-		this.emit('trackEnded', { consumerId, peerId: remote.peerId, producerId: remote.producerId });
+		this.emit('trackEnded', { consumerId, peerId: remote.peerId, producerId: remote.producerId, source: remote.source, kind: remote.kind });
 	}
 
 	#onNotification(message: NotificationMessage): void {
@@ -362,12 +494,99 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 				this.#closeMedia();
 				this.emit('closed', { reason: message.data.reason });
 				break;
+			case 'consumerLayersChanged':
+				this.#adaptive?.noteCurrentLayer(message.data.consumerId, message.data.spatialLayer ?? undefined);
+				this.emit('layersChanged', message.data);
+				break;
+			case 'consumerScore':
+				this.emit('consumerScore', message.data);
+				break;
+			case 'producerLayersWanted':
+				void this.#sendLayersUpTo(message.data.producerId, message.data.maxSpatialLayer);
+				break;
 			case 'producerPaused':
 			case 'producerResumed':
+				this.#producerPaused(message.data.producerId, message.notification === 'producerPaused');
+				break;
+			case 'activeSpeaker':
+				this.emit('activeSpeaker', message.data);
+				break;
+			case 'audioLevels':
+				this.emit('audioLevels', message.data);
+				break;
+			case 'newDataProducer':
+				this.#data.announce(message.data);
+				void this.#moving.then(() => this.#data.consumePending());
+				break;
+			case 'dataProducerClosed':
+				this.#data.closed(message.data.dataProducerId);
+				break;
+			case 'dataThrottled':
+				this.emit('dataThrottled', message.data);
+				break;
 			case 'consumerPaused':
 			case 'consumerResumed':
 				break;
 		}
+	}
+
+	#producerPaused(producerId: string, paused: boolean): void {
+		const pending = this.#pendingProducers.get(producerId);
+		if (pending) pending.paused = paused;
+		for (const remote of this.#consumers.values()) {
+			if (remote.producerId !== producerId) continue;
+			remote.paused = paused;
+			this.emit('trackPaused', { peerId: remote.peerId, producerId, source: remote.source, kind: remote.kind, paused });
+		}
+	}
+
+	// Layer control: what a subscriber asks of its own consumers (docs/protocol.md, "Simulcast and layers").
+
+	/** Receive at most these layers of a remote video (the server picks the best available up to them). */
+	async setPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
+		await this.#request().request('setConsumerPreferredLayers', { consumerId, spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) });
+	}
+
+	/** Stop receiving a remote track (e.g. its tile is hidden); independent of the publisher's own pause. */
+	async pauseConsumer(consumerId: string): Promise<void> {
+		await this.#request().request('pauseConsumer', { consumerId });
+	}
+
+	async resumeConsumer(consumerId: string): Promise<void> {
+		await this.#request().request('resumeConsumer', { consumerId });
+	}
+
+	/** Share of the receive bandwidth when it is short: 1 (default) to 255. */
+	async setConsumerPriority(consumerId: string, priority: number): Promise<void> {
+		await this.#request().request('setConsumerPriority', { consumerId, priority });
+	}
+
+	async requestKeyFrame(consumerId: string): Promise<void> {
+		await this.#request().request('requestKeyFrame', { consumerId });
+	}
+
+	/**
+	 * Adaptive quality for a remote video shown in `element`: the smallest
+	 * layer that covers its rendered size, paused while it is hidden. Does
+	 * nothing when adaptiveQuality is off or the page has no ResizeObserver.
+	 */
+	attachVideo(consumerId: string, element: HTMLVideoElement): void {
+		const remote = this.#consumers.get(consumerId);
+		if (!remote || remote.kind !== 'video' || this.#options.adaptiveQuality === false) return;
+		if (typeof ResizeObserver === 'undefined' || typeof IntersectionObserver === 'undefined') return;
+		this.#adaptive ??= new AdaptiveQuality(this);
+		this.#adaptive.attach(consumerId, element, spatialLayersOf(remote.consumer.rtpParameters));
+	}
+
+	detachVideo(consumerId: string): void {
+		this.#adaptive?.detach(consumerId);
+	}
+
+	/** Dynacast: send only the encodings some subscriber wants (RTCRtpSender encodings[i].active). */
+	async #sendLayersUpTo(producerId: string, maxSpatialLayer: number): Promise<void> {
+		const producer = [...this.#producers.values()].find((p) => p.id === producerId);
+		if (!producer || producer.closed || (producer.rtpParameters.encodings?.length ?? 1) < 2) return;
+		await producer.setMaxSpatialLayer(maxSpatialLayer).catch(() => undefined);
 	}
 
 	/**
@@ -388,7 +607,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 			const { roomId, token } = this.#joined();
 			const { rtpCapabilities } = await channel.request('getRouterRtpCapabilities', { roomId, ...(token ? { token } : {}) });
 			if (JSON.stringify(rtpCapabilities) === this.#routerCapabilities) {
-				this.#setPending((await channel.request('getRoomState', {})).producers);
+				this.#setPending(await channel.request('getRoomState', {}));
 			} else {
 				// A Device loads once: a router with other capabilities needs a new Device, and the server its new capabilities.
 				await channel.request('leave', {});
@@ -407,6 +626,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		for (const track of this.#published) {
 			if (track.readyState === 'live') await this.#produce(track);
 		}
+		await this.#data.reopen();
 		await this.#consumePending();
 		await this.#mediaConnected();
 	}
@@ -470,6 +690,8 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		this.#sendTransport = undefined;
 		this.#recvTransport = undefined;
 		this.#producers.clear();
+		this.#data.reset();
+		this.#updateConnectionState();
 	}
 }
 

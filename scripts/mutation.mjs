@@ -20,10 +20,16 @@ const MODULES = [
 	{ name: 'placement', mutate: ['src/services/workers/placement.ts'], tests: ['test/unit/placement.test.ts'] },
 	{ name: 'nodeSelection', mutate: ['src/cluster/nodeSelection.ts'], tests: ['test/unit/nodeSelection.test.ts'] },
 	{ name: 'respawnPolicy', mutate: ['src/services/workers/respawnPolicy.ts'], tests: ['test/unit/respawnPolicy.test.ts'] },
+	{ name: 'dynacastPolicy', mutate: ['src/services/rooms/dynacastPolicy.ts'], tests: ['test/unit/dynacastPolicy.test.ts'] },
+	{ name: 'layerChoice', mutate: ['client/layerChoice.ts'], tests: ['test/unit/layerChoice.test.ts'] },
 	{ name: 'portPlan', mutate: ['src/services/workers/portPlan.ts'], tests: ['test/unit/portPlan.test.ts'] },
 	{ name: 'config', mutate: ['src/config.ts'], tests: ['test/unit/config.test.ts', 'test/unit/config-limits.test.ts'] },
 	{ name: 'rateLimit', mutate: ['src/signalling/rateLimit.ts'], tests: ['test/unit/rateLimit.test.ts'] },
 	{ name: 'auth', mutate: ['src/auth/joinToken.ts', 'src/auth/adminToken.ts'], tests: ['test/unit/auth.test.ts'] },
+	{ name: 'audioLevelsPolicy', mutate: ['src/services/rooms/audioLevelsPolicy.ts'], tests: ['test/unit/audioLevelsPolicy.test.ts'] },
+	{ name: 'dataRate', mutate: ['src/limits/dataRate.ts'], tests: ['test/unit/dataRate.test.ts'] },
+	{ name: 'chatFrames', mutate: ['src/protocol/chat.ts'], tests: ['test/unit/chat.test.ts'] },
+	{ name: 'qualityBadge', mutate: ['client/demo/quality.ts'], tests: ['test/unit/qualityBadge.test.ts'] },
 ];
 
 const filter = process.argv[2];

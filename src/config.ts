@@ -59,6 +59,12 @@ export type Limits = {
 	wsMaxBufferedBytes: number;
 	/** A socket that stays above wsMaxBufferedBytes this long is closed. */
 	slowReaderTimeoutMs: number;
+	dataProducersPerPeer: number;
+	/** Largest data channel message the server accepts and sends (SCTP max message size). */
+	dataMessageBytes: number;
+	/** One peer's data channel rate; above either, its data producers are held until it slows down. */
+	dataMessagesPerSecond: number;
+	dataBytesPerSecond: number;
 };
 
 type Env = Record<string, string | undefined>;
@@ -228,6 +234,11 @@ function limits(env: Env): Limits {
 		joinTimeoutMs: integer(env, 'JOIN_TIMEOUT_MS', 30000, 100, 86_400_000),
 		wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
 		slowReaderTimeoutMs: integer(env, 'SLOW_READER_TIMEOUT_MS', 5000, 100, 600_000),
+		dataProducersPerPeer: integer(env, 'MAX_DATA_PRODUCERS_PER_PEER', 4, 1, 1000),
+		// mediasoup's own default and ceiling is 256 KiB.
+		dataMessageBytes: integer(env, 'DATA_MAX_MESSAGE_BYTES', 16 * 1024, 1024, 256 * 1024),
+		dataMessagesPerSecond: integer(env, 'MAX_DATA_MESSAGES_PER_SECOND', 50, 1, 1_000_000),
+		dataBytesPerSecond: integer(env, 'MAX_DATA_BYTES_PER_SECOND', 256 * 1024, 1024, 1024 * 1024 * 1024),
 	};
 }
 

@@ -73,6 +73,28 @@ export const createRoomBodySchema = {
 	properties: { roomId: { type: 'string', pattern: ROOM_ID_PATTERN } },
 } as const;
 
+const layersSchema = {
+	type: ['object', 'null'],
+	properties: { spatialLayer: { type: 'integer' }, temporalLayer: { type: ['integer', 'null'] } },
+} as const;
+
+/** ConsumerLayerState (src/protocol/layers.ts). */
+const consumerLayersSchema = {
+	type: 'object',
+	properties: {
+		consumerId: { type: 'string' },
+		producerId: { type: 'string' },
+		kind: { type: 'string', enum: ['audio', 'video'] },
+		type: { type: 'string', description: "mediasoup's consumer type; 'simulcast' and 'svc' have layers" },
+		paused: { type: 'boolean', description: 'paused by its subscriber (pauseConsumer, or not yet resumed)' },
+		producerPaused: { type: 'boolean' },
+		currentLayers: { ...layersSchema, description: 'the layers forwarded now; null when none' },
+		preferredLayers: { ...layersSchema, description: 'the highest layers the subscriber asked for' },
+		priority: { type: 'integer' },
+		score: { type: 'integer' },
+	},
+} as const;
+
 export const roomSchema = {
 	type: 'object',
 	required: ['roomId', 'workerId', 'peerCount'],
@@ -84,7 +106,11 @@ export const roomSchema = {
 			type: 'array',
 			items: {
 				type: 'object',
-				properties: { peerId: { type: 'string' }, displayName: { type: 'string' } },
+				properties: {
+					peerId: { type: 'string' },
+					displayName: { type: 'string' },
+					consumers: { type: 'array', description: "the peer's consumers and the layers they forward", items: consumerLayersSchema },
+				},
 			},
 		},
 		createdAt: { type: 'string' },

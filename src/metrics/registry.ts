@@ -1,7 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 import type { WorkerLoad } from '../services/mediasoup.ts';
+import type { RoomMember } from '../services/room.ts';
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
+import { countForwardedLayers, FORWARDED_LAYER_LABELS } from './layers.ts';
 import type { MediaCounter, MediaCounts } from './mediaCounts.ts';
 import { methodLabel, outcomeLabel, SIGNALLING_METHODS, SIGNALLING_OUTCOMES } from './signalling.ts';
 
@@ -25,7 +27,11 @@ export type MetricsWorker = Pick<
 /** What the metrics read from the server; every value is read at scrape time. */
 export type MetricsSource = {
 	pool: { readonly workers: readonly MetricsWorker[] };
-	rooms: { loadByWorker(): Map<number, WorkerLoad>; readonly rooms: readonly unknown[]; readonly totalPeers: number };
+	rooms: {
+		loadByWorker(): Map<number, WorkerLoad>;
+		readonly rooms: readonly { readonly members: ReadonlyMap<string, Pick<RoomMember, 'consumerLayers'>> }[];
+		readonly totalPeers: number;
+	};
 	isDraining(): boolean;
 	build: { version: string; mediasoupVersion: string };
 };
@@ -38,7 +44,8 @@ export type TureenRegistry = {
 /**
  * A Registry of its own per server (several run in one test process, and the
  * global default registry would mix them). Every series is labelled by
- * worker_id at most: bounded by the worker count, never one per room or peer.
+ * worker_id (bounded by the worker count) or by a fixed list of values, never
+ * one per room or peer.
  */
 export function createTureenRegistry(source: MetricsSource, media: MediaCounter): TureenRegistry {
 	const registry = new Registry();
@@ -143,6 +150,18 @@ export function createTureenRegistry(source: MetricsSource, media: MediaCounter)
 	totalGauge('tureen_peers', 'Peers in all rooms on this server.', () => source.rooms.totalPeers);
 	totalGauge('tureen_workers', 'Worker slots configured.', () => pool.workers.length);
 	totalGauge('tureen_draining', '1 while the whole server is draining.', () => (source.isDraining() ? 1 : 0));
+
+	new Gauge({
+		name: 'tureen_forwarded_video_layers',
+		help: 'Simulcast/SVC video consumers by the spatial layer they forward now (none: paused or no layer available).',
+		labelNames: ['spatial_layer'],
+		registers,
+		collect() {
+			const states = source.rooms.rooms.flatMap((room) => [...room.members.values()].flatMap((m) => m.consumerLayers?.() ?? []));
+			const counts = countForwardedLayers(states);
+			for (const label of FORWARDED_LAYER_LABELS) this.set({ spatial_layer: label }, counts[label]);
+		},
+	});
 
 	new Gauge({
 		name: 'tureen_build_info',

@@ -4,11 +4,18 @@
 import { z } from 'zod';
 
 import { roomIdSchema } from './ids.ts';
+import { layerRequestSchemas, type LayerNotifications, type LayerResponseData } from './layers.ts';
+
+export type { ConsumerLayerState } from './layers.ts';
 
 // mediasoup validates RTP/DTLS structures itself and rejects bad ones with a
 // clear error; here we only make sure they are plain objects of sane size.
 const mediasoupObject = z.record(z.string(), z.unknown());
 const entityId = z.string().min(1).max(64);
+
+/** What a media producer carries: its `source` travels in the producer's appData and in every ProducerInfo. */
+export const MEDIA_SOURCES = ['camera', 'microphone', 'screen'] as const;
+export type MediaSource = (typeof MEDIA_SOURCES)[number];
 
 // The peer's receive capabilities are stored and handed to mediasoup on every
 // consume, so they get a schema of their own: known fields, bounded sizes, no
@@ -73,6 +80,8 @@ export const requestSchemas = {
 			transportId: entityId,
 			kind: z.enum(['audio', 'video']),
 			rtpParameters: mediasoupObject,
+			/** Defaults to microphone for audio, camera for video; microphone must be audio, camera video. */
+			source: z.enum(MEDIA_SOURCES).optional(),
 			appData: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
 		})
 		.strict(),
@@ -81,8 +90,19 @@ export const requestSchemas = {
 	resumeProducer: z.object({ producerId: entityId }).strict(),
 	consume: z.object({ producerId: entityId, transportId: entityId }).strict(),
 	resumeConsumer: z.object({ consumerId: entityId }).strict(),
+	produceData: z
+		.object({
+			transportId: entityId,
+			sctpStreamParameters: mediasoupObject,
+			label: z.string().max(64).optional(),
+			protocol: z.string().max(64).optional(),
+		})
+		.strict(),
+	closeDataProducer: z.object({ dataProducerId: entityId }).strict(),
+	consumeData: z.object({ dataProducerId: entityId, transportId: entityId }).strict(),
 	getRoomState: z.object({}).strict(),
 	leave: z.object({}).strict(),
+	...layerRequestSchemas,
 } as const;
 
 export type Method = keyof typeof requestSchemas;
@@ -93,10 +113,15 @@ export type RequestData<M extends Method> = z.input<(typeof requestSchemas)[M]>;
 export type ParsedRequestData<M extends Method> = z.output<(typeof requestSchemas)[M]>;
 
 export type PeerInfo = { peerId: string; displayName: string };
-/** `paused`: whether the producer's owner has paused it (pauseProducer). */
-export type ProducerInfo = { producerId: string; peerId: string; kind: 'audio' | 'video'; paused: boolean };
-/** The other peers of the room (never the caller) and their producers. */
-export type RoomState = { roomId: string; workerId: number; peers: PeerInfo[]; producers: ProducerInfo[] };
+/**
+ * `paused`: whether the producer's owner has paused it (pauseProducer).
+ * `source`: what the owner said it is (produce's `source`).
+ */
+export type ProducerInfo = { producerId: string; peerId: string; kind: 'audio' | 'video'; source: MediaSource; paused: boolean };
+/** A peer's data channel (data producer); `label` and `protocol` as the owner gave them. */
+export type DataProducerInfo = { dataProducerId: string; peerId: string; label: string; protocol: string };
+/** The other peers of the room (never the caller), their producers and their data producers. */
+export type RoomState = { roomId: string; workerId: number; peers: PeerInfo[]; producers: ProducerInfo[]; dataProducers: DataProducerInfo[] };
 /** The cluster node a peer joined: its id, and the signalling URLs of the other live nodes at that moment. */
 export type NodeInfo = { nodeId: string; alternates: string[] };
 export type TransportInfo = {
@@ -105,6 +130,8 @@ export type TransportInfo = {
 	iceParameters: unknown;
 	iceCandidates: unknown[];
 	dtlsParameters: unknown;
+	/** SCTP for data channels (mediasoup's; `maxReceiveMessageSize` is the server's data message limit). */
+	sctpParameters: unknown;
 };
 
 /** What each method answers with on success. */
@@ -129,9 +156,19 @@ export type ResponseData = {
 		paused: boolean;
 	};
 	resumeConsumer: Record<string, never>;
+	produceData: { dataProducerId: string };
+	closeDataProducer: Record<string, never>;
+	consumeData: {
+		dataConsumerId: string;
+		dataProducerId: string;
+		peerId: string;
+		sctpStreamParameters: unknown;
+		label: string;
+		protocol: string;
+	};
 	getRoomState: RoomState;
 	leave: Record<string, never>;
-};
+} & LayerResponseData;
 
 /** Server-initiated messages and their data. */
 export type Notifications = {
@@ -144,6 +181,17 @@ export type Notifications = {
 	consumerClosed: { consumerId: string; producerId: string };
 	consumerPaused: { consumerId: string };
 	consumerResumed: { consumerId: string };
+	newDataProducer: DataProducerInfo;
+	dataProducerClosed: { dataProducerId: string; peerId: string };
+	/**
+	 * To the owner only: the server holds (paused: true) or releases this
+	 * peer's data producers; held while its data rate is over the limit.
+	 */
+	dataThrottled: { paused: boolean; messagesPerSecond: number; bytesPerSecond: number };
+	/** The room's dominant speaker changed. */
+	activeSpeaker: { peerId: string };
+	/** Who is heard and how loud (dBov, -127..0), at most once a second and only on change. */
+	audioLevels: { levels: { peerId: string; volume: number }[] };
 	/**
 	 * The room's worker died or was drained, and the room now lives on another
 	 * worker: every transport, producer and consumer of this peer is gone; the
@@ -163,7 +211,7 @@ export type Notifications = {
 	 * identity (token `sub`) joined the room again elsewhere. The socket closes next.
 	 */
 	sessionEnded: { reason: 'token-expired' | 'replaced' };
-};
+} & LayerNotifications;
 export type NotificationName = keyof Notifications;
 
 /** Why a room moved to another worker. */
@@ -204,6 +252,7 @@ export const LIMIT_NAMES = [
 	'transportsPerPeer',
 	'producersPerPeer',
 	'consumersPerPeer',
+	'dataProducersPerPeer',
 	'connectionsPerIp',
 	'connections',
 	'rooms',

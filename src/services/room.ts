@@ -6,14 +6,18 @@ import type { Logger } from 'pino';
 import { limitReached, TureenError } from '../errors.ts';
 import { WindowCounter } from '../limits/windowCounter.ts';
 import { roomIdSchema } from '../protocol/ids.ts';
-import type { RoomCloseReason, RoomMoveReason } from '../protocol/messages.ts';
+import type { ConsumerLayerState, RoomCloseReason, RoomMoveReason } from '../protocol/messages.ts';
+import type { AudioLevel } from './rooms/audioLevelsPolicy.ts';
 import { MEDIA_CODECS } from './rooms/codecs.ts';
+import { RoomAudio } from './rooms/roomAudio.ts';
 import type { RoomIndex, WorkerLoad } from './mediasoup.ts';
 
 /** What a room knows of each member; the signalling layer's Peer fills it in. */
 export interface RoomMember {
 	readonly peerId: string;
 	readonly displayName: string;
+	/** The member's consumers and their layers (for GET /rooms/:roomId and metrics); none when absent. */
+	consumerLayers?(): ConsumerLayerState[];
 	/** Called when the room closes under the member. */
 	close(reason: RoomCloseReason): void;
 }
@@ -24,7 +28,14 @@ export type RoomEvents = {
 	moved: [fromWorkerId: number, toWorkerId: number, reason: RoomMoveReason];
 	/** The last member left (the room itself stays open; the registry decides when it closes). */
 	empty: [];
+	/** The dominant speaker changed (a member's peerId). */
+	activeSpeaker: [peerId: string];
+	/** Who is heard and how loud, throttled (see audioLevelsPolicy). */
+	audioLevels: [levels: AudioLevel[]];
 };
+
+/** An audio producer as the room's speaker detection needs it. */
+export type ObservableProducer = Parameters<RoomAudio['observe']>[0];
 
 /**
  * One room: its members and its router on one worker. Only the room changes
@@ -37,6 +48,9 @@ export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<R
 	#workerId: number;
 	#router: ms.Router;
 	#closed = false;
+	/** Speaker detection on the current router, made with the room's first audio producer. */
+	#audio: Promise<RoomAudio> | undefined;
+	#activeSpeaker: string | undefined;
 
 	constructor(roomId: string, workerId: number, router: ms.Router) {
 		super();
@@ -63,6 +77,38 @@ export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<R
 		return this.#members;
 	}
 
+	/** The member mediasoup last named dominant speaker, while it is still a member. */
+	get activeSpeaker(): string | undefined {
+		return this.#activeSpeaker;
+	}
+
+	/** Adds an audio producer of this room's router to its speaker detection (other kinds are ignored). */
+	async observeAudio(producer: ObservableProducer): Promise<void> {
+		if (producer.kind !== 'audio') return;
+		await (await this.#roomAudio()).observe(producer);
+	}
+
+	#roomAudio(): Promise<RoomAudio> {
+		if (this.#audio) return this.#audio;
+		const made = RoomAudio.create(this.#router).then((audio) => {
+			// Events of a RoomAudio left behind by a move are stale.
+			audio.on('activeSpeaker', (peerId) => {
+				if (this.#audio !== made || !this.#members.has(peerId)) return;
+				this.#activeSpeaker = peerId;
+				this.emit('activeSpeaker', peerId);
+			});
+			audio.on('audioLevels', (levels) => {
+				if (this.#audio === made) this.emit('audioLevels', levels);
+			});
+			return audio;
+		});
+		this.#audio = made;
+		made.catch(() => {
+			if (this.#audio === made) this.#audio = undefined;
+		});
+		return made;
+	}
+
 	addMember(member: Member): void {
 		if (this.#closed) throw new TureenError('ROOM_NOT_FOUND', `room "${this.roomId}" closed`);
 		this.#members.set(member.peerId, member);
@@ -72,6 +118,7 @@ export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<R
 	removeMember(member: Member): void {
 		if (this.#members.get(member.peerId) !== member) return;
 		this.#members.delete(member.peerId);
+		if (this.#activeSpeaker === member.peerId) this.#activeSpeaker = undefined;
 		if (this.#members.size === 0 && !this.#closed) this.emit('empty');
 	}
 
@@ -89,6 +136,9 @@ export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<R
 	completeMove(fromWorkerId: number, router: ms.Router, reason: RoomMoveReason): void {
 		const old = this.#router;
 		this.#router = router;
+		// The observers closed with the old router; the re-published audio makes new ones.
+		this.#audio = undefined;
+		this.#activeSpeaker = undefined;
 		if (!old.closed) old.close();
 		this.emit('moved', fromWorkerId, this.#workerId, reason);
 	}

@@ -68,7 +68,7 @@ export interface ClientLog {
 export type ConnectionDeps = {
 	handlers: HandlerDeps;
 	wsMaxMessageBytes: number;
-	limits: Pick<Limits, 'wsMaxBufferedBytes' | 'slowReaderTimeoutMs' | 'joinTimeoutMs'>;
+	limits: Pick<Limits, 'wsMaxBufferedBytes' | 'slowReaderTimeoutMs' | 'joinTimeoutMs' | 'dataMessagesPerSecond' | 'dataBytesPerSecond'>;
 	metrics: SignallingMetrics;
 	logger: { error(fields: object, message: string): void };
 	clientLog: ClientLog;
@@ -103,10 +103,14 @@ export class SignallingConnection {
 		this.#deps = deps;
 		this.#socket = socket;
 		this.#ip = ip;
-		this.peer = new Peer({
-			notify: (message) => this.#send(message, ESSENTIAL_NOTIFICATIONS.has(message.notification)),
-			end: (reason) => this.#endSession(reason),
-		});
+		const { dataMessagesPerSecond, dataBytesPerSecond } = deps.limits;
+		this.peer = new Peer(
+			{
+				notify: (message) => this.#send(message, ESSENTIAL_NOTIFICATIONS.has(message.notification)),
+				end: (reason) => this.#endSession(reason),
+			},
+			{ messagesPerSecond: dataMessagesPerSecond, bytesPerSecond: dataBytesPerSecond },
+		);
 		socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
 		socket.on('close', () => this.#onClose());
 		this.#armJoinTimer();

@@ -3,9 +3,10 @@ import type { types as ms } from 'mediasoup';
 import type { VerifiedJoin } from '../auth/joinToken.ts';
 import type { Config, Limits } from '../config.ts';
 import { limitReached, TureenError } from '../errors.ts';
-import type { Method, NodeInfo, ParsedRequestData, ResponseData, RoomState } from '../protocol/messages.ts';
+import type { MediaSource, Method, NodeInfo, ParsedRequestData, ResponseData, RoomState } from '../protocol/messages.ts';
 import { unconsumableReason } from '../services/rooms/codecMatch.ts';
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
+import { layerHandlers } from './layerHandlers.ts';
 import type { Peer, PeerRoom } from './peer.ts';
 
 /** The worker slot hosting a room, as transports need it: its port range and port accounting. */
@@ -19,7 +20,7 @@ export type HandlerDeps = {
 	/** The join's identity from its token when JOIN_SECRET is set; undefined when open. Throws UNAUTHORIZED/FORBIDDEN. */
 	authorizeJoin(roomId: string, token: string | undefined): Promise<VerifiedJoin | undefined>;
 	settings: Pick<Config, 'maxPeersPerRoom' | 'webrtcListenIp' | 'announcedIp'> & {
-		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer'>;
+		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer' | 'dataProducersPerPeer' | 'dataMessageBytes'>;
 	};
 	/** On a cluster node: this node and the others, told to each peer that joins. Unset on a single server. */
 	node?: () => NodeInfo;
@@ -32,15 +33,66 @@ export type Handlers = { [M in Method]: Handler<M> };
 
 const EMPTY = {} as Record<string, never>;
 
-function findProducer(room: PeerRoom, producerId: string): { producer: ms.Producer; owner: Peer } | undefined {
+/** The member of `room` whose map (producers or data producers) holds `id`, and the item. */
+function findOwned<T>(room: PeerRoom, id: string, mapOf: (member: Peer) => ReadonlyMap<string, T>): { item: T; owner: Peer } | undefined {
 	for (const member of room.members.values()) {
-		const producer = member.producers.get(producerId);
-		if (producer) return { producer, owner: member };
+		const item = mapOf(member).get(id);
+		if (item) return { item, owner: member };
 	}
 	return undefined;
 }
 
-/** The room as `peer` sees it: everyone else and their producers. */
+/** The transport of `peer` with this id, made for `direction`. */
+function ownTransportFor(peer: Peer, transportId: string, direction: 'send' | 'recv', method: Method): ms.WebRtcTransport {
+	const transport = peer.ownTransport(transportId);
+	if (transport.appData.direction !== direction) {
+		throw new TureenError('BAD_REQUEST', `${method} needs a transport created with direction "${direction}"`);
+	}
+	return transport;
+}
+
+/** What produce and produceData check: joined, under the peer's cap for what it makes, one of its send transports. */
+function produceTarget(
+	peer: Peer,
+	request: { transportId: string; method: 'produce' | 'produceData' },
+	cap: { limit: 'producersPerPeer' | 'dataProducersPerPeer'; max: number; held: number },
+): { room: PeerRoom; transport: ms.WebRtcTransport } {
+	const room = peer.requireRoom();
+	if (cap.held >= cap.max) throw limitReached(cap.limit, cap.max, `this peer has its maximum of ${request.method === 'produce' ? 'producers' : 'data producers'}`);
+	return { room, transport: ownTransportFor(peer, request.transportId, 'send', request.method) };
+}
+
+/**
+ * What consume and consumeData check before making anything: joined, under
+ * the consumer cap (media and data consumers count together), one of the
+ * peer's receive transports, and another member's producer or data producer.
+ */
+function consumeTarget<T>(
+	deps: HandlerDeps,
+	peer: Peer,
+	request: { transportId: string; id: string; method: 'consume' | 'consumeData'; what: string },
+	mapOf: (member: Peer) => ReadonlyMap<string, T>,
+): { room: PeerRoom; transport: ms.WebRtcTransport; owner: Peer } {
+	const room = peer.requireRoom();
+	const max = deps.settings.limits.consumersPerPeer;
+	if (peer.consumers.size + peer.dataConsumers.size >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
+	const transport = ownTransportFor(peer, request.transportId, 'recv', request.method);
+	const found = findOwned(room, request.id, mapOf);
+	if (!found) throw new TureenError('NOT_FOUND', `no ${request.what} ${request.id} in this room`);
+	if (found.owner === peer) throw new TureenError('BAD_REQUEST', `a peer does not consume its own ${request.what}`);
+	return { room, transport, owner: found.owner };
+}
+
+/** A source must fit the kind: a microphone is audio, a camera video; a screen may carry either. */
+function checkSource(kind: 'audio' | 'video', source: MediaSource | undefined): MediaSource {
+	if (source === undefined) return kind === 'audio' ? 'microphone' : 'camera';
+	if ((source === 'microphone' && kind !== 'audio') || (source === 'camera' && kind !== 'video')) {
+		throw new TureenError('BAD_REQUEST', `produce: source "${source}" cannot be ${kind}`);
+	}
+	return source;
+}
+
+/** The room as `peer` sees it: everyone else, their producers and their data producers. */
 function roomState(room: PeerRoom, peer: Peer): RoomState {
 	const others = [...room.members.values()].filter((m) => m !== peer);
 	return {
@@ -48,6 +100,7 @@ function roomState(room: PeerRoom, peer: Peer): RoomState {
 		workerId: room.workerId,
 		peers: others.map((o) => ({ peerId: o.peerId, displayName: o.displayName })),
 		producers: others.flatMap((o) => o.producerInfos()),
+		dataProducers: others.flatMap((o) => o.dataProducerInfos()),
 	};
 }
 
@@ -122,6 +175,10 @@ export const handlers: Handlers = {
 				enableTcp: true,
 				preferUdp: true,
 				initialAvailableOutgoingBitrate: 1_000_000,
+				// Data channels: the answer's sctpParameters carry the message limit to the client.
+				enableSctp: true,
+				maxReceiveMessageSize: limits.dataMessageBytes,
+				maxSendMessageSize: limits.dataMessageBytes,
 				appData: { peerId: peer.peerId, direction },
 			});
 		} catch (error) {
@@ -136,6 +193,7 @@ export const handlers: Handlers = {
 			iceParameters: transport.iceParameters,
 			iceCandidates: transport.iceCandidates,
 			dtlsParameters: transport.dtlsParameters,
+			sctpParameters: transport.sctpParameters,
 		};
 	},
 
@@ -148,22 +206,22 @@ export const handlers: Handlers = {
 		return { iceParameters: await peer.ownTransport(transportId).restartIce() };
 	},
 
-	async produce({ deps, peer }, { transportId, kind, rtpParameters, appData }) {
-		const room = peer.requireRoom();
+	async produce({ deps, peer }, { transportId, kind, rtpParameters, source, appData }) {
 		const max = deps.settings.limits.producersPerPeer;
-		if (peer.producers.size >= max) throw limitReached('producersPerPeer', max, 'this peer has its maximum of producers');
-		const transport = peer.ownTransport(transportId);
-		if (transport.appData.direction !== 'send') {
-			throw new TureenError('BAD_REQUEST', 'produce needs a transport created with direction "send"');
-		}
+		const { room, transport } = produceTarget(peer, { transportId, method: 'produce' }, { limit: 'producersPerPeer', max, held: peer.producers.size });
 		const producer = await withClientParameters(
 			transport.produce({
 				kind,
 				rtpParameters: rtpParameters as ms.RtpParameters,
-				appData: { ...appData, peerId: peer.peerId },
+				appData: { ...appData, source: checkSource(kind, source), peerId: peer.peerId },
 			}),
 		);
 		peer.adoptProducer(room, producer);
+		// Every audio producer feeds the room's active speaker and audio levels; one that cannot is not kept.
+		await room.observeAudio(producer).catch((error: unknown) => {
+			producer.close();
+			throw error;
+		});
 		return { producerId: producer.id };
 	},
 
@@ -185,16 +243,8 @@ export const handlers: Handlers = {
 	},
 
 	async consume({ deps, peer }, { producerId, transportId }) {
-		const room = peer.requireRoom();
-		const max = deps.settings.limits.consumersPerPeer;
-		if (peer.consumers.size >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
-		const transport = peer.ownTransport(transportId);
-		if (transport.appData.direction !== 'recv') {
-			throw new TureenError('BAD_REQUEST', 'consume needs a transport created with direction "recv"');
-		}
-		const found = findProducer(room, producerId);
-		if (!found) throw new TureenError('NOT_FOUND', `no producer ${producerId} in this room`);
-		if (found.owner === peer) throw new TureenError('BAD_REQUEST', 'a peer does not consume its own producer');
+		const target = { transportId, id: producerId, method: 'consume', what: 'producer' } as const;
+		const { room, transport, owner } = consumeTarget(deps, peer, target, (m) => m.producers);
 		const rtpCapabilities = peer.rtpCapabilities;
 		if (!rtpCapabilities || !room.router.canConsume({ producerId, rtpCapabilities })) {
 			throw new TureenError('MEDIA_ERROR', 'your RTP capabilities cannot receive this producer');
@@ -205,7 +255,7 @@ export const handlers: Handlers = {
 		return {
 			consumerId: consumer.id,
 			producerId,
-			peerId: found.owner.peerId,
+			peerId: owner.peerId,
 			kind: consumer.kind,
 			rtpParameters: consumer.rtpParameters,
 			paused: consumer.producerPaused,
@@ -213,9 +263,49 @@ export const handlers: Handlers = {
 	},
 
 	async resumeConsumer({ peer }, { consumerId }) {
-		await peer.ownConsumer(consumerId).resume();
+		const consumer = peer.ownConsumer(consumerId);
+		await consumer.resume();
+		peer.noteConsumerDemand(consumer);
 		return EMPTY;
 	},
+
+	async produceData({ deps, peer }, { transportId, sctpStreamParameters, label, protocol }) {
+		const max = deps.settings.limits.dataProducersPerPeer;
+		const cap = { limit: 'dataProducersPerPeer', max, held: peer.dataProducers.size } as const;
+		const { room, transport } = produceTarget(peer, { transportId, method: 'produceData' }, cap);
+		const dataProducer = await withClientParameters(
+			transport.produceData({
+				sctpStreamParameters: sctpStreamParameters as ms.SctpStreamParameters,
+				label: label ?? '',
+				protocol: protocol ?? '',
+				appData: { peerId: peer.peerId },
+			}),
+		);
+		peer.adoptDataProducer(room, dataProducer);
+		return { dataProducerId: dataProducer.id };
+	},
+
+	async closeDataProducer({ peer }, { dataProducerId }) {
+		peer.ownDataProducer(dataProducerId).close();
+		return EMPTY;
+	},
+
+	async consumeData({ deps, peer }, { dataProducerId, transportId }) {
+		const target = { transportId, id: dataProducerId, method: 'consumeData', what: 'data producer' } as const;
+		const { room, transport, owner } = consumeTarget(deps, peer, target, (m) => m.dataProducers);
+		const dataConsumer = await withClientParameters(transport.consumeData({ dataProducerId }));
+		peer.adoptDataConsumer(room, dataConsumer);
+		return {
+			dataConsumerId: dataConsumer.id,
+			dataProducerId,
+			peerId: owner.peerId,
+			sctpStreamParameters: dataConsumer.sctpStreamParameters,
+			label: dataConsumer.label,
+			protocol: dataConsumer.protocol,
+		};
+	},
+
+	...layerHandlers,
 
 	async leave({ peer }) {
 		peer.leave();

@@ -3,8 +3,22 @@ import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 
 import { TureenError } from '../errors.ts';
-import type { NotificationMessage, Notifications, ProducerInfo, RoomCloseReason, RoomMoveReason } from '../protocol/messages.ts';
+import type { DataRateLimits } from '../limits/dataRate.ts';
+import {
+	MEDIA_SOURCES,
+	type ConsumerLayerState,
+	type DataProducerInfo,
+	type MediaSource,
+	type NotificationMessage,
+	type Notifications,
+	type ProducerInfo,
+	type RoomCloseReason,
+	type RoomMoveReason,
+} from '../protocol/messages.ts';
 import type { Room, RoomMember } from '../services/room.ts';
+import type { AudioLevel } from '../services/rooms/audioLevelsPolicy.ts';
+import { DataRateGuard } from './dataRateGuard.ts';
+import { ProducerDynacast } from './dynacast.ts';
 
 export type PeerRoom = Room<Peer>;
 
@@ -23,6 +37,12 @@ export type PeerSession = { identity: string; expiresAt: number };
 // setTimeout's largest delay; a later expiry is re-checked when it fires.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The source the server stored in the producer's appData at produce. */
+export function sourceOf(producer: Pick<ms.Producer, 'kind' | 'appData'>): MediaSource {
+	const source = MEDIA_SOURCES.find((s) => s === producer.appData.source);
+	return source ?? (producer.kind === 'audio' ? 'microphone' : 'camera');
+}
+
 /**
  * One signalling connection's participant: its room membership and the
  * mediasoup objects it owns. Only the peer changes its own maps: handlers
@@ -39,6 +59,12 @@ export class Peer implements RoomMember {
 	readonly #transports = new Map<string, ms.WebRtcTransport>();
 	readonly #producers = new Map<string, ms.Producer>();
 	readonly #consumers = new Map<string, ms.Consumer>();
+	readonly #dataProducers = new Map<string, ms.DataProducer>();
+	readonly #dataConsumers = new Map<string, ms.DataConsumer>();
+	/** Holds this peer's data producers while it sends over the data rate (none without limits). */
+	readonly #dataGuard: DataRateGuard | undefined;
+	/** Dynacast of each of this peer's simulcast producers. */
+	readonly #dynacasts = new Map<string, ProducerDynacast>();
 	readonly #link: PeerLink;
 	#room: PeerRoom | undefined;
 	#ended = false;
@@ -48,9 +74,21 @@ export class Peer implements RoomMember {
 		this.#forgetMedia();
 		this.notify({ notification: 'roomMoved', data: { workerId: to, reason } });
 	};
+	readonly #onActiveSpeaker = (peerId: string) => this.notify({ notification: 'activeSpeaker', data: { peerId } });
+	readonly #onAudioLevels = (levels: AudioLevel[]) => this.notify({ notification: 'audioLevels', data: { levels } });
 
-	constructor(link: PeerLink) {
+	/** `dataRate`: MAX_DATA_MESSAGES/BYTES_PER_SECOND; without it data channels are not rate-limited. */
+	constructor(link: PeerLink, dataRate?: DataRateLimits) {
 		this.#link = link;
+		if (dataRate) {
+			this.#dataGuard = new DataRateGuard(
+				{
+					dataProducers: () => this.#dataProducers.values(),
+					throttled: (paused) => this.notify({ notification: 'dataThrottled', data: { paused, ...dataRate } }),
+				},
+				dataRate,
+			);
+		}
 	}
 
 	get peerId(): string {
@@ -77,6 +115,14 @@ export class Peer implements RoomMember {
 
 	get consumers(): ReadonlyMap<string, ms.Consumer> {
 		return this.#consumers;
+	}
+
+	get dataProducers(): ReadonlyMap<string, ms.DataProducer> {
+		return this.#dataProducers;
+	}
+
+	get dataConsumers(): ReadonlyMap<string, ms.DataConsumer> {
+		return this.#dataConsumers;
 	}
 
 	requireRoom(): PeerRoom {
@@ -114,7 +160,21 @@ export class Peer implements RoomMember {
 		}
 		room.addMember(this);
 		this.#room = room;
+		this.#listen(room);
+		// Speakers are announced on change only: a newcomer hears the current one now.
+		if (room.activeSpeaker) this.#onActiveSpeaker(room.activeSpeaker);
+	}
+
+	#listen(room: PeerRoom): void {
 		room.on('moved', this.#onRoomMoved);
+		room.on('activeSpeaker', this.#onActiveSpeaker);
+		room.on('audioLevels', this.#onAudioLevels);
+	}
+
+	#stopListening(room: PeerRoom): void {
+		room.off('moved', this.#onRoomMoved);
+		room.off('activeSpeaker', this.#onActiveSpeaker);
+		room.off('audioLevels', this.#onAudioLevels);
 	}
 
 	/**
@@ -127,7 +187,7 @@ export class Peer implements RoomMember {
 		const room = this.#room;
 		if (!room) return undefined;
 		this.#closeMedia();
-		room.off('moved', this.#onRoomMoved);
+		this.#stopListening(room);
 		this.#room = undefined;
 		room.removeMember(this);
 		if (!room.closed) {
@@ -160,7 +220,7 @@ export class Peer implements RoomMember {
 		const room = this.#room;
 		if (!room) return;
 		this.#closeMedia();
-		room.off('moved', this.#onRoomMoved);
+		this.#stopListening(room);
 		this.#room = undefined;
 		this.notify({ notification: 'roomClosed', data: { reason } });
 	}
@@ -182,8 +242,11 @@ export class Peer implements RoomMember {
 		this.#producers.set(producer.id, producer);
 		// The router this producer lives on: when it closes, the room is moving or closing.
 		const router = room.router;
+		this.#startDynacast(room, producer);
 		producer.observer.once('close', () => {
 			this.#producers.delete(producer.id);
+			this.#dynacasts.get(producer.id)?.close();
+			this.#dynacasts.delete(producer.id);
 			if (room.closed) return;
 			for (const other of room.members.values()) {
 				if (other !== this) other.#producerGone(producer.id, this.peerId, !router.closed);
@@ -192,15 +255,53 @@ export class Peer implements RoomMember {
 		this.broadcast({ notification: 'newProducer', data: this.#producerInfo(producer) });
 	}
 
-	/** As adoptTransport, for a consumer; this peer hears when its producer pauses or resumes. */
+	/**
+	 * As adoptTransport, for a consumer; this peer hears when its producer
+	 * pauses or resumes, and when its layers or score change.
+	 */
 	adoptConsumer(room: PeerRoom, consumer: ms.Consumer): void {
 		this.#adopt(room, consumer);
 		this.#consumers.set(consumer.id, consumer);
-		consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
+		consumer.observer.once('close', () => {
+			this.#consumers.delete(consumer.id);
+			this.noteConsumerDemand(consumer);
+		});
+		consumer.on('layerschange', (layers) => {
+			const data = { consumerId: consumer.id, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null };
+			this.notify({ notification: 'consumerLayersChanged', data });
+		});
+		consumer.on('score', ({ score, producerScore }) => {
+			this.notify({ notification: 'consumerScore', data: { consumerId: consumer.id, score, producerScore } });
+		});
 		// Normally producerGone has closed the consumer first; this covers a producer closed by mediasoup alone.
 		consumer.on('producerclose', () => this.#consumerClosed(consumer));
 		consumer.on('producerpause', () => this.notify({ notification: 'consumerPaused', data: { consumerId: consumer.id } }));
 		consumer.on('producerresume', () => this.notify({ notification: 'consumerResumed', data: { consumerId: consumer.id } }));
+	}
+
+	/**
+	 * As adoptProducer, for a data producer: newDataProducer to the others now,
+	 * dataProducerClosed when it closes (their data consumers of it close with it).
+	 */
+	adoptDataProducer(room: PeerRoom, dataProducer: ms.DataProducer): void {
+		this.#adopt(room, dataProducer);
+		this.#dataProducers.set(dataProducer.id, dataProducer);
+		dataProducer.observer.once('close', () => {
+			this.#dataProducers.delete(dataProducer.id);
+			if (room.closed) return;
+			for (const other of room.members.values()) {
+				if (other !== this) other.notify({ notification: 'dataProducerClosed', data: { dataProducerId: dataProducer.id, peerId: this.peerId } });
+			}
+		});
+		this.broadcast({ notification: 'newDataProducer', data: this.#dataProducerInfo(dataProducer) });
+		this.#dataGuard?.start();
+	}
+
+	/** As adoptTransport, for a data consumer; mediasoup closes it with its data producer. */
+	adoptDataConsumer(room: PeerRoom, dataConsumer: ms.DataConsumer): void {
+		this.#adopt(room, dataConsumer);
+		this.#dataConsumers.set(dataConsumer.id, dataConsumer);
+		dataConsumer.observer.once('close', () => this.#dataConsumers.delete(dataConsumer.id));
 	}
 
 	/**
@@ -215,6 +316,58 @@ export class Peer implements RoomMember {
 			}
 		}
 		this.notify({ notification: 'producerClosed', data: { producerId, peerId: ownerId } });
+	}
+
+	/**
+	 * This peer's consumer changed what it wants (created, paused, resumed,
+	 * new preferred layers, closed): the producer's owner reviews its dynacast.
+	 */
+	noteConsumerDemand(consumer: ms.Consumer): void {
+		for (const member of this.#room?.members.values() ?? []) {
+			if (member.producers.has(consumer.producerId)) member.layerDemandChanged(consumer.producerId);
+		}
+	}
+
+	/** Some consumer of this peer's producer changed what it wants: review that producer's dynacast. */
+	layerDemandChanged(producerId: string): void {
+		this.#dynacasts.get(producerId)?.review();
+	}
+
+	/** Dynacast for a simulcast video producer: the publisher hears producerLayersWanted. */
+	#startDynacast(room: PeerRoom, producer: ms.Producer): void {
+		const spatialLayers = producer.rtpParameters.encodings?.length ?? 1;
+		if (producer.kind !== 'video' || spatialLayers < 2) return;
+		const dynacast = new ProducerDynacast({
+			spatialLayers,
+			wants: () =>
+				[...room.members.values()].flatMap((member) =>
+					[...member.#consumers.values()]
+						.filter((c) => c.producerId === producer.id && !c.closed)
+						.map((c) => ({ preferredSpatialLayer: c.preferredLayers?.spatialLayer ?? spatialLayers - 1, paused: c.paused })),
+				),
+			tell: (maxSpatialLayer) => this.notify({ notification: 'producerLayersWanted', data: { producerId: producer.id, maxSpatialLayer } }),
+		});
+		this.#dynacasts.set(producer.id, dynacast);
+		// Nobody consumes it yet: after the hold-off the publisher may keep only its smallest layer.
+		dynacast.review();
+	}
+
+	/** Layers of every consumer of this peer, for the room details an operator reads. */
+	consumerLayers(): ConsumerLayerState[] {
+		return [...this.#consumers.values()].map((c) => ({
+			consumerId: c.id,
+			producerId: c.producerId,
+			kind: c.kind,
+			type: c.type,
+			paused: c.paused,
+			producerPaused: c.producerPaused,
+			currentLayers: c.currentLayers ? { spatialLayer: c.currentLayers.spatialLayer, temporalLayer: c.currentLayers.temporalLayer ?? null } : null,
+			preferredLayers: c.preferredLayers
+				? { spatialLayer: c.preferredLayers.spatialLayer, temporalLayer: c.preferredLayers.temporalLayer ?? null }
+				: null,
+			priority: c.priority,
+			score: c.score.score,
+		}));
 	}
 
 	#consumerClosed(consumer: ms.Consumer): void {
@@ -241,6 +394,12 @@ export class Peer implements RoomMember {
 		return producer;
 	}
 
+	ownDataProducer(dataProducerId: string): ms.DataProducer {
+		const dataProducer = this.#dataProducers.get(dataProducerId);
+		if (!dataProducer) throw new TureenError('NOT_FOUND', `no data producer ${dataProducerId} of yours`);
+		return dataProducer;
+	}
+
 	ownConsumer(consumerId: string): ms.Consumer {
 		const consumer = this.#consumers.get(consumerId);
 		if (!consumer) throw new TureenError('NOT_FOUND', `no consumer ${consumerId} of yours`);
@@ -252,7 +411,15 @@ export class Peer implements RoomMember {
 	}
 
 	#producerInfo(producer: ms.Producer): ProducerInfo {
-		return { producerId: producer.id, peerId: this.peerId, kind: producer.kind, paused: producer.paused };
+		return { producerId: producer.id, peerId: this.peerId, kind: producer.kind, source: sourceOf(producer), paused: producer.paused };
+	}
+
+	dataProducerInfos(): DataProducerInfo[] {
+		return [...this.#dataProducers.values()].map((d) => this.#dataProducerInfo(d));
+	}
+
+	#dataProducerInfo(dataProducer: ms.DataProducer): DataProducerInfo {
+		return { dataProducerId: dataProducer.id, peerId: this.peerId, label: dataProducer.label, protocol: dataProducer.protocol };
 	}
 
 	#armExpiry(expiresAt: number): void {
@@ -276,8 +443,13 @@ export class Peer implements RoomMember {
 	}
 
 	#forgetMedia(): void {
+		for (const dynacast of this.#dynacasts.values()) dynacast.close();
+		this.#dynacasts.clear();
 		this.#transports.clear();
 		this.#producers.clear();
 		this.#consumers.clear();
+		this.#dataProducers.clear();
+		this.#dataConsumers.clear();
+		this.#dataGuard?.stop();
 	}
 }

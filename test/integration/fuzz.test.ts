@@ -246,6 +246,10 @@ function foreignIdCode(method: Method, data: Record<string, unknown>, victims: V
 		case 'resumeProducer':
 			return theirs(victims.producers, 'producerId') ? 'NOT_FOUND' : undefined;
 		case 'resumeConsumer':
+		case 'pauseConsumer':
+		case 'setConsumerPreferredLayers':
+		case 'setConsumerPriority':
+		case 'requestKeyFrame':
 			return theirs(victims.consumers, 'consumerId') ? 'NOT_FOUND' : undefined;
 		default:
 			return undefined;
@@ -304,6 +308,7 @@ type LaneState = {
 	recv: string[];
 	producers: string[];
 	consumers: string[];
+	dataProducers: string[];
 };
 
 type Stats = {
@@ -483,7 +488,32 @@ class Generator {
 				};
 				break;
 			case 'resumeConsumer':
+			case 'pauseConsumer':
+			case 'requestKeyFrame':
 				data = { consumerId: this.#someId(state.consumers, v.consumers) };
+				break;
+			case 'produceData':
+				data = {
+					transportId: this.#someId(rng.chance(0.8) ? state.send : transports, v.transports),
+					sctpStreamParameters: { streamId: rng.chance(0.9) ? rng.int(1024) : rng.pick([-1, 65535, 70000, 1.5]), ordered: rng.chance(0.8) },
+					...(rng.chance(0.5) ? { label: randomString(rng, 64) } : {}),
+				};
+				break;
+			case 'closeDataProducer':
+				data = { dataProducerId: this.#someId(state.dataProducers, []) };
+				break;
+			case 'consumeData':
+				data = { dataProducerId: this.#someId(state.dataProducers, []), transportId: this.#someId(rng.chance(0.8) ? state.recv : transports, v.transports) };
+				break;
+			case 'setConsumerPreferredLayers':
+				data = {
+					consumerId: this.#someId(state.consumers, v.consumers),
+					spatialLayer: rng.int(3),
+					...(rng.chance(0.5) ? { temporalLayer: rng.int(3) } : {}),
+				};
+				break;
+			case 'setConsumerPriority':
+				data = { consumerId: this.#someId(state.consumers, v.consumers), priority: 1 + rng.int(255) };
 				break;
 			case 'getRoomState':
 			case 'leave':
@@ -571,6 +601,9 @@ class Generator {
 			[1, 'closeProducer'],
 			[2, 'resumeConsumer'],
 			[1, 'restartIce'],
+			[1, 'produceData'],
+			[1, 'consumeData'],
+			[1, 'closeDataProducer'],
 			[1, 'connectWebRtcTransport'],
 			[1, 'createWebRtcTransport'],
 			[1, 'leave'],
@@ -738,6 +771,7 @@ function resetState(state: LaneState): void {
 	state.recv = [];
 	state.producers = [];
 	state.consumers = [];
+	state.dataProducers = [];
 }
 
 /** Learns the lane's own ids from successful replies and notifications. */
@@ -752,6 +786,7 @@ function learn(state: LaneState, method: Method | undefined, data: unknown, resp
 			state.recv = [];
 			state.producers = [];
 			state.consumers = [];
+			state.dataProducers = [];
 			if (message.notification === 'roomClosed') state.joined = false;
 		}
 	}
@@ -773,12 +808,19 @@ function learn(state: LaneState, method: Method | undefined, data: unknown, resp
 		case 'closeProducer':
 			state.producers = state.producers.filter((id) => id !== (data as { producerId: string }).producerId);
 			break;
+		case 'produceData':
+			state.dataProducers.push(String(result.dataProducerId));
+			break;
+		case 'closeDataProducer':
+			state.dataProducers = state.dataProducers.filter((id) => id !== (data as { dataProducerId: string }).dataProducerId);
+			break;
 		case 'leave':
 			state.joined = false;
 			state.send = [];
 			state.recv = [];
 			state.producers = [];
 			state.consumers = [];
+			state.dataProducers = [];
 			break;
 		default:
 			break;
@@ -850,6 +892,17 @@ function successProblem(method: Method, data: Record<string, unknown>, result: u
 			if (result.kind !== 'audio' && result.kind !== 'video') return 'has no kind';
 			return isObject(result.rtpParameters) && typeof result.paused === 'boolean' ? undefined : 'lacks rtpParameters or paused';
 		}
+		case 'produceData':
+			if (!state.send.includes(String(data.transportId))) return 'on a transport that is not the lane\'s send transport';
+			return isId(result.dataProducerId) && !victimIds.has(result.dataProducerId) ? undefined : 'lacks a fresh dataProducerId';
+		case 'consumeData':
+			if (!state.recv.includes(String(data.transportId))) return 'on a transport that is not the lane\'s receive transport';
+			if (!isId(result.dataConsumerId) || victimIds.has(result.dataConsumerId)) return 'lacks a fresh dataConsumerId';
+			if (result.dataProducerId !== data.dataProducerId) return 'for another data producer';
+			return isObject(result.sctpStreamParameters) && typeof result.label === 'string' ? undefined : 'lacks sctpStreamParameters or label';
+		case 'closeDataProducer':
+			if (!state.dataProducers.includes(String(data.dataProducerId))) return `closed ${String(data.dataProducerId)}, which the lane does not own`;
+			return Object.keys(result).length === 0 ? undefined : 'is not {}';
 		case 'connectWebRtcTransport':
 		case 'closeProducer':
 		case 'pauseProducer':
@@ -868,11 +921,11 @@ function successProblem(method: Method, data: Record<string, unknown>, result: u
 async function runLane(lane: number, wsUrl: string, victims: Victims, rtpCapabilities: Record<string, unknown>, stats: Stats): Promise<void> {
 	const rng = new Rng((SEED ^ Math.imul(lane + 1, 0x9e3779b1)) >>> 0);
 	const generator = new Generator(rng, lane, victims, rtpCapabilities);
-	const state: LaneState = { client: undefined, setup: [], requestsOnSocket: 0, joinsOnSocket: 0, joined: false, send: [], recv: [], producers: [], consumers: [] };
+	const state: LaneState = { client: undefined, setup: [], requestsOnSocket: 0, joinsOnSocket: 0, joined: false, send: [], recv: [], producers: [], consumers: [], dataProducers: [] };
 
 	for (let i = 0; i < FRAMES_PER_LANE; i++) {
 		const frame = generator.next(state);
-		const expectation = expectationFor(frame, victims, state.joined);
+		let expectation = expectationFor(frame, victims, state.joined);
 		if (
 			state.client &&
 			expectation.kind === 'reply' &&
@@ -884,6 +937,8 @@ async function runLane(lane: number, wsUrl: string, victims: Victims, rtpCapabil
 			state.client = await connect(wsUrl);
 			stats.sockets++;
 			generator.planSetup(state);
+			// The frame now goes to a fresh socket that has joined nothing.
+			expectation = expectationFor(frame, victims, state.joined);
 		}
 		const client = state.client;
 		if (expectation.kind === 'reply') {
@@ -1282,7 +1337,7 @@ describe('fuzz: WebSocket signalling and HTTP API (seeded)', () => {
 		);
 		const { producerId: mine } = (await me.requestOk('produce', { transportId: mySend, kind: 'audio', rtpParameters: opusRtpParameters(9400) })) as { producerId: string };
 		const announced = await v[0]!.waitForNotification('newProducer', undefined, (m) => m.data.producerId === mine);
-		assert.deepEqual(announced.data, { producerId: mine, peerId: joined.peerId, kind: 'audio', paused: false });
+		assert.deepEqual(announced.data, { producerId: mine, peerId: joined.peerId, kind: 'audio', source: 'microphone', paused: false });
 		await check([
 			[frame(40, 'consume', { producerId: mine, transportId: myRecv }), { id: 40, code: 'BAD_REQUEST' }],
 			[frame(41, 'closeProducer', { producerId: mine }), { id: 41, data: {} }],

@@ -134,13 +134,14 @@ describe('GET /metrics', () => {
 
 	it('never uses a room id as a label value, and labels only what it means to', async () => {
 		const { samples } = await scrape();
-		const allowed = new Set(['worker_id', 'method', 'outcome', 'version', 'mediasoup_version']);
+		const allowed = new Set(['worker_id', 'method', 'outcome', 'version', 'mediasoup_version', 'spatial_layer']);
 		for (const sample of samples) {
 			for (const [label, labelValue] of Object.entries(sample.labels)) {
 				assert.ok(!roomIds.includes(labelValue), `${sample.name} has room id ${labelValue} as a label`);
 				if (sample.name.startsWith('tureen_')) assert.ok(allowed.has(label), `${sample.name} has label ${label}`);
 			}
 			if (sample.labels.worker_id !== undefined) assert.match(sample.labels.worker_id, /^[01]$/);
+			if (sample.labels.spatial_layer !== undefined) assert.match(sample.labels.spatial_layer, /^(0|1|2|3\+|none)$/);
 		}
 		const ours = samples.filter((s) => s.name.startsWith('tureen_'));
 		assert.ok(ours.length > 0);

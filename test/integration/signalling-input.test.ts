@@ -329,7 +329,7 @@ describe('signalling input handling (1 worker, MAX_PEERS_PER_ROOM=2)', () => {
 
 		it("each side heard of the other's producer", async () => {
 			const heardByB = await b.waitForNotification('newProducer', 5000, (m) => m.data.producerId === aProducer);
-			assert.deepEqual(heardByB.data, { producerId: aProducer, peerId: aPeerId, kind: 'audio', paused: false });
+			assert.deepEqual(heardByB.data, { producerId: aProducer, peerId: aPeerId, kind: 'audio', source: 'microphone', paused: false });
 			const heardByA = await a.waitForNotification('newProducer', 5000, (m) => m.data.producerId === bProducer);
 			assert.equal(heardByA.data.kind, 'audio');
 		});

@@ -25,13 +25,17 @@ const CHROMIUM_ARGS = [
 
 export type TestBrowser = { context: BrowserContext; close(): Promise<void> };
 
-/** A fresh Chromium profile per call; close() removes it. */
-export async function launchBrowser(): Promise<TestBrowser> {
+/**
+ * A fresh Chromium profile per call; close() removes it. `extraArgs` are
+ * per-launch flags such as `--use-file-for-fake-audio-capture=<wav>`, which
+ * apply to every page of that browser.
+ */
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<TestBrowser> {
 	const profile = mkdtempSync(path.join(tmpdir(), 'tureen-chromium-'));
 	const context = await chromium.launchPersistentContext(profile, {
 		executablePath: CHROMIUM_PATH,
 		headless: true,
-		args: [...CHROMIUM_ARGS, ...(process.env.CHROMIUM_EXTRA_ARGS?.split(' ').filter(Boolean) ?? [])],
+		args: [...CHROMIUM_ARGS, ...extraArgs, ...(process.env.CHROMIUM_EXTRA_ARGS?.split(' ').filter(Boolean) ?? [])],
 		viewport: { width: 1280, height: 800 },
 	});
 	return {

@@ -38,6 +38,7 @@ export class FakeProducer extends FakeClosable {
 	constructor(
 		readonly kind: 'audio' | 'video',
 		readonly appData: Record<string, unknown>,
+		readonly rtpParameters: { encodings?: object[] } = { encodings: [{}] },
 	) {
 		super('producer');
 	}
@@ -54,15 +55,43 @@ export class FakeProducer extends FakeClosable {
 export class FakeConsumer extends FakeClosable {
 	readonly rtpParameters = { codecs: [] };
 	producerPaused = false;
+	/** mediasoup's type: a producer of several encodings gives a simulcast consumer. */
+	readonly type: 'simple' | 'simulcast';
+	preferredLayers: { spatialLayer: number; temporalLayer?: number } | undefined;
+	priority = 1;
+	keyFrameRequests = 0;
 
 	constructor(
 		readonly producerId: string,
 		readonly kind: 'audio' | 'video',
+		public paused = false,
+		spatialLayers = 1,
 	) {
 		super('consumer');
+		this.type = spatialLayers > 1 ? 'simulcast' : 'simple';
+		// mediasoup prefers the top layers until told otherwise.
+		if (spatialLayers > 1) this.preferredLayers = { spatialLayer: spatialLayers - 1, temporalLayer: 2 };
 	}
 
-	async resume(): Promise<void> {}
+	async pause(): Promise<void> {
+		this.paused = true;
+	}
+
+	async resume(): Promise<void> {
+		this.paused = false;
+	}
+
+	async setPreferredLayers(layers: { spatialLayer: number; temporalLayer?: number }): Promise<void> {
+		this.preferredLayers = layers;
+	}
+
+	async setPriority(priority: number): Promise<void> {
+		this.priority = priority;
+	}
+
+	async requestKeyFrame(): Promise<void> {
+		this.keyFrameRequests += 1;
+	}
 
 	/** What mediasoup does when the worker says the producer closed. */
 	producerClosedByWorker(): void {
@@ -73,12 +102,40 @@ export class FakeConsumer extends FakeClosable {
 	}
 }
 
+export class FakeDataProducer extends FakeClosable {
+	paused = false;
+	readonly sctpStreamParameters = { streamId: 1, ordered: true };
+
+	constructor(
+		readonly label: string,
+		readonly protocol: string,
+		readonly appData: Record<string, unknown>,
+	) {
+		super('dataProducer');
+	}
+}
+
+export class FakeDataConsumer extends FakeClosable {
+	readonly sctpStreamParameters = { streamId: 2, ordered: true };
+
+	constructor(
+		readonly dataProducerId: string,
+		readonly label: string,
+		readonly protocol: string,
+	) {
+		super('dataConsumer');
+	}
+}
+
 export class FakeTransport extends FakeClosable {
 	readonly iceParameters = { usernameFragment: 'u', password: 'p' };
 	readonly iceCandidates = [];
 	readonly dtlsParameters = { fingerprints: [] };
 	readonly producers: FakeProducer[] = [];
 	readonly consumers: FakeConsumer[] = [];
+	readonly dataProducers: FakeDataProducer[] = [];
+	readonly dataConsumers: FakeDataConsumer[] = [];
+	readonly sctpParameters = { port: 5000, OS: 1024, MIS: 1024, maxMessageSize: 16384 };
 	/** Set to make the next connect() fail as mediasoup would. */
 	connectError: Error | undefined;
 
@@ -97,24 +154,56 @@ export class FakeTransport extends FakeClosable {
 		return this.iceParameters;
 	}
 
-	async produce({ kind, appData }: { kind: 'audio' | 'video'; appData?: Record<string, unknown> }): Promise<FakeProducer> {
-		const producer = new FakeProducer(kind, appData ?? {});
+	async produce({ kind, appData, rtpParameters }: { kind: 'audio' | 'video'; appData?: Record<string, unknown>; rtpParameters?: { encodings?: object[] } }): Promise<FakeProducer> {
+		const producer = new FakeProducer(kind, appData ?? {}, rtpParameters?.encodings ? rtpParameters : undefined);
 		this.producers.push(producer);
 		this.router.producers.set(producer.id, producer);
 		return producer;
 	}
 
-	async consume({ producerId }: { producerId: string }): Promise<FakeConsumer> {
+	async consume({ producerId, paused }: { producerId: string; paused?: boolean }): Promise<FakeConsumer> {
 		const producer = this.router.producers.get(producerId);
 		if (!producer) throw new Error(`no producer ${producerId}`);
-		const consumer = new FakeConsumer(producerId, producer.kind);
+		const consumer = new FakeConsumer(producerId, producer.kind, paused ?? false, producer.rtpParameters.encodings?.length ?? 1);
 		this.consumers.push(consumer);
 		return consumer;
+	}
+
+	async produceData({ label, protocol, appData }: { label?: string; protocol?: string; appData?: Record<string, unknown> }): Promise<FakeDataProducer> {
+		const dataProducer = new FakeDataProducer(label ?? '', protocol ?? '', appData ?? {});
+		this.dataProducers.push(dataProducer);
+		this.router.dataProducers.set(dataProducer.id, dataProducer);
+		return dataProducer;
+	}
+
+	async consumeData({ dataProducerId }: { dataProducerId: string }): Promise<FakeDataConsumer> {
+		const dataProducer = this.router.dataProducers.get(dataProducerId);
+		if (!dataProducer) throw new Error(`no data producer ${dataProducerId}`);
+		const dataConsumer = new FakeDataConsumer(dataProducerId, dataProducer.label, dataProducer.protocol);
+		// As mediasoup: a data consumer closes with its data producer.
+		dataProducer.observer.once('close', () => dataConsumer.close());
+		this.dataConsumers.push(dataConsumer);
+		return dataConsumer;
 	}
 
 	protected override onClose(): void {
 		for (const producer of this.producers) producer.close();
 		for (const consumer of this.consumers) consumer.close();
+		for (const dataProducer of this.dataProducers) dataProducer.close();
+		for (const dataConsumer of this.dataConsumers) dataConsumer.close();
+	}
+}
+
+/** An ActiveSpeakerObserver or AudioLevelObserver: the producers added; a test emits its events. */
+export class FakeRtpObserver extends FakeClosable {
+	readonly producerIds: string[] = [];
+
+	constructor() {
+		super('observer');
+	}
+
+	async addProducer({ producerId }: { producerId: string }): Promise<void> {
+		this.producerIds.push(producerId);
 	}
 }
 
@@ -122,6 +211,8 @@ export class FakeRouter extends FakeClosable {
 	readonly rtpCapabilities = { codecs: MEDIA_CODECS.map((c) => ({ ...c, preferredPayloadType: 100 })), headerExtensions: [] };
 	readonly transports: FakeTransport[] = [];
 	readonly producers = new Map<string, FakeProducer>();
+	readonly dataProducers = new Map<string, FakeDataProducer>();
+	readonly observers: FakeRtpObserver[] = [];
 	/** Set to make createWebRtcTransport fail as mediasoup would. */
 	transportError: Error | undefined;
 
@@ -136,6 +227,20 @@ export class FakeRouter extends FakeClosable {
 		return transport;
 	}
 
+	async createActiveSpeakerObserver(): Promise<FakeRtpObserver> {
+		return this.#observer();
+	}
+
+	async createAudioLevelObserver(): Promise<FakeRtpObserver> {
+		return this.#observer();
+	}
+
+	#observer(): FakeRtpObserver {
+		const observer = new FakeRtpObserver();
+		this.observers.push(observer);
+		return observer;
+	}
+
 	canConsume({ producerId }: { producerId: string }): boolean {
 		return this.producers.has(producerId);
 	}
@@ -143,6 +248,7 @@ export class FakeRouter extends FakeClosable {
 	protected override onClose(): void {
 		// mediasoup marks the router closed before its transports go.
 		for (const transport of this.transports) transport.close();
+		for (const observer of this.observers) observer.close();
 	}
 
 	asRouter(): ms.Router {

@@ -30,10 +30,18 @@ const NOTIFICATION_NAMES: Record<NotificationName, true> = {
 	consumerClosed: true,
 	consumerPaused: true,
 	consumerResumed: true,
+	newDataProducer: true,
+	dataProducerClosed: true,
+	dataThrottled: true,
+	activeSpeaker: true,
+	audioLevels: true,
 	roomMoved: true,
 	serverDraining: true,
 	roomClosed: true,
 	sessionEnded: true,
+	consumerLayersChanged: true,
+	consumerScore: true,
+	producerLayersWanted: true,
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {

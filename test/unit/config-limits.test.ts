@@ -18,6 +18,10 @@ describe('limit settings', () => {
 			joinTimeoutMs: 30000,
 			wsMaxBufferedBytes: 1048576,
 			slowReaderTimeoutMs: 5000,
+			dataProducersPerPeer: 4,
+			dataMessageBytes: 16384,
+			dataMessagesPerSecond: 50,
+			dataBytesPerSecond: 262144,
 		});
 		assert.equal(config.maxTokenTtlSeconds, 86400);
 		assert.equal(config.allowedOrigins, undefined);
@@ -35,10 +39,14 @@ describe('limit settings', () => {
 			JOIN_TIMEOUT_MS: '900',
 			WS_MAX_BUFFERED_BYTES: '20000',
 			SLOW_READER_TIMEOUT_MS: '1000',
+			MAX_DATA_PRODUCERS_PER_PEER: '9',
+			DATA_MAX_MESSAGE_BYTES: '2048',
+			MAX_DATA_MESSAGES_PER_SECOND: '11',
+			MAX_DATA_BYTES_PER_SECOND: '4096',
 			MAX_TOKEN_TTL: '600',
 			ALLOWED_ORIGINS: 'https://a.example, http://LOCALHOST:8080,http://[::1]:3000',
 		});
-		assert.deepEqual(Object.values(config.limits), [2, 3, 4, 5, 6, 7, 8, 900, 20000, 1000]);
+		assert.deepEqual(Object.values(config.limits), [2, 3, 4, 5, 6, 7, 8, 900, 20000, 1000, 9, 2048, 11, 4096]);
 		assert.equal(config.maxTokenTtlSeconds, 600);
 		assert.deepEqual(config.allowedOrigins, ['https://a.example', 'http://localhost:8080', 'http://[::1]:3000']);
 	});
@@ -57,6 +65,11 @@ describe('limit settings', () => {
 		rejects({ WS_MAX_BUFFERED_BYTES: '1000' }, 'WS_MAX_BUFFERED_BYTES');
 		rejects({ SLOW_READER_TIMEOUT_MS: '5s' }, 'SLOW_READER_TIMEOUT_MS');
 		rejects({ MAX_TOKEN_TTL: '59' }, 'MAX_TOKEN_TTL');
+		rejects({ MAX_DATA_PRODUCERS_PER_PEER: '0' }, 'MAX_DATA_PRODUCERS_PER_PEER');
+		rejects({ DATA_MAX_MESSAGE_BYTES: '1023' }, 'DATA_MAX_MESSAGE_BYTES');
+		rejects({ DATA_MAX_MESSAGE_BYTES: '262145' }, 'DATA_MAX_MESSAGE_BYTES');
+		rejects({ MAX_DATA_MESSAGES_PER_SECOND: '0' }, 'MAX_DATA_MESSAGES_PER_SECOND');
+		rejects({ MAX_DATA_BYTES_PER_SECOND: '1023' }, 'MAX_DATA_BYTES_PER_SECOND');
 		rejects({ MAX_TOKEN_TTL: '2000001' }, 'MAX_TOKEN_TTL');
 	});
 

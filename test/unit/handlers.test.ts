@@ -1,7 +1,7 @@
 // The signalling handlers on fake workers: ownership checks, limits and the
 // errors each refusal carries, with no mediasoup worker.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 
 import { errors as mediasoupErrors } from 'mediasoup';
 
@@ -9,6 +9,7 @@ import { asTureenError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
 import { parseRequestData, type Method, type NotificationMessage, type RequestData, type ResponseData } from '../../src/protocol/messages.ts';
 import { RoomRegistry } from '../../src/services/room.ts';
+import { DYNACAST_HOLD_OFF_MS } from '../../src/signalling/dynacast.ts';
 import { handlers, type HandlerDeps, type TransportHost } from '../../src/signalling/handlers.ts';
 import { Peer } from '../../src/signalling/peer.ts';
 import { FakePool, type FakeRouter, type FakeTransport } from '../support/fakeMedia.ts';
@@ -18,7 +19,9 @@ const CAPS = { codecs: [OPUS, { kind: 'video', mimeType: 'video/VP8', clockRate:
 
 type Setup = { deps: HandlerDeps; host: TransportHost & { alive: boolean; exhausted: number }; rooms: RoomRegistry<Peer> };
 
-function setup(overrides: { maxPeersPerRoom?: number; transportsPerPeer?: number; producersPerPeer?: number; consumersPerPeer?: number } = {}): Setup {
+type Overrides = { maxPeersPerRoom?: number; transportsPerPeer?: number; producersPerPeer?: number; consumersPerPeer?: number; dataProducersPerPeer?: number };
+
+function setup(overrides: Overrides = {}): Setup {
 	const rooms = new RoomRegistry<Peer>({ pool: new FakePool(1), logger: createLogger('silent'), roomIdleTimeoutMs: 60_000, maxRooms: 10, roomsPerIpPerMinute: 10 });
 	const host = {
 		workerId: 0,
@@ -42,6 +45,8 @@ function setup(overrides: { maxPeersPerRoom?: number; transportsPerPeer?: number
 				transportsPerPeer: overrides.transportsPerPeer ?? 4,
 				producersPerPeer: overrides.producersPerPeer ?? 4,
 				consumersPerPeer: overrides.consumersPerPeer ?? 4,
+				dataProducersPerPeer: overrides.dataProducersPerPeer ?? 2,
+				dataMessageBytes: 16384,
 			},
 		},
 	};
@@ -112,7 +117,7 @@ describe('signalling handlers (fake workers)', () => {
 		assert.deepEqual(answer.peers, [{ peerId: a.c.peer.peerId, displayName: 'someone' }]);
 		assert.deepEqual(answer.producers.map((p) => p.producerId), [a.producerId]);
 		const state = await a.c.call('getRoomState', {});
-		assert.deepEqual(state, { roomId: 'room', workerId: 0, peers: [{ peerId: b.peer.peerId, displayName: 'B' }], producers: [] });
+		assert.deepEqual(state, { roomId: 'room', workerId: 0, peers: [{ peerId: b.peer.peerId, displayName: 'B' }], producers: [], dataProducers: [] });
 		assert.deepEqual(a.c.heard.map((m) => m.notification), ['peerJoined']);
 	});
 
@@ -187,5 +192,158 @@ describe('signalling handlers (fake workers)', () => {
 		assert.equal(a.c.peer.transports.size, 0);
 		const again = await a.c.call('join', { roomId: 'room', displayName: 'A', rtpCapabilities: CAPS });
 		assert.equal(again.peerId, peerId);
+	});
+
+	describe('data channels, sources and speakers', () => {
+		const STREAM = { streamId: 1, ordered: true };
+
+		async function dataPublisher(s: Setup): Promise<{ c: Client; send: string; dataProducerId: string }> {
+			const c = await joined(s);
+			const { transportId: send } = await c.call('createWebRtcTransport', { direction: 'send' });
+			const { dataProducerId } = await c.call('produceData', { transportId: send, sctpStreamParameters: STREAM, label: 'chat' });
+			return { c, send, dataProducerId };
+		}
+
+		it('transports carry sctpParameters; a data producer is announced, listed to newcomers, and consumed by others only', async () => {
+			const s = setup();
+			const a = await dataPublisher(s);
+			const b = await joined(s);
+			assert.deepEqual(b.heard, []);
+			const c = client(s);
+			const joinedC = await c.call('join', { roomId: 'room', displayName: 'C', rtpCapabilities: CAPS });
+			assert.deepEqual(joinedC.dataProducers, [{ dataProducerId: a.dataProducerId, peerId: a.c.peer.peerId, label: 'chat', protocol: '' }]);
+			const bTransport = await b.call('createWebRtcTransport', { direction: 'recv' });
+			assert.ok(bTransport.sctpParameters, 'the transport answer carries sctpParameters');
+			const answer = await b.call('consumeData', { dataProducerId: a.dataProducerId, transportId: bTransport.transportId });
+			assert.equal(answer.peerId, a.c.peer.peerId);
+			assert.equal(answer.label, 'chat');
+			assert.equal(b.peer.dataConsumers.size, 1);
+
+			const { transportId: aRecv } = await a.c.call('createWebRtcTransport', { direction: 'recv' });
+			await assert.rejects(a.c.call('consumeData', { dataProducerId: a.dataProducerId, transportId: aRecv }), { code: 'BAD_REQUEST' });
+			await assert.rejects(b.call('consumeData', { dataProducerId: 'nothing', transportId: bTransport.transportId }), { code: 'NOT_FOUND' });
+			await assert.rejects(b.call('closeDataProducer', { dataProducerId: a.dataProducerId }), { code: 'NOT_FOUND' });
+			await assert.rejects(b.call('produceData', { transportId: a.send, sctpStreamParameters: STREAM }), { code: 'NOT_FOUND' });
+			await assert.rejects(b.call('produceData', { transportId: bTransport.transportId, sctpStreamParameters: STREAM }), { code: 'BAD_REQUEST' });
+
+			await a.c.call('closeDataProducer', { dataProducerId: a.dataProducerId });
+			assert.deepEqual(b.heard.at(-1), { notification: 'dataProducerClosed', data: { dataProducerId: a.dataProducerId, peerId: a.c.peer.peerId } });
+			assert.equal(b.peer.dataConsumers.size, 0, "the consumer went with its data producer");
+			assert.deepEqual(c.heard.map((m) => m.notification), ['dataProducerClosed']);
+		});
+
+		it('MAX_DATA_PRODUCERS_PER_PEER answers LIMIT_REACHED; data consumers count against the consumer cap', async () => {
+			const s = setup({ dataProducersPerPeer: 1, consumersPerPeer: 1 });
+			const a = await dataPublisher(s);
+			await assert.rejects(a.c.call('produceData', { transportId: a.send, sctpStreamParameters: STREAM }), {
+				code: 'LIMIT_REACHED',
+				details: { limit: 'dataProducersPerPeer', max: 1 },
+			});
+			const audio = await a.c.call('produce', { transportId: a.send, kind: 'audio', rtpParameters: {} });
+			const b = await joined(s);
+			const { transportId: recv } = await b.call('createWebRtcTransport', { direction: 'recv' });
+			await b.call('consumeData', { dataProducerId: a.dataProducerId, transportId: recv });
+			await assert.rejects(b.call('consume', { producerId: audio.producerId, transportId: recv }), {
+				code: 'LIMIT_REACHED',
+				details: { limit: 'consumersPerPeer', max: 1 },
+			});
+		});
+
+		it('produce tags the source: default by kind, checked against it, in newProducer and the room state', async () => {
+			const s = setup();
+			const a = await joined(s);
+			const b = await joined(s);
+			const { transportId: send } = await a.call('createWebRtcTransport', { direction: 'send' });
+			await a.call('produce', { transportId: send, kind: 'audio', rtpParameters: {} });
+			await a.call('produce', { transportId: send, kind: 'video', rtpParameters: {}, source: 'screen' });
+			await assert.rejects(a.call('produce', { transportId: send, kind: 'video', rtpParameters: {}, source: 'microphone' }), { code: 'BAD_REQUEST' });
+			await assert.rejects(a.call('produce', { transportId: send, kind: 'audio', rtpParameters: {}, source: 'camera' }), { code: 'BAD_REQUEST' });
+			const announced = b.heard.filter((m) => m.notification === 'newProducer').map((m) => m.notification === 'newProducer' && m.data.source);
+			assert.deepEqual(announced, ['microphone', 'screen']);
+			const state = await b.call('getRoomState', {});
+			assert.deepEqual(state.producers.map((p) => [p.kind, p.source]), [['audio', 'microphone'], ['video', 'screen']]);
+		});
+
+		it('every audio producer is observed; the active speaker reaches everyone, and newcomers at join', async () => {
+			const s = setup();
+			const a = await publisher(s);
+			const b = await joined(s);
+			const { transportId: bSend } = await b.call('createWebRtcTransport', { direction: 'send' });
+			await b.call('produce', { transportId: bSend, kind: 'video', rtpParameters: {} });
+			const router = routerOf(s);
+			const [speaker, levels] = router.observers;
+			assert.ok(speaker && levels, 'an ActiveSpeakerObserver and an AudioLevelObserver on the room router');
+			assert.deepEqual(speaker.producerIds, [a.producerId], 'audio only');
+			assert.deepEqual(levels.producerIds, [a.producerId]);
+			const producer = router.producers.get(a.producerId)!;
+			speaker.emit('dominantspeaker', { producer });
+			const expected = { notification: 'activeSpeaker', data: { peerId: a.c.peer.peerId } };
+			assert.deepEqual(b.heard.at(-1), expected);
+			assert.deepEqual(a.c.heard.at(-1), expected);
+			const c = await joined(s);
+			assert.deepEqual(c.heard, [expected]);
+			levels.emit('volumes', [{ producer, volume: -20.4 }]);
+			assert.deepEqual(c.heard.at(-1), { notification: 'audioLevels', data: { levels: [{ peerId: a.c.peer.peerId, volume: -20 }] } });
+		});
+	});
+
+	it("layer requests act on the caller's own consumers only; a consumer without layers refuses layer and key frame requests it cannot take", async () => {
+		const s = setup();
+		const a = await publisher(s);
+		const b = await joined(s);
+		const { transportId: recv } = await b.call('createWebRtcTransport', { direction: 'recv' });
+		const { consumerId } = await b.call('consume', { producerId: a.producerId, transportId: recv });
+		for (const call of [
+			() => a.c.call('setConsumerPreferredLayers', { consumerId, spatialLayer: 0 }),
+			() => a.c.call('setConsumerPriority', { consumerId, priority: 2 }),
+			() => a.c.call('requestKeyFrame', { consumerId }),
+			() => a.c.call('pauseConsumer', { consumerId }),
+		]) {
+			await assert.rejects(call(), { code: 'NOT_FOUND' });
+		}
+		// An audio consumer: no layers, no key frames; priority and pause are fine.
+		await assert.rejects(b.call('setConsumerPreferredLayers', { consumerId, spatialLayer: 0 }), { code: 'BAD_REQUEST' });
+		await assert.rejects(b.call('requestKeyFrame', { consumerId }), { code: 'BAD_REQUEST' });
+		await b.call('setConsumerPriority', { consumerId, priority: 2 });
+		await b.call('pauseConsumer', { consumerId });
+		await b.call('resumeConsumer', { consumerId });
+	});
+
+	it('dynacast: the publisher of a simulcast producer hears the highest layer any live consumer wants, lower ones after the hold-off', async () => {
+		mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+		try {
+			const s = setup();
+			const a = await joined(s);
+			const { transportId: send } = await a.call('createWebRtcTransport', { direction: 'send' });
+			const rtpParameters = { codecs: [], encodings: [{ rid: 'r0' }, { rid: 'r1' }, { rid: 'r2' }] };
+			const { producerId } = await a.call('produce', { transportId: send, kind: 'video', rtpParameters });
+			const wanted = () => a.heard.flatMap((m) => (m.notification === 'producerLayersWanted' ? [m.data.maxSpatialLayer] : []));
+			// Nobody watches: only layer 0 once the hold-off is over.
+			mock.timers.tick(DYNACAST_HOLD_OFF_MS);
+			assert.deepEqual(wanted(), [0]);
+
+			const b = await joined(s);
+			const { transportId: recv } = await b.call('createWebRtcTransport', { direction: 'recv' });
+			const { consumerId } = await b.call('consume', { producerId, transportId: recv });
+			assert.deepEqual(wanted(), [0], 'a consumer paused until resumed wants nothing');
+			await b.call('resumeConsumer', { consumerId });
+			assert.deepEqual(wanted(), [0, 2], 'a new consumer prefers the top layer: raised at once');
+			await b.call('setConsumerPreferredLayers', { consumerId, spatialLayer: 1 });
+			mock.timers.tick(DYNACAST_HOLD_OFF_MS - 1);
+			assert.deepEqual(wanted(), [0, 2], 'not before the hold-off');
+			mock.timers.tick(1);
+			assert.deepEqual(wanted(), [0, 2, 1]);
+			await b.call('pauseConsumer', { consumerId });
+			mock.timers.tick(DYNACAST_HOLD_OFF_MS);
+			assert.deepEqual(wanted(), [0, 2, 1, 0], 'a hidden tile wants nothing');
+			await b.call('resumeConsumer', { consumerId });
+			assert.deepEqual(wanted(), [0, 2, 1, 0, 1]);
+			await b.call('leave', {});
+			mock.timers.tick(DYNACAST_HOLD_OFF_MS);
+			assert.deepEqual(wanted(), [0, 2, 1, 0, 1, 0], 'the last consumer gone');
+			assert.equal(b.heard.filter((m) => m.notification === 'producerLayersWanted').length, 0, 'only the publisher hears it');
+		} finally {
+			mock.timers.reset();
+		}
 	});
 });

@@ -58,7 +58,7 @@ describe('Peer (fake mediasoup objects)', () => {
 		const producer = await send.produce({ kind: 'audio' });
 		a.peer.adoptProducer(room, producer as unknown as ms.Producer);
 		assert.equal(a.peer.producers.size, 1);
-		assert.deepEqual(b.heard, [{ notification: 'newProducer', data: { producerId: producer.id, peerId: a.peer.peerId, kind: 'audio', paused: false } }]);
+		assert.deepEqual(b.heard, [{ notification: 'newProducer', data: { producerId: producer.id, peerId: a.peer.peerId, kind: 'audio', source: 'microphone', paused: false } }]);
 		assert.deepEqual(a.heard, [], 'the owner is not told of its own producer');
 	});
 

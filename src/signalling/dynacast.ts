@@ -1,0 +1,61 @@
+// Dynacast mechanism for one simulcast producer: gathers what its consumers
+// want when told something changed, applies the policy
+// (services/rooms/dynacastPolicy.ts) and tells the publisher, and re-checks
+// when a pending drop's hold-off ends.
+import {
+	decideDynacast,
+	initialDynacastState,
+	type ConsumerWant,
+	type DynacastState,
+} from '../services/rooms/dynacastPolicy.ts';
+
+/** Lowering waits this long: a tile resized or scrolled past must not make the publisher re-encode. */
+export const DYNACAST_HOLD_OFF_MS = 1500;
+
+export type ProducerDynacastDeps = {
+	spatialLayers: number;
+	/** What every consumer of the producer wants now. */
+	wants(): ConsumerWant[];
+	/** Tell the publisher (producerLayersWanted). */
+	tell(maxSpatialLayer: number): void;
+	holdOffMs?: number;
+	now?: () => number;
+};
+
+export class ProducerDynacast {
+	readonly #deps: ProducerDynacastDeps;
+	#state: DynacastState;
+	#timer: NodeJS.Timeout | undefined;
+	#closed = false;
+
+	constructor(deps: ProducerDynacastDeps) {
+		this.#deps = deps;
+		this.#state = initialDynacastState(deps.spatialLayers);
+	}
+
+	get maxSpatialLayer(): number {
+		return this.#state.maxSpatialLayer;
+	}
+
+	/** Something about the consumers changed (one added, closed, paused, resumed, or a new preference). */
+	review(): void {
+		if (this.#closed) return;
+		clearTimeout(this.#timer);
+		this.#timer = undefined;
+		const now = (this.#deps.now ?? Date.now)();
+		const decision = decideDynacast(this.#deps.wants(), this.#deps.spatialLayers, this.#state, now, {
+			holdOffMs: this.#deps.holdOffMs ?? DYNACAST_HOLD_OFF_MS,
+		});
+		this.#state = decision.state;
+		if (decision.changed) this.#deps.tell(decision.state.maxSpatialLayer);
+		if (decision.recheckAt !== undefined) {
+			this.#timer = setTimeout(() => this.review(), Math.max(0, decision.recheckAt - now));
+			this.#timer.unref();
+		}
+	}
+
+	close(): void {
+		this.#closed = true;
+		clearTimeout(this.#timer);
+	}
+}
