@@ -43,10 +43,23 @@ function roomState(room: PeerRoom, peer: Peer): RoomState {
 	const others = [...room.members.values()].filter((m) => m !== peer);
 	return {
 		roomId: room.roomId,
-		workerId: room.workerId,
+		workerId: peer.router?.workerId ?? room.workerId,
 		peers: others.map((o) => ({ peerId: o.peerId, displayName: o.displayName })),
 		producers: others.flatMap((o) => o.producerInfos()),
 	};
+}
+
+/**
+ * ROOM_FULL unless the peer fits; returns the member a join with the same
+ * token subject replaces (one live session per identity), which does not count.
+ */
+function checkRoomFull(deps: HandlerDeps, room: PeerRoom, claims: VerifiedJoin | undefined): Peer | undefined {
+	const previous = claims ? room.members.get(claims.peer) : undefined;
+	const { maxPeersPerRoom } = deps.settings;
+	if (room.members.size - (previous ? 1 : 0) >= maxPeersPerRoom) {
+		throw new TureenError('ROOM_FULL', `room "${room.roomId}" has its maximum of ${maxPeersPerRoom} peers`);
+	}
+	return previous;
 }
 
 /** mediasoup's worker says this when every port of the transport's range is bound. */
@@ -74,7 +87,7 @@ export const handlers: Handlers = {
 		await deps.authorizeJoin(roomId, token);
 		peer.requireLive();
 		const { room } = await deps.rooms.getOrCreateRoom(roomId, ip);
-		return { rtpCapabilities: room.router.rtpCapabilities, workerId: room.workerId };
+		return { rtpCapabilities: room.router.rtpCapabilities, workerId: (peer.room === room ? peer.router?.workerId : undefined) ?? room.workerId };
 	},
 
 	async join({ deps, peer, ip }, { roomId, displayName, rtpCapabilities, token }) {
@@ -82,20 +95,22 @@ export const handlers: Handlers = {
 		const claims = await deps.authorizeJoin(roomId, token);
 		peer.requireLive();
 		const { room } = await deps.rooms.getOrCreateRoom(roomId, ip);
-		// From here to enter() nothing awaits: the checks below still hold when the peer enters.
-		peer.requireLive();
-		const why = unconsumableReason(room.router.rtpCapabilities.codecs ?? [], rtpCapabilities.codecs);
-		if (why) throw new TureenError('BAD_REQUEST', `join: ${why}`);
-		// One live session per identity: a second join with the same token subject replaces the first.
-		const previous = claims ? room.members.get(claims.peer) : undefined;
-		const { maxPeersPerRoom } = deps.settings;
-		if (room.members.size - (previous ? 1 : 0) >= maxPeersPerRoom) {
-			throw new TureenError('ROOM_FULL', `room "${roomId}" has its maximum of ${maxPeersPerRoom} peers`);
+		checkRoomFull(deps, room, claims);
+		// The router this peer will be on (opened now when placement spreads the room); given back if the join fails.
+		const seat = await room.takeSeat();
+		try {
+			// From here to enter() nothing awaits: the checks below still hold when the peer enters.
+			peer.requireLive();
+			const why = unconsumableReason(room.router.rtpCapabilities.codecs ?? [], rtpCapabilities.codecs);
+			if (why) throw new TureenError('BAD_REQUEST', `join: ${why}`);
+			const previous = checkRoomFull(deps, room, claims);
+			previous?.endSession('replaced');
+			peer.displayName = claims?.displayName ?? displayName;
+			peer.rtpCapabilities = rtpCapabilities as ms.RtpCapabilities;
+			peer.enter(room, { seat, ...(claims ? { session: { identity: claims.peer, expiresAt: claims.expiresAt } } : {}) });
+		} finally {
+			seat.release();
 		}
-		previous?.endSession('replaced');
-		peer.displayName = claims?.displayName ?? displayName;
-		peer.rtpCapabilities = rtpCapabilities as ms.RtpCapabilities;
-		peer.enter(room, claims ? { identity: claims.peer, expiresAt: claims.expiresAt } : undefined);
 		peer.broadcast({ notification: 'peerJoined', data: { peerId: peer.peerId, displayName: peer.displayName } });
 		return { peerId: peer.peerId, ...roomState(room, peer) };
 	},
@@ -110,11 +125,14 @@ export const handlers: Handlers = {
 		if (peer.transports.size >= limits.transportsPerPeer) {
 			throw limitReached('transportsPerPeer', limits.transportsPerPeer, 'this peer has its maximum of transports');
 		}
-		const host = deps.transportHost(room.workerId);
-		if (!host?.alive) throw new TureenError('NO_WORKER_AVAILABLE', 'the room is moving to another worker; retry');
+		const placed = peer.router;
+		const host = placed && deps.transportHost(placed.workerId);
+		if (!placed?.router || placed.closed || !host?.alive) {
+			throw new TureenError('NO_WORKER_AVAILABLE', 'your router is moving to another worker; retry after roomMoved');
+		}
 		let transport: ms.WebRtcTransport;
 		try {
-			transport = await room.router.createWebRtcTransport({
+			transport = await placed.router.createWebRtcTransport({
 				listenInfos: host.webRtcListenInfos(webrtcListenIp, announcedIp),
 				enableUdp: true,
 				enableTcp: true,
@@ -186,15 +204,18 @@ export const handlers: Handlers = {
 		const room = peer.requireRoom();
 		const max = deps.settings.limits.consumersPerPeer;
 		if (peer.consumers.size >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
-		const transport = peer.ownTransport(transportId);
-		if (transport.appData.direction !== 'recv') {
+		if (peer.ownTransport(transportId).appData.direction !== 'recv') {
 			throw new TureenError('BAD_REQUEST', 'consume needs a transport created with direction "recv"');
 		}
 		const found = findProducer(room, producerId);
 		if (!found) throw new TureenError('NOT_FOUND', `no producer ${producerId} in this room`);
 		if (found.owner === peer) throw new TureenError('BAD_REQUEST', 'a peer does not consume its own producer');
+		// On another worker's router the producer is piped here first; the client never knows.
+		const router = await room.routerToConsume(producerId, found.owner, peer);
+		// The peer may have moved or closed the transport meanwhile.
+		const transport = peer.ownTransport(transportId);
 		const rtpCapabilities = peer.rtpCapabilities;
-		if (!rtpCapabilities || !room.router.canConsume({ producerId, rtpCapabilities })) {
+		if (!rtpCapabilities || !router.canConsume({ producerId, rtpCapabilities })) {
 			throw new TureenError('MEDIA_ERROR', 'your RTP capabilities cannot receive this producer');
 		}
 		// Paused until the client has set up its side, as mediasoup recommends.

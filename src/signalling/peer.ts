@@ -4,7 +4,8 @@ import type { types as ms } from 'mediasoup';
 
 import { TureenError } from '../errors.ts';
 import type { NotificationMessage, Notifications, ProducerInfo, RoomCloseReason, RoomMoveReason } from '../protocol/messages.ts';
-import type { Room, RoomMember } from '../services/room.ts';
+import type { Room, RoomMember, RoomSeat } from '../services/room.ts';
+import type { RoomRouter } from '../services/rooms/roomRouter.ts';
 
 export type PeerRoom = Room<Peer>;
 
@@ -43,11 +44,6 @@ export class Peer implements RoomMember {
 	#room: PeerRoom | undefined;
 	#ended = false;
 	#expiryTimer: NodeJS.Timeout | undefined;
-	readonly #onRoomMoved = (_from: number, to: number, reason: RoomMoveReason) => {
-		// The old router took every transport, producer and consumer with it.
-		this.#forgetMedia();
-		this.notify({ notification: 'roomMoved', data: { workerId: to, reason } });
-	};
 
 	constructor(link: PeerLink) {
 		this.#link = link;
@@ -100,11 +96,17 @@ export class Peer implements RoomMember {
 		}
 	}
 
+	/** The router this peer's transports live on, while it is in a room. */
+	get router(): RoomRouter<Peer> | undefined {
+		return this.#room?.routerOf(this);
+	}
+
 	/**
-	 * Enters a room; with a session, the peer takes the token's identity as its
+	 * Enters a room, on the seat's router (without one: the room's home
+	 * router); with a session, the peer takes the token's identity as its
 	 * peerId and its session ends when the token expires.
 	 */
-	enter(room: PeerRoom, session?: PeerSession): void {
+	enter(room: PeerRoom, { seat, session }: { seat?: RoomSeat<Peer>; session?: PeerSession } = {}): void {
 		this.requireLive();
 		if (room.closed) throw new TureenError('ROOM_NOT_FOUND', `room "${room.roomId}" closed`);
 		if (session) {
@@ -112,9 +114,15 @@ export class Peer implements RoomMember {
 			this.identity = session.identity;
 			this.#armExpiry(session.expiresAt);
 		}
-		room.addMember(this);
+		room.addMember(this, seat);
 		this.#room = room;
-		room.on('moved', this.#onRoomMoved);
+	}
+
+	/** This peer's router went (its worker died or drained); the room gave it one on `workerId`. */
+	moved(workerId: number, reason: RoomMoveReason): void {
+		// The old router took every transport, producer and consumer with it.
+		this.#forgetMedia();
+		this.notify({ notification: 'roomMoved', data: { workerId, reason } });
 	}
 
 	/**
@@ -127,7 +135,6 @@ export class Peer implements RoomMember {
 		const room = this.#room;
 		if (!room) return undefined;
 		this.#closeMedia();
-		room.off('moved', this.#onRoomMoved);
 		this.#room = undefined;
 		room.removeMember(this);
 		if (!room.closed) {
@@ -160,7 +167,6 @@ export class Peer implements RoomMember {
 		const room = this.#room;
 		if (!room) return;
 		this.#closeMedia();
-		room.off('moved', this.#onRoomMoved);
 		this.#room = undefined;
 		this.notify({ notification: 'roomClosed', data: { reason } });
 	}
@@ -180,13 +186,12 @@ export class Peer implements RoomMember {
 	adoptProducer(room: PeerRoom, producer: ms.Producer): void {
 		this.#adopt(room, producer);
 		this.#producers.set(producer.id, producer);
-		// The router this producer lives on: when it closes, the room is moving or closing.
-		const router = room.router;
 		producer.observer.once('close', () => {
 			this.#producers.delete(producer.id);
 			if (room.closed) return;
+			// A peer whose own router went (worker died, drained) lost its consumers with it: it hears only producerClosed.
 			for (const other of room.members.values()) {
-				if (other !== this) other.#producerGone(producer.id, this.peerId, !router.closed);
+				if (other !== this) other.#producerGone(producer.id, this.peerId, !(room.routerOf(other)?.closed ?? true));
 			}
 		});
 		this.broadcast({ notification: 'newProducer', data: this.#producerInfo(producer) });

@@ -181,5 +181,12 @@ export class FakePool {
 		return { workerId: slot.workerId, worker: slot.worker as unknown as ms.Worker };
 	}
 
+	/** Stays on the room's first router on an available slot, else opens one where getLeastLoadedWorker says. */
+	placePeerInRoom(routers: readonly { workerId: number }[]): { kind: 'existing' | 'new'; workerId: number; worker: ms.Worker } {
+		const stay = routers.find((r) => !this.unavailable.has(r.workerId));
+		if (stay) return { kind: 'existing', workerId: stay.workerId, worker: this.slots[stay.workerId]!.worker as unknown as ms.Worker };
+		return { kind: 'new', ...this.getLeastLoadedWorker() };
+	}
+
 	attachRoomIndex(): void {}
 }

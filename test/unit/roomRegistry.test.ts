@@ -19,9 +19,17 @@ function registry(pool = new FakePool(2), options: { maxRooms?: number; roomsPer
 	});
 }
 
-function member(peerId: string): RoomMember & { closedWith: string[] } {
+function member(peerId: string): RoomMember & { closedWith: string[]; movedTo: string[] } {
 	const closedWith: string[] = [];
-	return { peerId, displayName: peerId, closedWith, close: (reason) => void closedWith.push(reason) };
+	const movedTo: string[] = [];
+	return {
+		peerId,
+		displayName: peerId,
+		closedWith,
+		movedTo,
+		close: (reason) => void closedWith.push(reason),
+		moved: (workerId, reason) => void movedTo.push(`${workerId}:${reason}`),
+	};
 }
 
 describe('RoomRegistry (fake workers)', () => {
