@@ -140,6 +140,25 @@ export class FakeRouter extends FakeClosable {
 		return this.producers.has(producerId);
 	}
 
+	/** Calls of pipeToRouter, and what the next one does: hold on a gate, or fail. */
+	readonly pipeCalls: { producerId: string; router: FakeRouter }[] = [];
+	pipeGate: Promise<void> | undefined;
+	pipeError: Error | undefined;
+
+	/** As mediasoup: the producer appears on the target router under the same id, and goes when the original closes. */
+	async pipeToRouter({ producerId, router }: { producerId: string; router: FakeRouter }): Promise<{ pipeProducer: FakeProducer }> {
+		this.pipeCalls.push({ producerId, router });
+		await this.pipeGate;
+		if (this.pipeError) throw this.pipeError;
+		const original = this.producers.get(producerId);
+		if (!original || original.closed) throw new Error('original Producer closed');
+		const pipeProducer = new FakeProducer(original.kind, {});
+		router.producers.set(producerId, pipeProducer);
+		original.observer.once('close', () => pipeProducer.close());
+		pipeProducer.observer.once('close', () => router.producers.delete(producerId));
+		return { pipeProducer };
+	}
+
 	protected override onClose(): void {
 		// mediasoup marks the router closed before its transports go.
 		for (const transport of this.transports) transport.close();
