@@ -24,6 +24,7 @@ before(async () => {
 		RTC_PORTS_PER_WORKER: '300',
 		ROOM_MAX_PEERS_PER_ROUTER: '2',
 		ROOM_IDLE_TIMEOUT_MS: '2000',
+		DRAIN_TIMEOUT_MS: '500',
 	}));
 });
 
@@ -80,6 +81,10 @@ function consumersOf(roomId: string, producerId: string): { workerId: number; pr
 			.filter((c) => c.producerId === producerId)
 			.map((c) => ({ workerId: room.routerOf(member)!.workerId, producerPaused: c.producerPaused, closed: c.closed })),
 	);
+}
+
+function workerOf(client: NodePeer): number | undefined {
+	return tureen.rooms.getRoom('span')!.routerOf(serverPeer('span', client.joined.peerId))?.workerId;
 }
 
 function ctx(peer: Peer) {
@@ -162,7 +167,7 @@ describe('a room spanning workers (ROOM_MAX_PEERS_PER_ROUTER=2, 3 workers)', () 
 	test('kill -9 of one worker moves only its peers; the others never stop receiving', async () => {
 		const info = await roomInfo('span');
 		const victim = info.workers[1]!.workerId;
-		const onVictim = room.filter((p) => serverPeer('span', p.joined.peerId) && tureen.rooms.getRoom('span')!.routerOf(serverPeer('span', p.joined.peerId))!.workerId === victim);
+		const onVictim = room.filter((p) => workerOf(p) === victim);
 		const survivors = room.filter((p) => !onVictim.includes(p));
 		assert.equal(onVictim.length, 2);
 		const moved: string[] = [];
@@ -197,5 +202,21 @@ describe('a room spanning workers (ROOM_MAX_PEERS_PER_ROUTER=2, 3 workers)', () 
 		assert.ok(!after.workers.some((w) => w.workerId === victim) || tureen.pool.getWorker(victim)!.alive, 'the dead worker is no longer listed');
 		assert.equal(after.peerCount, 6);
 		await expectFullMesh(room);
+	});
+
+	test('draining a worker moves only its peers, after DRAIN_TIMEOUT_MS', async () => {
+		const drained = workerOf(room[1]!)!;
+		const onDrained = room.filter((p) => workerOf(p) === drained);
+		const moved: string[] = [];
+		for (const peer of room) peer.client.on('roomMoved', ({ reason }) => moved.push(`${peer.joined.peerId}:${reason}`));
+		const recovered = onDrained.map((peer) => new Promise<number>((resolve) => peer.client.on('recovered', ({ tookMs }) => resolve(tookMs))));
+		const response = await fetch(`${baseUrl}/workers/${drained}/drain`, { method: 'POST' });
+		assert.equal(response.status, 200);
+		const times = await Promise.all(recovered);
+		console.log(`spanning drain: ${onDrained.length} moved peers recovered in ${times.join(', ')} ms`);
+		assert.deepEqual(moved.sort(), onDrained.map((p) => `${p.joined.peerId}:worker-drained`).sort());
+		assert.ok(!(await roomInfo('span')).workers.some((w) => w.workerId === drained), 'no router of the room left on the drained worker');
+		await expectFullMesh(room);
+		await fetch(`${baseUrl}/workers/${drained}/undrain`, { method: 'POST' });
 	});
 });
