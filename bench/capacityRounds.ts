@@ -125,8 +125,15 @@ export async function runCapacityRounds(
 
 /** A figure over the rounds, or undefined when some round failed (the run reports why and exits non-zero). */
 export function summary(values: PerRound | undefined, rounds: number): Spread | undefined {
-	if (!values || values.length !== rounds || values.some((v) => v === undefined)) return undefined;
-	return spreadOf(values as number[]);
+	if (!values) return undefined;
+	// A loop, not .some(): a round that never recorded a figure is a hole that .some() would skip.
+	const complete: number[] = [];
+	for (let i = 0; i < rounds; i++) {
+		const v = values[i];
+		if (v === undefined) return undefined;
+		complete.push(v);
+	}
+	return spreadOf(complete);
 }
 
 /** numerator / denominator paired by round, or undefined when either misses a round. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import { pairedSummary, summary } from '../../bench/capacityRounds.ts';
 import { pairedRatios, percentile, spreadOf } from '../../bench/stats.ts';
 
 describe('percentile', () => {
@@ -35,5 +36,16 @@ describe('pairedRatios', () => {
 		assert.throws(() => pairedRatios([1, 2], [1]), /cannot pair 2 rounds with 1/);
 		assert.throws(() => pairedRatios([1, 2], [1, 0]), /round 2/);
 		assert.throws(() => pairedRatios([Number.NaN], [1]), /round 1/);
+	});
+});
+
+describe('summary and pairedSummary over rounds', () => {
+	it('a round with no figure (a hole in the array) makes the figure missing, not a crash', () => {
+		const sparse: (number | undefined)[] = [];
+		sparse[1] = 20;
+		sparse[2] = 30;
+		assert.equal(summary(sparse, 3), undefined);
+		assert.equal(pairedSummary([10, 20, 30], sparse, 3), undefined);
+		assert.deepEqual(pairedSummary([10, 20, 30], [5, 10, 10], 3)?.rounds, [2, 2, 3]);
 	});
 });
