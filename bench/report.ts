@@ -102,11 +102,16 @@ function singleRows(res: BenchResults): string[] {
 	const ms = (x: number | undefined, d = 0) => (x === undefined ? FAILED : `${x.toFixed(d)} ms`);
 	const by = (name: string) => p?.policies.find((x) => x.policy === name);
 	const ratio = (name: string) => by(name)?.cpuMaxOverMean.mean?.toFixed(2) ?? FAILED;
+	const overload = (name: string) => {
+		const share = by(name)?.overloadedTimeShare;
+		return share === undefined ? FAILED : `${(share * 100).toFixed(1)}%`;
+	};
 	return [
 		`| Join -> first media packet, p50 / p95 (${l?.joinMs.n ?? 0} joins) | ${ms(l?.firstPacketMs.p50)} / ${ms(l?.firstPacketMs.p95)} | wrtc client, loopback; join() itself ${ms(l?.joinMs.p50)} / ${ms(l?.joinMs.p95)} |`,
 		`| GET /stats with ${m?.statsFull.rooms ?? '?'} rooms, p50 / p99 | ${ms(m?.statsFull.p50, 1)} / ${ms(m?.statsFull.p99, 1)} | ${m?.statsFull.requests ?? 0} sequential requests |`,
 		`| RSS per idle room / per connected peer (Node + workers) | ${m ? `${m.perRoomKb.total.toFixed(1)} KiB / ${m.perPeerKb.total.toFixed(0)} KiB` : FAILED} | ${m ? `${m.rooms} rooms, ${m.peers} wrtc peers` : ''} |`,
 		`| Placement (simulated): max/mean worker CPU, Tureen / round robin / fewest rooms | ${ratio('tureen')} / ${ratio('round robin')} / ${ratio('fewest rooms')} | ${p ? `${p.params.workers} workers, ${p.rooms} rooms, Pareto(${p.params.paretoAlpha}) sizes 2-${p.params.maxPeers}; CPU model from the measured us/packet` : ''} |`,
+		`| ... with rooms spreading over workers (ROOM_SPREAD_CPU 0.6): max/mean worker CPU; share of time a worker needed more than a core, spreading / not | ${ratio('tureen, spreading')}; ${overload('tureen, spreading')} / ${overload('tureen')} | the same trace; each peer placed by peerPlacement.ts, pipe streams counted as packets |`,
 	];
 }
 
