@@ -5,6 +5,7 @@ import { pairedSummary, summary, type CapacityFigures, type PerRound } from './c
 import type { JoinLatency } from './latency.ts';
 import type { Machine, WorkerBinary } from './machineInfo.ts';
 import type { MemoryFigures } from './memory.ts';
+import type { PipeCostRound } from './pipeCost.ts';
 import type { SimResult } from './placementSim.ts';
 import type { BenchSettings } from './settings.ts';
 import { spreadOf, type Spread } from './stats.ts';
@@ -22,6 +23,8 @@ export type BenchResults = {
 	capacity?: CapacityFigures;
 	tureenCost?: (TureenCostRound | undefined)[];
 	placement?: SimResult;
+	/** Rooms spanning workers: a consumer on the producer's worker against one fed through a pipe, per round. */
+	pipeCost?: PipeCostRound[];
 	memory?: MemoryFigures;
 	latency?: JoinLatency;
 	figures?: Figures;
@@ -42,6 +45,11 @@ function costRounds(res: BenchResults, key: 'msPerJoin' | 'cpuPerPeer' | 'msPerS
 	const rounds = res.tureenCost ?? [];
 	if (rounds.length !== res.settings.rounds || rounds.some((r) => r === undefined)) return undefined;
 	return spreadOf(rounds.map((r) => r![key] * scale));
+}
+
+function pipeRounds(res: BenchResults, value: (r: PipeCostRound) => number): Spread | undefined {
+	const rounds = res.pipeCost ?? [];
+	return rounds.length === res.settings.rounds ? spreadOf(rounds.map(value)) : undefined;
 }
 
 export function computeFigures(res: BenchResults): Figures {
@@ -78,6 +86,14 @@ export function computeFigures(res: BenchResults): Figures {
 			{ name: '--worker-bin / main binary, 1-worker saturation throughput (paired)', unit: 'x', digits: 2, value: pairedSummary(sat['other-1w'], sat['main-1w'], n) },
 		);
 	}
+	const pipe = res.pipeCost?.[0];
+	const layout = pipe ? `${Math.round(pipe.deliveredPps)} pkt/s delivered, ${Math.round(pipe.pipedPps)} pkt/s through the pipe` : '';
+	rows.push(
+		{ name: 'Worker CPU per delivered packet, consumers on the producer\'s worker (both workers counted, no budget)', unit: 'us', digits: 1, value: pipeRounds(res, (r) => r.localUsPerPacket), note: layout },
+		{ name: '... the same consumers on another worker, fed through a pipe', unit: 'us', digits: 1, value: pipeRounds(res, (r) => r.pipedUsPerPacket) },
+		{ name: '... piped / local, per delivered packet (paired)', unit: 'x', digits: 2, value: pipeRounds(res, (r) => r.pipedUsPerPacket / r.localUsPerPacket) },
+		{ name: '... extra worker CPU per packet crossing a pipe (pipe consumer + pipe producer)', unit: 'us', digits: 1, value: pipeRounds(res, (r) => r.usPerPipedPacket) },
+	);
 	const cost = res.tureenCost?.find((r) => r !== undefined);
 	rows.push(
 		{ name: 'Tureen Node CPU per join (wrtc peer: WebSocket, transport, ICE + DTLS, 2 consumers)', unit: 'ms', digits: 2, value: costRounds(res, 'msPerJoin') },
