@@ -127,11 +127,6 @@ export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<R
 		return this.#members;
 	}
 
-	/** Pipes made or being made between the room's routers. */
-	get pipeCount(): number {
-		return this.#pipes.size;
-	}
-
 	/** The router a member is placed on. */
 	routerOf(member: Member): RoomRouter<Member> | undefined {
 		return this.#placementOf.get(member);
@@ -216,13 +211,18 @@ export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<R
 		this.#routers.delete(workerId);
 		const movers = [...old.members];
 		const seats = movers.map(() => this.#reserve());
-		// A room left without any router (an empty room, say) opens its new home now.
-		if (this.#routers.size === 0) this.#reserve().reserved -= 1;
-		return this.#completeMove(old, movers, seats, reason);
+		const waitFor = new Set(seats);
+		if (this.#routers.size === 0) {
+			// A room left without any router (an empty room, say) opens its new home now.
+			const home = this.#reserve();
+			home.reserved -= 1;
+			waitFor.add(home);
+		}
+		return this.#completeMove(old, movers, seats, [...waitFor], reason);
 	}
 
-	async #completeMove(old: RoomRouter<Member>, movers: Member[], seats: RoomRouter<Member>[], reason: RoomMoveReason): Promise<void> {
-		await Promise.all(this.routers.map((slot) => slot.ready));
+	async #completeMove(old: RoomRouter<Member>, movers: Member[], seats: RoomRouter<Member>[], waitFor: RoomRouter<Member>[], reason: RoomMoveReason): Promise<void> {
+		await Promise.all(waitFor.map((slot) => slot.ready));
 		// Closing it closes the movers' media; the others hear of their producers now (a dead worker's router is closed already).
 		old.close();
 		if (this.#closed) return;

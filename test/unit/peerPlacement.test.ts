@@ -41,7 +41,7 @@ describe('placePeer: staying on the room\'s router', () => {
 		assert.deepEqual(placePeer(workers, [router(0, 2), router(1, 1)], CAP2), { kind: 'existing', workerId: 1 });
 	});
 
-	it('never stays on a dead, draining or port-exhausted worker', () => {
+	it('never stays on a dead, draining or port-exhausted worker while another worker can take a router', () => {
 		for (const state of [{ alive: false }, { draining: true }, { portUse: 1 }]) {
 			const workers = [worker(0, state), worker(1, { roomCount: 5 })];
 			assert.deepEqual(placePeer(workers, [router(0, 0)], NO_CAP), { kind: 'new', workerId: 1 }, JSON.stringify(state));
@@ -99,7 +99,13 @@ describe('placePeer: overflow and nowhere', () => {
 		assert.deepEqual(placePeer(workers, [router(0, 4), router(1, 0)], NO_CAP), { kind: 'existing', workerId: 0 });
 	});
 
-	it('undefined when no worker can host anything', () => {
+	it('last resort: a router on a draining or port-exhausted worker still admits the peer when nothing else can', () => {
+		const workers = [worker(0, { portUse: 1 }), worker(1, { draining: true })];
+		assert.deepEqual(placePeer(workers, [router(0, 3), router(1, 1)], NO_CAP), { kind: 'existing', workerId: 1 });
+		assert.deepEqual(placePeer([worker(0, { portUse: 1 })], [router(0, 2)], CAP2), { kind: 'existing', workerId: 0 });
+	});
+
+	it('undefined when no live worker has a router of the room and none can open one', () => {
 		const workers = [worker(0, { alive: false }), worker(1, { draining: true })];
 		assert.equal(placePeer(workers, [router(0, 0)], NO_CAP), undefined);
 		assert.equal(placePeer([], [], NO_CAP), undefined);
@@ -125,9 +131,10 @@ function reference(workers: readonly WorkerSnapshot[], routers: readonly RoomRou
 	const candidates: Candidate[] = [];
 	for (const r of routers) {
 		const w = workers.find((x) => x.workerId === r.workerId);
-		if (!w || !w.alive || w.draining || (w.portUse ?? 0) >= 1) continue;
-		const fits = w.cpu < options.roomSpreadCpu && r.peerCount < options.maxPeersPerRouter;
-		candidates.push({ kind: 'existing', workerId: r.workerId, tier: fits ? 0 : 2, peers: r.peerCount, cpu: w.cpu });
+		if (!w || !w.alive) continue;
+		const hostable = !w.draining && (w.portUse ?? 0) < 1;
+		const fits = hostable && w.cpu < options.roomSpreadCpu && r.peerCount < options.maxPeersPerRouter;
+		candidates.push({ kind: 'existing', workerId: r.workerId, tier: fits ? 0 : hostable ? 2 : 3, peers: r.peerCount, cpu: w.cpu });
 	}
 	const others = workers.filter((w) => !routers.some((r) => r.workerId === w.workerId));
 	const fresh = chooseWorker(others, options);

@@ -22,8 +22,7 @@ export type PeerPlacementOptions = PlacementOptions & {
 
 export type PeerPlacement = { kind: 'existing'; workerId: number } | { kind: 'new'; workerId: number };
 
-const canHost = (w: WorkerSnapshot | undefined): w is WorkerSnapshot =>
-	w !== undefined && w.alive && !w.draining && (w.portUse ?? 0) < 1;
+const canHost = (w: WorkerSnapshot): boolean => w.alive && !w.draining && (w.portUse ?? 0) < 1;
 
 /**
  * Where a new peer of the room goes; undefined when nowhere.
@@ -36,6 +35,9 @@ const canHost = (w: WorkerSnapshot | undefined): w is WorkerSnapshot =>
  * 3. Overflow: when no other worker can take a router, the room's router
  *    with the fewest peers on a worker that can host at all, ignoring CPU and
  *    cap (same ties), so the room still admits the peer.
+ * 4. Last resort: the same among routers on any live worker, draining or
+ *    out of ports: the peer is admitted, and a transport it asks for may be
+ *    refused NO_PORTS_AVAILABLE, as in a room on one worker.
  */
 export function placePeer(
 	workers: readonly WorkerSnapshot[],
@@ -43,11 +45,12 @@ export function placePeer(
 	{ roomSpreadCpu, maxPeersPerRouter, cpuSimilarThreshold }: PeerPlacementOptions,
 ): PeerPlacement | undefined {
 	const byId = new Map(workers.map((w) => [w.workerId, w]));
-	const hosted = routers.flatMap((r) => {
+	const live = routers.flatMap((r) => {
 		const worker = byId.get(r.workerId);
-		return canHost(worker) ? [{ ...r, cpu: worker.cpu }] : [];
+		return worker?.alive ? [{ ...r, cpu: worker.cpu, canHost: canHost(worker) }] : [];
 	});
-	const leastLoaded = (list: typeof hosted) =>
+	const hosted = live.filter((r) => r.canHost);
+	const leastLoaded = (list: typeof live) =>
 		[...list].sort((a, b) => a.peerCount - b.peerCount || a.cpu - b.cpu || a.workerId - b.workerId)[0];
 
 	const stay = leastLoaded(hosted.filter((r) => r.cpu < roomSpreadCpu && r.peerCount < maxPeersPerRouter));
@@ -60,6 +63,6 @@ export function placePeer(
 	);
 	if (spread !== undefined) return { kind: 'new', workerId: spread };
 
-	const overflow = leastLoaded(hosted);
+	const overflow = leastLoaded(hosted) ?? leastLoaded(live);
 	return overflow ? { kind: 'existing', workerId: overflow.workerId } : undefined;
 }
