@@ -6,14 +6,13 @@
 // fed by router.pipeToRouter. Both layouts are measured in every round, in
 // alternating order, so the ratio is paired inside a round.
 import { createSocket, type Socket } from 'node:dgram';
-import { randomBytes } from 'node:crypto';
 
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 
 import { MEDIA_CODECS } from '../src/services/rooms/codecs.ts';
 import { processCpuMs } from './procStats.ts';
-import { createPublisher, type BenchPublisher } from './publisher.ts';
+import { createPublisher, createSinkTransport, type BenchPublisher } from './publisher.ts';
 import { loadCapture } from './rtpCapture.ts';
 import { prepareCapture, ReplayScheduler } from './rtpReplay.ts';
 
@@ -40,21 +39,9 @@ async function openSink(): Promise<{ socket: Socket; port: number; count: () => 
 	return { socket, port: socket.address().port, count: () => packets };
 }
 
-async function subscribe(router: ms.Router, port: number, producers: ms.Producer[]): Promise<ms.PlainTransport> {
-	const transport = await router.createPlainTransport({
-		listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
-		rtcpMux: true,
-		comedia: false,
-		enableSrtp: true,
-		srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
-	});
-	await transport.connect({
-		ip: '127.0.0.1',
-		port,
-		srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: randomBytes(30).toString('base64') },
-	});
+async function subscribe(router: ms.Router, port: number, producers: ms.Producer[]): Promise<void> {
+	const transport = await createSinkTransport(router, port, true);
 	for (const producer of producers) await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
-	return transport;
 }
 
 /** One layout on fresh routers: set up, settle, measure a window, tear down. */

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 
 import type { types as ms } from 'mediasoup';
 
+import type { RoomMember } from '../../src/services/room.ts';
 import { MEDIA_CODECS } from '../../src/services/rooms/codecs.ts';
 
 let nextId = 1;
@@ -208,4 +209,18 @@ export class FakePool {
 	}
 
 	attachRoomIndex(): void {}
+}
+
+/** A room member without a connection: it records why the room closed under it and where it was moved. */
+export function fakeMember(peerId: string): RoomMember & { closedWith: string[]; movedTo: string[] } {
+	const closedWith: string[] = [];
+	const movedTo: string[] = [];
+	return {
+		peerId,
+		displayName: peerId,
+		closedWith,
+		movedTo,
+		close: (reason) => void closedWith.push(reason),
+		moved: (workerId, reason) => void movedTo.push(`${workerId}:${reason}`),
+	};
 }

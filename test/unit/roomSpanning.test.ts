@@ -7,11 +7,11 @@ import { describe, it } from 'node:test';
 
 import type { types as ms } from 'mediasoup';
 
-import { Room, type PeerPlacer, type RoomMember } from '../../src/services/room.ts';
+import { Room, type PeerPlacer } from '../../src/services/room.ts';
 import { ProducerPipes } from '../../src/services/rooms/producerPipes.ts';
 import { placePeer } from '../../src/services/workers/peerPlacement.ts';
 import type { WorkerSnapshot } from '../../src/services/workers/placement.ts';
-import { FakeRouter, FakeTransport, FakeWorker } from '../support/fakeMedia.ts';
+import { fakeMember, FakeRouter, FakeTransport, FakeWorker } from '../support/fakeMedia.ts';
 
 /** Three fake workers placed by the real policy, with a cap of `cap` peers per router. */
 function placer(cap: number): PeerPlacer & { workers: FakeWorker[]; dead: Set<number> } {
@@ -36,18 +36,7 @@ function placer(cap: number): PeerPlacer & { workers: FakeWorker[]; dead: Set<nu
 	};
 }
 
-function member(peerId: string): RoomMember & { moves: string[]; closes: string[] } {
-	const moves: string[] = [];
-	const closes: string[] = [];
-	return {
-		peerId,
-		displayName: peerId,
-		moves,
-		closes,
-		close: (reason) => void closes.push(reason),
-		moved: (workerId, reason) => void moves.push(`${workerId}:${reason}`),
-	};
-}
+const member = fakeMember;
 
 async function spanningRoom(cap: number, peers: number) {
 	const place = placer(cap);
@@ -100,10 +89,10 @@ describe('Room over several routers (fake workers)', () => {
 		room.on('moved', (...args) => moved.push(args));
 		place.dead.add(1);
 		await room.moveOff(1, 'worker-died');
-		assert.deepEqual(members.map((m) => m.moves), [[], [], ['2:worker-died'], ['2:worker-died']]);
+		assert.deepEqual(members.map((m) => m.movedTo), [[], [], ['2:worker-died'], ['2:worker-died']]);
 		assert.deepEqual(layout(room), [[0, 2], [2, 2]]);
 		assert.deepEqual(moved, [[1, 2, 'worker-died']]);
-		assert.ok(members.every((m) => m.closes.length === 0));
+		assert.ok(members.every((m) => m.closedWith.length === 0));
 	});
 
 	it('moving an empty room off its only worker opens a new home', async () => {
@@ -122,7 +111,7 @@ describe('Room over several routers (fake workers)', () => {
 		const routers = room.routers.map((r) => r.router!);
 		room.close('deleted');
 		assert.ok(routers.every((r) => r.closed));
-		assert.ok(members.every((m) => m.closes[0] === 'deleted'));
+		assert.ok(members.every((m) => m.closedWith[0] === 'deleted'));
 	});
 });
 
