@@ -8,7 +8,7 @@ import { WindowCounter } from '../limits/windowCounter.ts';
 import { roomIdSchema } from '../protocol/ids.ts';
 import type { RoomCloseReason, RoomMoveReason } from '../protocol/messages.ts';
 import { MEDIA_CODECS } from './rooms/codecs.ts';
-import { ProducerPipes } from './rooms/producerPipes.ts';
+import { ProducerPipes, type Piped } from './rooms/producerPipes.ts';
 import { RoomRouter } from './rooms/roomRouter.ts';
 import type { RoomRouterSnapshot } from './workers/peerPlacement.ts';
 import type { RoomIndex, WorkerLoad } from './mediasoup.ts';
@@ -186,14 +186,14 @@ export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<R
 	}
 
 	/**
-	 * The router `consumer` consumes on, once `producerId` of `owner` is
-	 * available there (piped from the owner's router when they differ).
+	 * The router `consumer` consumes on, once the producer (or data producer)
+	 * of `owner` is available there (piped from the owner's router when they differ).
 	 */
-	async routerToConsume(producerId: string, owner: Member, consumer: Member): Promise<ms.Router> {
+	async routerToConsume(what: Piped, owner: Member, consumer: Member): Promise<ms.Router> {
 		const from = this.#placementOf.get(owner)?.router;
 		const to = this.#placementOf.get(consumer)?.router;
 		if (!from || !to || from.closed || to.closed) throw new TureenError('NO_WORKER_AVAILABLE', 'a router of the room is moving; retry after roomMoved');
-		if (from !== to) await this.#pipes.ensure(producerId, from, to);
+		if (from !== to) await this.#pipes.ensure(what, from, to);
 		return to;
 	}
 

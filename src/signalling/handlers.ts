@@ -211,7 +211,7 @@ export const handlers: Handlers = {
 		if (!found) throw new TureenError('NOT_FOUND', `no producer ${producerId} in this room`);
 		if (found.owner === peer) throw new TureenError('BAD_REQUEST', 'a peer does not consume its own producer');
 		// On another worker's router the producer is piped here first; the client never knows.
-		const router = await room.routerToConsume(producerId, found.owner, peer);
+		const router = await room.routerToConsume({ producerId }, found.owner, peer);
 		// The peer may have moved or closed the transport meanwhile.
 		const transport = peer.ownTransport(transportId);
 		const rtpCapabilities = peer.rtpCapabilities;

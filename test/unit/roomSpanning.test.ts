@@ -127,40 +127,40 @@ describe('ProducerPipes (fake routers)', () => {
 		const { source, target, producer, pipes } = await published();
 		let open!: () => void;
 		source.pipeGate = new Promise((resolve) => (open = resolve));
-		const asks = Array.from({ length: 10 }, () => pipes.ensure(producer.id, source.asRouter(), target.asRouter()));
+		const asks = Array.from({ length: 10 }, () => pipes.ensure({ producerId: producer.id }, source.asRouter(), target.asRouter()));
 		open();
 		await Promise.all(asks);
 		assert.equal(source.pipeCalls.length, 1);
 		assert.ok(target.producers.has(producer.id));
-		await pipes.ensure(producer.id, source.asRouter(), target.asRouter());
+		await pipes.ensure({ producerId: producer.id }, source.asRouter(), target.asRouter());
 		assert.equal(source.pipeCalls.length, 1, 'an open pipe is reused');
 	});
 
 	it('forgets the pipe when the producer closes, so a later ask fails cleanly', async () => {
 		const { source, target, producer, pipes } = await published();
-		await pipes.ensure(producer.id, source.asRouter(), target.asRouter());
+		await pipes.ensure({ producerId: producer.id }, source.asRouter(), target.asRouter());
 		producer.close();
 		assert.equal(pipes.size, 0);
 		assert.equal(target.producers.has(producer.id), false, 'the pipe producer went with it');
 		source.producers.delete(producer.id);
-		await assert.rejects(pipes.ensure(producer.id, source.asRouter(), target.asRouter()), { code: 'NOT_FOUND' });
+		await assert.rejects(pipes.ensure({ producerId: producer.id }, source.asRouter(), target.asRouter()), { code: 'NOT_FOUND' });
 		assert.equal(pipes.size, 0);
 	});
 
 	it('a failed pipe is forgotten, and the next ask makes it anew', async () => {
 		const { source, target, producer, pipes } = await published();
 		source.pipeError = new Error('pipe transport failed');
-		await assert.rejects(pipes.ensure(producer.id, source.asRouter(), target.asRouter()), { code: 'NOT_FOUND' });
+		await assert.rejects(pipes.ensure({ producerId: producer.id }, source.asRouter(), target.asRouter()), { code: 'NOT_FOUND' });
 		assert.equal(pipes.size, 0);
 		source.pipeError = undefined;
-		await pipes.ensure(producer.id, source.asRouter(), target.asRouter());
+		await pipes.ensure({ producerId: producer.id }, source.asRouter(), target.asRouter());
 		assert.equal(source.pipeCalls.length, 2);
 	});
 
 	it('a closed router is refused without asking mediasoup', async () => {
 		const { source, target, producer, pipes } = await published();
 		target.close();
-		await assert.rejects(pipes.ensure(producer.id, source.asRouter(), target.asRouter()), { code: 'NOT_FOUND' });
+		await assert.rejects(pipes.ensure({ producerId: producer.id }, source.asRouter(), target.asRouter()), { code: 'NOT_FOUND' });
 		assert.equal(source.pipeCalls.length, 0);
 	});
 });

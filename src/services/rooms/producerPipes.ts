@@ -4,6 +4,8 @@ import { TureenError } from '../../errors.ts';
 
 /** The router side of piping: mediasoup's pipeToRouter, and whether the router is gone. */
 export type PipeSource = Pick<ms.Router, 'id' | 'closed' | 'pipeToRouter'>;
+/** What to pipe: a media producer, or a data producer (SCTP over the pipe transports). */
+export type Piped = { producerId: string } | { dataProducerId: string };
 
 /**
  * Producers of one room made available on its other routers, on demand: one
@@ -25,27 +27,30 @@ export class ProducerPipes {
 		return this.#pipes.size;
 	}
 
-	/** Resolves once `producerId` of `source` can be consumed on `target`. */
-	ensure(producerId: string, source: PipeSource, target: ms.Router): Promise<void> {
-		const key = `${producerId}>${target.id}`;
+	/** Resolves once the producer (or data producer) of `source` can be consumed on `target`. */
+	ensure(what: Piped, source: PipeSource, target: ms.Router): Promise<void> {
+		const key = 'producerId' in what ? `${what.producerId}>${target.id}` : `data:${what.dataProducerId}>${target.id}`;
 		const existing = this.#pipes.get(key);
 		if (existing) return existing;
-		const opening = this.#open(key, producerId, source, target);
+		const opening = this.#open(key, what, source, target);
 		this.#pipes.set(key, opening);
 		return opening;
 	}
 
-	async #open(key: string, producerId: string, source: PipeSource, target: ms.Router): Promise<void> {
+	async #open(key: string, what: Piped, source: PipeSource, target: ms.Router): Promise<void> {
+		const name = 'producerId' in what ? `producer ${what.producerId}` : `data producer ${what.dataProducerId}`;
 		try {
-			if (source.closed || target.closed) throw new TureenError('NOT_FOUND', `producer ${producerId} is no longer in this room`);
-			const { pipeProducer } = await source.pipeToRouter({ producerId, router: target });
-			if (!pipeProducer || pipeProducer.closed) throw new TureenError('NOT_FOUND', `producer ${producerId} closed`);
-			pipeProducer.observer.once('close', () => this.#pipes.delete(key));
+			if (source.closed || target.closed) throw new TureenError('NOT_FOUND', `${name} is no longer in this room`);
+			const { pipeProducer, pipeDataProducer } = await source.pipeToRouter({ ...what, router: target });
+			const forget = () => this.#pipes.delete(key);
+			if (pipeProducer && !pipeProducer.closed) pipeProducer.observer.once('close', forget);
+			else if (pipeDataProducer && !pipeDataProducer.closed) pipeDataProducer.observer.once('close', forget);
+			else throw new TureenError('NOT_FOUND', `${name} closed`);
 		} catch (error) {
 			this.#pipes.delete(key);
 			// mediasoup says NotFoundError/InvalidStateError when the producer or a router closed meanwhile.
 			if (error instanceof TureenError) throw error;
-			throw new TureenError('NOT_FOUND', `producer ${producerId} could not reach your router: ${(error as Error).message}`);
+			throw new TureenError('NOT_FOUND', `${name} could not reach your router: ${(error as Error).message}`);
 		}
 	}
 }
