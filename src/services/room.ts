@@ -170,6 +170,8 @@ export class Room<Member extends RoomMember = RoomMember> extends EventEmitter<R
 		this.#members.set(member.peerId, member);
 		slot.members.add(member);
 		this.#placementOf.set(member, slot);
+		// A router nobody uses (the home of a room whose first peer went elsewhere, say) goes now.
+		for (const other of this.routers) if (other !== slot) this.#closeIfUnused(other);
 	}
 
 	/** Removes the member if it is the one listed under its peerId; 'empty' when it was the last. */

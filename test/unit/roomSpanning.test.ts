@@ -83,6 +83,16 @@ describe('Room over several routers (fake workers)', () => {
 		assert.equal(seat.router.router!.closed, true);
 	});
 
+	it('an unused home closes once the first peer entered another router', async () => {
+		const place = placer(0 as number);
+		const home = (await place.workers[0]!.createRouter()) as unknown as FakeRouter;
+		const room = new Room('r', 0, home.asRouter(), place);
+		room.addMember(member('a'), await room.takeSeat());
+		assert.equal(home.closed, true);
+		assert.deepEqual(layout(room), [[1, 1]]);
+		assert.equal(room.workerId, 1);
+	});
+
 	it('moving off a worker touches only the peers placed there', async () => {
 		const { room, place, members } = await spanningRoom(2, 4);
 		const moved: unknown[] = [];
