@@ -134,6 +134,27 @@ describe('a room spanning workers (ROOM_MAX_PEERS_PER_ROUTER=2, 3 workers)', () 
 		assert.match(metrics, /tureen_worker_piped_producers\{worker_id="2"\} 8/);
 	});
 
+	test('a key frame request of a consumer on another worker reaches the publisher', async () => {
+		const room0 = tureen.rooms.getRoom('span')!;
+		const owner = serverPeer('span', room[0]!.joined.peerId);
+		const video = [...owner.producers.values()].find((p) => p.kind === 'video')!;
+		const home = room0.routerOf(owner)!.workerId;
+		const far = [...room0.members.values()]
+			.filter((m) => room0.routerOf(m)!.workerId !== home)
+			.flatMap((m) => [...m.consumers.values()].filter((c) => c.producerId === video.id))[0];
+		assert.ok(far, 'a consumer of the video on another worker');
+		const plis = async () => (await video.getStats()).reduce((sum, s) => sum + ('pliCount' in s ? s.pliCount : 0), 0);
+		const before = await plis();
+		await pollUntil(
+			async () => {
+				await far.requestKeyFrame();
+				return plis();
+			},
+			(n) => n > before,
+			{ what: 'a PLI sent to the publisher', intervalMs: 1000 },
+		);
+	});
+
 	test('a producer paused on one worker is paused on the others, resumed likewise, and closed everywhere', async () => {
 		const owner = serverPeer('span', room[0]!.joined.peerId);
 		const video = [...owner.producers.values()].find((p) => p.kind === 'video')!;
