@@ -17,11 +17,14 @@ export type WebSocketFactory = (url: string) => WebSocketLike;
 /** A request the server refused: `code` is one of the protocol's error codes. */
 export class SignallingError extends Error {
 	readonly code: ErrorBody['code'] | 'TIMEOUT' | 'CLOSED';
+	/** LIMIT_REACHED: which limit; WRONG_NODE: the node that owns the room and its URL. */
+	readonly details: ErrorBody['details'];
 
-	constructor(code: SignallingError['code'], message: string) {
+	constructor(code: SignallingError['code'], message: string, details?: ErrorBody['details']) {
 		super(message);
 		this.name = 'SignallingError';
 		this.code = code;
+		this.details = details;
 	}
 }
 
@@ -91,7 +94,7 @@ export class SignallingChannel extends Emitter<ChannelEvents> {
 		this.#pending.delete(message.id);
 		clearTimeout(pending.timer);
 		if (message.ok) pending.resolve(message.data);
-		else pending.reject(new SignallingError(message.error.code, message.error.message));
+		else pending.reject(new SignallingError(message.error.code, message.error.message, message.error.details));
 	}
 
 	close(): void {

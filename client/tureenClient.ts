@@ -1,6 +1,7 @@
 // Tureen's client library: join a room, publish tracks, get every remote
 // track as an event. It wraps mediasoup-client and the shared protocol, and
-// recovers by itself when the server moves the room to another worker.
+// recovers by itself when the server moves the room to another worker or, in
+// a cluster, when the room's node sends it elsewhere or goes away.
 import { Device, type types as msc } from 'mediasoup-client';
 
 import type {
@@ -12,6 +13,7 @@ import type {
 	TransportInfo,
 } from '../src/protocol/messages.ts';
 import { Emitter } from './events.ts';
+import { candidateUrls, openRoomChannel, REHOME_ATTEMPTS, rehomeDelayMs, shouldRehome } from './nodeRoute.ts';
 import { SignallingChannel, type WebSocketFactory } from './signallingChannel.ts';
 
 export { SignallingError } from './signallingChannel.ts';
@@ -34,11 +36,18 @@ export type TureenClientEvents = {
 	peerLeft: [{ peerId: string }];
 	/** The room moved to another worker; the client is re-creating its media. */
 	roomMoved: [{ workerId: number; reason: string }];
-	/** Media is flowing again after a move: transports re-created and connected, tracks re-published. */
+	/**
+	 * Cluster only: the connection to the room's node was lost (node died,
+	 * drained, or the room went to another node); the client is joining the
+	 * room again through another node. New peer id; `recovered` follows.
+	 */
+	reconnecting: [{ reason: string }];
+	/** Media is flowing again after a move or a reconnection: transports re-created and connected, tracks re-published. */
 	recovered: [{ workerId: number; tookMs: number }];
 	/** Something the client could not do by itself; the app decides what to tell the user. */
 	error: [ClientError];
-	serverDraining: [{ deadlineMs: number }];
+	/** With `url` (cluster): the client moves to that node by itself (`reconnecting`, then `recovered`). */
+	serverDraining: [{ deadlineMs: number; url?: string }];
 	/** The server closed the room or the connection. */
 	closed: [{ reason: string }];
 };
@@ -46,6 +55,8 @@ export type TureenClientEvents = {
 export type ClientError =
 	/** After roomMoved: media could not be re-created on the new worker (no 'recovered' follows). */
 	| { during: 'recovery'; workerId: number; error: Error }
+	/** Cluster: one try at joining again through another node failed (more tries follow, then `closed`). */
+	| { during: 'reconnect'; url: string; attempt: number; error: Error }
 	/** A remote track announced to us could not be received. */
 	| { during: 'consume'; producerId: string; peerId: string; error: Error }
 	/** A failed transport could not restart ICE. */
@@ -82,6 +93,10 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	#peerId: string | undefined;
 	#workerId: number | undefined;
 	#joinOptions: JoinOptions | undefined;
+	/** The cluster node hosting the room (undefined on a single server) and the other nodes it named at join. */
+	#nodeId: string | undefined;
+	#alternates: string[] = [];
+	#leaving = false;
 	/** What the Device was loaded with; a Device loads once, so a different router needs a new Device. */
 	#routerCapabilities: string | undefined;
 	#moving: Promise<void> = Promise.resolve();
@@ -100,6 +115,11 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		return this.#workerId;
 	}
 
+	/** In a cluster, the node currently hosting the room; undefined on a single server. */
+	get nodeId(): string | undefined {
+		return this.#nodeId;
+	}
+
 	get remoteTracks(): RemoteTrack[] {
 		return [...this.#consumers.values()];
 	}
@@ -113,23 +133,41 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	}
 
 	async join(options: JoinOptions): Promise<JoinResult> {
-		const createWebSocket = this.#options.createWebSocket ?? ((url: string) => new WebSocket(url) as never);
-		const channel = await SignallingChannel.open(this.#options.url, createWebSocket, this.#options.requestTimeoutMs);
-		this.#channel = channel;
 		this.#joinOptions = options;
-		channel.on('notification', (message) => this.#onNotification(message));
-		channel.on('close', ({ reason }) => this.emit('closed', { reason: reason || 'connection closed' }));
-
-		const joined = await this.#enterRoom(await this.#loadDevice());
+		const { rtpCapabilities } = await this.#openRoom(this.#options.url);
+		const joined = await this.#enterRoom(await this.#loadDevice(rtpCapabilities));
 		this.#recvTransport = await this.#createTransport('recv');
 		await this.#consumePending();
 		return { peerId: joined.peerId, roomId: joined.roomId, workerId: joined.workerId, peers: joined.peers };
 	}
 
-	/** The room's router capabilities into a new Device (getRouterRtpCapabilities comes before join). */
-	async #loadDevice(): Promise<Device> {
-		const { roomId, token } = this.#joined();
-		const { rtpCapabilities } = await this.#request().request('getRouterRtpCapabilities', { roomId, ...(token ? { token } : {}) });
+	/** The current channel on the node that hosts the room, with its router capabilities (following a WRONG_NODE redirect once). */
+	#openRoom(url: string) {
+		const createWebSocket = this.#options.createWebSocket ?? ((target: string) => new WebSocket(target) as never);
+		return openRoomChannel(url, this.#joined(), async (target) => {
+			// A channel being replaced (a redirect closes it) is no longer current: its close is no news.
+			this.#channel = undefined;
+			const channel = await SignallingChannel.open(target, createWebSocket, this.#options.requestTimeoutMs);
+			this.#attach(channel);
+			return channel;
+		});
+	}
+
+	#attach(channel: SignallingChannel): void {
+		this.#channel = channel;
+		// A channel left behind by a reconnection may still deliver: only the current one speaks.
+		channel.on('notification', (message) => {
+			if (channel === this.#channel) this.#onNotification(message);
+		});
+		channel.on('close', ({ code, reason }) => {
+			if (channel !== this.#channel) return;
+			if (this.#nodeId !== undefined && !this.#leaving && shouldRehome(code)) this.#rehomeSoon('connection lost');
+			else this.emit('closed', { reason: reason || 'connection closed' });
+		});
+	}
+
+	/** The router capabilities into a new Device. */
+	async #loadDevice(rtpCapabilities: unknown): Promise<Device> {
 		const device = this.#options.createDevice ? await this.#options.createDevice() : await Device.factory();
 		await device.load({ routerRtpCapabilities: rtpCapabilities as msc.RtpCapabilities });
 		this.#device = device;
@@ -148,6 +186,8 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		});
 		this.#peerId = joined.peerId;
 		this.#workerId = joined.workerId;
+		this.#nodeId = joined.node?.nodeId;
+		this.#alternates = joined.node?.alternates ?? [];
 		this.#setPending(joined.producers);
 		return joined;
 	}
@@ -174,6 +214,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	}
 
 	async leave(): Promise<void> {
+		this.#leaving = true;
 		const channel = this.#channel;
 		if (!channel || channel.closed) return;
 		await channel.request('leave', {}).catch(() => undefined);
@@ -313,6 +354,8 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 			}
 			case 'serverDraining':
 				this.emit('serverDraining', message.data);
+				// A cluster node names where to go: move now rather than at the deadline.
+				if (message.data.url && this.#nodeId !== undefined) this.#rehomeSoon('server draining', message.data.url);
 				break;
 			case 'roomClosed':
 			case 'sessionEnded':
@@ -349,18 +392,65 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 			} else {
 				// A Device loads once: a router with other capabilities needs a new Device, and the server its new capabilities.
 				await channel.request('leave', {});
-				await this.#enterRoom(await this.#loadDevice());
+				await this.#enterRoom(await this.#loadDevice(rtpCapabilities));
 			}
-			this.#recvTransport = await this.#createTransport('recv');
-			for (const track of this.#published) {
-				if (track.readyState === 'live') await this.#produce(track);
-			}
-			await this.#consumePending();
-			await this.#mediaConnected();
+			await this.#recreateMedia();
 			this.emit('recovered', { workerId, tookMs: Date.now() - started });
 		} catch (error) {
 			this.emit('error', { during: 'recovery', workerId, error: asError(error) });
 		}
+	}
+
+	/** Both transports anew on the current router, the tracks re-published, the room's producers consumed. */
+	async #recreateMedia(): Promise<void> {
+		this.#recvTransport = await this.#createTransport('recv');
+		for (const track of this.#published) {
+			if (track.readyState === 'live') await this.#produce(track);
+		}
+		await this.#consumePending();
+		await this.#mediaConnected();
+	}
+
+	#rehomeSoon(reason: string, preferredUrl?: string): void {
+		this.#moving = this.#moving.then(() => this.#rehome(reason, preferredUrl));
+	}
+
+	/**
+	 * Cluster: the node hosting the room is gone, draining, or no longer owns
+	 * it. Join the room again through the suggested node, the URL the app
+	 * gave, or the other nodes, with backoff (the first client to arrive
+	 * places the room on a live node, the others are sent there), then
+	 * re-create the media as after roomMoved.
+	 */
+	async #rehome(reason: string, preferredUrl: string | undefined): Promise<void> {
+		const started = Date.now();
+		this.#leaveChannel();
+		this.emit('reconnecting', { reason });
+		const urls = candidateUrls(preferredUrl, this.#options.url, this.#alternates);
+		for (let attempt = 0; attempt < REHOME_ATTEMPTS && !this.#leaving; attempt++) {
+			const url = urls[attempt % urls.length]!;
+			try {
+				const { rtpCapabilities } = await this.#openRoom(url);
+				const sameRouter = JSON.stringify(rtpCapabilities) === this.#routerCapabilities && this.#device;
+				await this.#enterRoom(sameRouter || (await this.#loadDevice(rtpCapabilities)));
+				await this.#recreateMedia();
+				this.emit('recovered', { workerId: this.#workerId ?? -1, tookMs: Date.now() - started });
+				return;
+			} catch (error) {
+				this.#leaveChannel();
+				this.emit('error', { during: 'reconnect', url, attempt, error: asError(error) });
+				await new Promise((resolve) => setTimeout(resolve, rehomeDelayMs(attempt)));
+			}
+		}
+		if (!this.#leaving) this.emit('closed', { reason: 'no node of the cluster could take the room' });
+	}
+
+	/** Drops the current channel without a `closed` event (its close is ours) and the media on it. */
+	#leaveChannel(): void {
+		const channel = this.#channel;
+		this.#channel = undefined;
+		channel?.close();
+		this.#closeMedia();
 	}
 
 	/** Resolves once every transport that carries media is connected (DTLS done: media flows). */

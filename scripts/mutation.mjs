@@ -18,6 +18,7 @@ const CONCURRENCY = Number(process.env.STRYKER_CONCURRENCY ?? 2);
 /** Each pure module and the tests that must kill its mutants. */
 const MODULES = [
 	{ name: 'placement', mutate: ['src/services/workers/placement.ts'], tests: ['test/unit/placement.test.ts'] },
+	{ name: 'nodeSelection', mutate: ['src/cluster/nodeSelection.ts'], tests: ['test/unit/nodeSelection.test.ts'] },
 	{ name: 'respawnPolicy', mutate: ['src/services/workers/respawnPolicy.ts'], tests: ['test/unit/respawnPolicy.test.ts'] },
 	{ name: 'portPlan', mutate: ['src/services/workers/portPlan.ts'], tests: ['test/unit/portPlan.test.ts'] },
 	{ name: 'config', mutate: ['src/config.ts'], tests: ['test/unit/config.test.ts'] },

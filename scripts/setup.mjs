@@ -10,7 +10,8 @@
 //     worker is built from the npm package's sources against Debian's
 //     libraries by tools/offline-worker and cached under ~/.cache/tureen;
 //  3. with --for-tests, installs the Debian packages the tests drive
-//     (Chromium, ffmpeg).
+//     (Chromium, ffmpeg, redis-server); with --for-cluster, only redis-server
+//     (what `npm run cluster` starts).
 // Dependency-free on purpose: it runs before node_modules exists.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,7 +27,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const stampFile = path.join(root, 'node_modules', '.tureen-setup.json');
 const workerTarget = path.join(root, 'node_modules/mediasoup/worker/out/Release/mediasoup-worker');
 const workerInfoFile = path.join(path.dirname(workerTarget), 'tureen-worker.json');
-const TEST_PACKAGES = { chromium: '/usr/bin/chromium', ffmpeg: '/usr/bin/ffmpeg' };
+const CLUSTER_PACKAGES = { 'redis-server': '/usr/bin/redis-server' };
+const TEST_PACKAGES = { chromium: '/usr/bin/chromium', ffmpeg: '/usr/bin/ffmpeg', ...CLUSTER_PACKAGES };
 
 function lockInfo() {
 	const text = fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8');
@@ -103,8 +105,8 @@ function ensureWorker(mediasoupVersion) {
 	log(`mediasoup worker ${mediasoupVersion} placed from ${cached}`);
 }
 
-function ensureTestPackages() {
-	const missing = Object.entries(TEST_PACKAGES)
+function ensurePackages(packages) {
+	const missing = Object.entries(packages)
 		.filter(([, bin]) => !fs.existsSync(bin))
 		.map(([pkg]) => pkg);
 	ensureDebianPackages(missing);
@@ -118,7 +120,8 @@ async function main() {
 		await installDependencies(mediasoupVersion);
 	}
 	ensureWorker(mediasoupVersion);
-	if (process.argv.includes('--for-tests')) ensureTestPackages();
+	if (process.argv.includes('--for-tests')) ensurePackages(TEST_PACKAGES);
+	else if (process.argv.includes('--for-cluster')) ensurePackages(CLUSTER_PACKAGES);
 	if (stamp?.lockHash !== hash) {
 		fs.writeFileSync(stampFile, JSON.stringify({ lockHash: hash, mediasoupVersion }, null, 2));
 		log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -34,6 +34,18 @@ export type Config = {
 	maxTokenTtlSeconds: number;
 	/** Origins allowed to open /ws; undefined = any (non-browser clients send none). */
 	allowedOrigins: readonly string[] | undefined;
+	/** Present only with REDIS_URL: this process is one node of a cluster (README "Running several machines"). */
+	cluster?: ClusterConfig;
+};
+
+export type ClusterConfig = {
+	/** redis:// or rediss:// URL of the Redis that coordinates the nodes. */
+	redisUrl: string;
+	/** This node's name in the registry and the room map; unique in the cluster. */
+	nodeId: string;
+	/** Base URL (http:// or https://, no trailing slash) clients use to reach this node's HTTP API and /ws. */
+	publicUrl: string;
+	region: string | undefined;
 };
 
 /** Caps that keep one client (or one address) from starving the others; see README "Limits". */
@@ -152,6 +164,67 @@ function origins(env: Env, name: string): string[] | undefined {
 	return list.map((o) => o.toLowerCase());
 }
 
+// Node ids and regions appear in Redis keys and metric labels: short, plain characters.
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function nodeName(env: Env, name: string): string | undefined {
+	const value = raw(env, name);
+	if (value !== undefined && !NODE_NAME.test(value)) {
+		throw new ConfigError(name, value, '1-64 characters of A-Z, a-z, 0-9, ".", "_" and "-", starting with a letter or digit');
+	}
+	return value;
+}
+
+/** A parsed URL of one of `schemes`, or undefined when `text` is no such URL. */
+function parseUrl(text: string, schemes: readonly string[]): URL | undefined {
+	try {
+		const url = new URL(text);
+		return schemes.includes(url.protocol) && url.hostname !== '' ? url : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+function redisUrl(env: Env): string | undefined {
+	const value = raw(env, 'REDIS_URL');
+	if (value === undefined) return undefined;
+	const url = parseUrl(value, ['redis:', 'rediss:']);
+	if (!url) {
+		// The URL may carry a password: echo it only when it visibly has none.
+		const shown = /@/.test(value) ? '<hidden>' : value;
+		throw new ConfigError('REDIS_URL', shown, 'a URL like redis://host:6379 or rediss://user:password@host:6380/0');
+	}
+	return value;
+}
+
+function publicUrl(env: Env): string {
+	const value = raw(env, 'PUBLIC_URL');
+	const allowed = 'the http:// or https:// base URL clients reach this node at (required with REDIS_URL), e.g. https://node1.example.com';
+	if (value === undefined) throw new ConfigError('PUBLIC_URL', '', allowed);
+	const url = parseUrl(value, ['http:', 'https:']);
+	if (!url || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+		throw new ConfigError('PUBLIC_URL', value, allowed);
+	}
+	return url.href.replace(/\/+$/, '');
+}
+
+// Host names may hold dots and characters NODE_ID refuses; the default keeps it valid.
+function defaultNodeId(port: number): string {
+	const host = hostname().replace(/[^A-Za-z0-9.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 56) || 'node';
+	return `${host}-${port}`;
+}
+
+function cluster(env: Env, port: number): ClusterConfig | undefined {
+	const url = redisUrl(env);
+	if (url === undefined) return undefined;
+	return {
+		redisUrl: url,
+		nodeId: nodeName(env, 'NODE_ID') ?? defaultNodeId(port),
+		publicUrl: publicUrl(env),
+		region: nodeName(env, 'NODE_REGION'),
+	};
+}
+
 function limits(env: Env): Limits {
 	return {
 		transportsPerPeer: integer(env, 'MAX_TRANSPORTS_PER_PEER', 4, 1, 1000),
@@ -180,6 +253,8 @@ export function loadConfig(env: Env): Config {
 			`a size that keeps ${count} workers' ranges from ${rtcBasePort} below 65536 (they would end at ${lastPort})`,
 		);
 	}
+	const port = integer(env, 'PORT', 3000, 0, 65535);
+	const clusterConfig = cluster(env, port);
 	return {
 		workerCount: count,
 		rtcBasePort,
@@ -187,7 +262,7 @@ export function loadConfig(env: Env): Config {
 		webrtcListenIp: ip(env, 'WEBRTC_LISTEN_IP', '127.0.0.1'),
 		announcedIp: hostOrIp(env, 'ANNOUNCED_IP'),
 		httpHost: ip(env, 'HTTP_HOST', '0.0.0.0'),
-		port: integer(env, 'PORT', 3000, 0, 65535),
+		port,
 		logLevel: logLevel(env),
 		cpuSampleIntervalMs: integer(env, 'CPU_SAMPLE_INTERVAL_MS', 1000, 100, 60000),
 		cpuSimilarThreshold: fraction(env, 'CPU_SIMILAR_THRESHOLD', 0.1),
@@ -204,5 +279,7 @@ export function loadConfig(env: Env): Config {
 		// Bounded below setTimeout's range (24.8 days) so one timer ends any session.
 		maxTokenTtlSeconds: integer(env, 'MAX_TOKEN_TTL', DEFAULT_MAX_TOKEN_TTL_SECONDS, 60, 2_000_000),
 		allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
+		// Absent, not undefined, without REDIS_URL: a single node's Config is exactly what it was.
+		...(clusterConfig ? { cluster: clusterConfig } : {}),
 	};
 }

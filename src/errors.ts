@@ -2,7 +2,7 @@
 // the shared protocol); HTTP statuses and WebSocket error replies derive from it.
 import { errors as mediasoupErrors } from 'mediasoup';
 
-import type { ErrorBody, LimitDetails, LimitName, SignallingErrorCode } from './protocol/messages.ts';
+import type { ErrorBody, ErrorDetails, LimitName, SignallingErrorCode } from './protocol/messages.ts';
 
 export const ERROR_HTTP_STATUS: Record<SignallingErrorCode, number> = {
 	BAD_REQUEST: 400,
@@ -24,6 +24,9 @@ export const ERROR_HTTP_STATUS: Record<SignallingErrorCode, number> = {
 	NO_PORTS_AVAILABLE: 503,
 	LIMIT_REACHED: 429,
 	SHUTTING_DOWN: 503,
+	// Misdirected Request: the room is served by another node (signalling only; HTTP answers with the placement).
+	WRONG_NODE: 421,
+	CLUSTER_UNAVAILABLE: 503,
 	INTERNAL: 500,
 };
 
@@ -31,9 +34,9 @@ export type ErrorCode = SignallingErrorCode;
 
 export class TureenError extends Error {
 	readonly code: ErrorCode;
-	readonly details: LimitDetails | undefined;
+	readonly details: ErrorDetails | undefined;
 
-	constructor(code: ErrorCode, message: string, details?: LimitDetails) {
+	constructor(code: ErrorCode, message: string, details?: ErrorDetails) {
 		super(message);
 		this.name = 'TureenError';
 		this.code = code;
@@ -53,13 +56,28 @@ export class TureenError extends Error {
 export type ErrorReply = { error: ErrorBody };
 
 /** The one place an error body is built; HTTP sends it as is, WebSocket adds `id` and `ok: false`. */
-export function errorReply(code: ErrorCode, message: string, details?: LimitDetails): ErrorReply {
-	return { error: details ? { code, message, details } : { code, message } };
+export function errorReply(code: ErrorCode, message: string, details?: ErrorDetails): ErrorReply {
+	return { error: errorBody(code, message, details) };
+}
+
+// The codes that carry details get them, the others none; a code without its details is our bug.
+function errorBody(code: ErrorCode, message: string, details: ErrorDetails | undefined): ErrorBody {
+	if (code === 'LIMIT_REACHED' || code === 'WRONG_NODE') {
+		if (code === 'LIMIT_REACHED' && details && 'limit' in details) return { code, message, details };
+		if (code === 'WRONG_NODE' && details && 'url' in details) return { code, message, details };
+		return { code: 'INTERNAL', message: 'internal error' };
+	}
+	return { code, message };
 }
 
 /** LIMIT_REACHED naming the cap and its value, so a client can tell which one it hit. */
 export function limitReached(limit: LimitName, max: number, what: string): TureenError {
 	return new TureenError('LIMIT_REACHED', `${what}: the limit is ${max}`, { limit, max });
+}
+
+/** WRONG_NODE naming the node that owns the room and its signalling URL, for the client to follow. */
+export function wrongNode(nodeId: string, url: string): TureenError {
+	return new TureenError('WRONG_NODE', `the room is served by node ${nodeId}: connect to ${url}`, { nodeId, url });
 }
 
 export function isTureenError(error: unknown): error is TureenError {

@@ -9,15 +9,17 @@ import type { Logger } from 'pino';
 
 import { adminGuard, openModeGuard } from './auth/adminToken.ts';
 import { verifyJoinToken, type VerifiedJoin } from './auth/joinToken.ts';
-import type { Config } from './config.ts';
+import { ClusterCoordinator, type ClusterDeps, type NodeLoad } from './cluster/coordinator.ts';
+import type { ClusterConfig, Config } from './config.ts';
 import { createHttpApp, registerOpenApiRoutes } from './http/app.ts';
 import { registerClientRoutes } from './http/clientRoutes.ts';
+import { registerClusterRoutes } from './http/clusterRoutes.ts';
 import { registerAdminRoutes, registerProbeRoutes, type BuildInfo } from './http/routes.ts';
 import { ConnectionCounter } from './limits/connectionCounter.ts';
 import { ClientMistakeLog } from './limits/logThrottle.ts';
 import { registerObservability, type TureenMetrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
-import { RoomRegistry } from './services/room.ts';
+import { RoomRegistry, type Room } from './services/room.ts';
 import { firewallRules, portPlan } from './services/workers/portPlan.ts';
 import { CLOSE_CODES, registerSignalling, type SignallingHub } from './signalling/index.ts';
 import type { Peer } from './signalling/peer.ts';
@@ -25,7 +27,7 @@ import type { Peer } from './signalling/peer.ts';
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
 /** Paths the ADMIN_TOKEN guard covers (the probes, the demo and the signalling stay open). */
-const ADMIN_PATHS = [/^\/stats/, /^\/workers/, /^\/rooms/, /^\/metrics/];
+const ADMIN_PATHS = [/^\/stats/, /^\/workers/, /^\/rooms/, /^\/metrics/, /^\/cluster/];
 
 /** Whether the whole server is draining; shared by the server and the modules that ask. */
 type Lifecycle = { draining: boolean; closed: boolean };
@@ -41,6 +43,7 @@ type Parts = {
 	connectionCounter: ConnectionCounter;
 	lifecycle: Lifecycle;
 	drainTimers: Map<number, NodeJS.Timeout>;
+	cluster: ClusterCoordinator | undefined;
 };
 
 /** One running server: the worker pool, the rooms, signalling and the HTTP app. */
@@ -55,6 +58,8 @@ export class Tureen {
 	readonly signalling: SignallingHub;
 	/** Open sockets per address and in total, against MAX_CONNECTIONS(_PER_IP). */
 	readonly connectionCounter: ConnectionCounter;
+	/** This node's part in the cluster; undefined on a single server (no REDIS_URL). */
+	readonly cluster: ClusterCoordinator | undefined;
 	readonly #lifecycle: Lifecycle;
 	readonly #drainTimers: Map<number, NodeJS.Timeout>;
 
@@ -69,6 +74,7 @@ export class Tureen {
 		this.connectionCounter = parts.connectionCounter;
 		this.#lifecycle = parts.lifecycle;
 		this.#drainTimers = parts.drainTimers;
+		this.cluster = parts.cluster;
 	}
 
 	static async create(config: Config, logger: Logger): Promise<Tureen> {
@@ -76,22 +82,40 @@ export class Tureen {
 		const isDraining = () => lifecycle.draining;
 		const drainTimers = new Map<number, NodeJS.Timeout>();
 		const pool = await initMediasoup({ ...config, logger });
-		const rooms = new RoomRegistry<Peer>({
+		// The coordinator reads the rooms only from its heartbeat, after they exist.
+		const cluster: ClusterCoordinator | undefined = config.cluster
+			? createCoordinator(config.cluster, config, logger, {
+					load: () => nodeLoad(pool.workers, rooms.rooms),
+					hostedRoomIds: () => rooms.rooms.map((room) => room.roomId),
+				})
+			: undefined;
+		const rooms: RoomRegistry<Peer> = new RoomRegistry<Peer>({
 			pool,
 			logger,
 			roomIdleTimeoutMs: config.roomIdleTimeoutMs,
 			maxRooms: config.limits.rooms,
 			roomsPerIpPerMinute: config.limits.roomsPerIpPerMinute,
+			...(cluster ? { admit: (roomId: string) => cluster.admit(roomId) } : {}),
 		});
 		pool.on('workerDied', (workerId) => void rooms.moveRoomsOff(workerId, 'worker-died'));
+		if (cluster) rooms.on('roomClosed', (room) => void cluster.release(room.roomId));
 		const setWorkerDraining = (workerId: number, draining: boolean) =>
 			drainWorker({ pool, rooms, logger, drainTimeoutMs: config.drainTimeoutMs, timers: drainTimers }, workerId, draining);
 
 		const app = await createHttpApp(logger);
 		guardAdminRoutes(app, config, logger);
 		const build: BuildInfo = { version: pkg.version, mediasoupVersion: mediasoup.version };
-		registerProbeRoutes(app, { workers: () => pool.workers, isDraining });
-		registerAdminRoutes(app, { pool, rooms, build, isDraining, setWorkerDraining, adminTokenSet: Boolean(config.adminToken) });
+		registerProbeRoutes(app, { workers: () => pool.workers, isDraining, ...(cluster ? { clusterReachable: () => cluster.redisUp } : {}) });
+		registerAdminRoutes(app, {
+			pool,
+			rooms,
+			build,
+			isDraining,
+			setWorkerDraining,
+			adminTokenSet: Boolean(config.adminToken),
+			...(cluster ? { placeRoom: (roomId: string) => cluster.place(roomId), nodeId: cluster.nodeId } : {}),
+		});
+		if (cluster) registerClusterRoutes(app, { view: () => cluster.view(), owner: (roomId) => cluster.owner(roomId) });
 		const metrics = registerObservability(app, {
 			pool,
 			rooms,
@@ -100,6 +124,7 @@ export class Tureen {
 			routersOn: (workerId) => rooms.routersOn(workerId),
 			onWorkerRespawned: (listener) => pool.on('workerRespawned', listener),
 			logger,
+			...(cluster ? { cluster } : {}),
 		});
 		const connectionCounter = new ConnectionCounter(config.limits);
 		const signalling = await registerSignalling(app, {
@@ -108,6 +133,7 @@ export class Tureen {
 				transportHost: (workerId) => pool.getWorker(workerId),
 				authorizeJoin: (roomId, token) => authorizeJoin(config, roomId, token),
 				settings: config,
+				...(cluster ? { node: () => ({ nodeId: cluster.nodeId, alternates: cluster.alternateUrls() }) } : {}),
 			},
 			wsMaxMessageBytes: config.wsMaxMessageBytes,
 			limits: config.limits,
@@ -118,9 +144,14 @@ export class Tureen {
 			isDraining,
 			connections: connectionCounter,
 		});
+		// Another node took a room hosted here (while Redis was out of reach): its peers reconnect and are sent there.
+		cluster?.on('roomLost', (roomId) => {
+			signalling.closeRoom(roomId, CLOSE_CODES.relocated, 'room relocated');
+			rooms.getRoom(roomId)?.close('relocated');
+		});
 		await registerClientRoutes(app);
 		registerOpenApiRoutes(app);
-		return new Tureen({ config, logger, pool, rooms, app, metrics, signalling, connectionCounter, lifecycle, drainTimers });
+		return new Tureen({ config, logger, pool, rooms, app, metrics, signalling, connectionCounter, lifecycle, drainTimers, cluster });
 	}
 
 	get draining(): boolean {
@@ -150,6 +181,8 @@ export class Tureen {
 	async listen(): Promise<string> {
 		const address = await this.app.listen({ host: this.config.httpHost, port: this.config.port });
 		this.logPortPlan();
+		// Registered only once it can take clients: other nodes start sending them here.
+		await this.cluster?.start();
 		return address;
 	}
 
@@ -167,8 +200,11 @@ export class Tureen {
 		if (this.#lifecycle.draining) return;
 		this.#lifecycle.draining = true;
 		this.rooms.stopAcceptingRooms();
+		// In a cluster: draining in the registry first, so no node places a room here meanwhile.
+		await this.cluster?.beginDrain();
 		const deadline = Date.now() + this.config.drainTimeoutMs;
-		this.signalling.notifyAll({ notification: 'serverDraining', data: { deadlineMs: deadline } });
+		const url = this.cluster?.suggestedUrl();
+		this.signalling.notifyAll({ notification: 'serverDraining', data: { deadlineMs: deadline, ...(url ? { url } : {}) } });
 		this.logger.info({ peers: this.rooms.totalPeers, deadline: new Date(deadline).toISOString() }, 'draining');
 		while (this.rooms.totalPeers > 0 && Date.now() < deadline) {
 			await new Promise((resolve) => setTimeout(resolve, 100));
@@ -182,9 +218,41 @@ export class Tureen {
 		for (const timer of this.#drainTimers.values()) clearTimeout(timer);
 		this.signalling.closeAll(CLOSE_CODES.shutdown, 'server shutting down');
 		this.rooms.closeAll('shutdown');
+		await this.cluster?.stop();
 		await this.app.close();
 		this.pool.close();
 	}
+}
+
+function createCoordinator(cluster: ClusterConfig, config: Config, logger: Logger, node: Pick<ClusterDeps, 'load' | 'hostedRoomIds'>): ClusterCoordinator {
+	return new ClusterCoordinator({
+		cluster,
+		settings: { cpuSimilarThreshold: config.cpuSimilarThreshold, maxRooms: config.limits.rooms, roomIdleTimeoutMs: config.roomIdleTimeoutMs },
+		version: pkg.version,
+		logger,
+		...node,
+	});
+}
+
+/** This node's figures for its heartbeat: workers, rooms, peers, consumers and the mean CPU of its live workers. */
+function nodeLoad(workers: readonly { alive: boolean; cpuUsageAverage: number }[], rooms: readonly Room<Peer>[]): NodeLoad {
+	const live = workers.filter((w) => w.alive);
+	let peers = 0;
+	let consumers = 0;
+	for (const room of rooms) {
+		for (const peer of room.members.values()) {
+			peers += 1;
+			consumers += peer.consumers.size;
+		}
+	}
+	return {
+		workers: workers.length,
+		workersAlive: live.length,
+		rooms: rooms.length,
+		peers,
+		consumers,
+		cpu: live.length > 0 ? live.reduce((sum, w) => sum + w.cpuUsageAverage, 0) / live.length : 0,
+	};
 }
 
 /** Resolves the join's identity from its token when JOIN_SECRET is set; undefined when open. */

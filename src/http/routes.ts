@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 
+import type { Placement } from '../cluster/coordinator.ts';
 import { TureenError } from '../errors.ts';
 import type { RoomCloseReason } from '../protocol/messages.ts';
 import type { WorkerStats } from '../services/mediasoup.ts';
@@ -32,12 +33,18 @@ export type AdminRouteDeps = {
 	setWorkerDraining(workerId: number, draining: boolean): void;
 	/** With ADMIN_TOKEN the caller is the operator: rooms it creates count against no address. */
 	adminTokenSet: boolean;
+	/** On a cluster node: where a room lives, placing it in the cluster when new. Unset on a single server. */
+	placeRoom?: (roomId: string) => Promise<Placement>;
+	/** On a cluster node: its NODE_ID, which /stats names. */
+	nodeId?: string;
 };
 
 /** What the probes need: each worker slot's liveness, and whether the server drains. */
 export type ProbeDeps = {
 	workers(): readonly { readonly alive: boolean }[];
 	isDraining(): boolean;
+	/** On a cluster node: whether Redis is reachable. Unset on a single server. */
+	clusterReachable?: () => boolean;
 };
 
 function describeRoom(room: Room) {
@@ -53,7 +60,13 @@ function describeRoom(room: Room) {
 
 const roomPlacementSchema = {
 	type: 'object',
-	properties: { roomId: { type: 'string' }, workerId: { type: 'integer' }, created: { type: 'boolean' } },
+	properties: {
+		roomId: { type: 'string' },
+		nodeId: { type: 'string', description: 'cluster only: the node that owns the room' },
+		url: { type: 'string', description: "cluster only: the owner's signalling URL (its /ws)" },
+		workerId: { type: 'integer', description: 'the worker hosting the room; in a cluster, only when the room is on the node asked' },
+		created: { type: 'boolean' },
+	},
 } as const;
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 415: errorSchema, 429: errorSchema, 503: errorSchema };
@@ -71,6 +84,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 		version: deps.build.version,
 		mediasoupVersion: deps.build.mediasoupVersion,
 		draining: deps.isDraining(),
+		...(deps.nodeId ? { nodeId: deps.nodeId } : {}),
 	}));
 
 	app.get(
@@ -95,9 +109,17 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 		},
 		async (request, reply) => {
 			const creator = deps.adminTokenSet ? undefined : request.ip;
-			const { room, created } = await rooms.getOrCreateRoom(request.body.roomId, creator);
+			const placement = await deps.placeRoom?.(request.body.roomId);
+			if (placement && !placement.here) {
+				// Placed on another node: it creates the room when the first client arrives there.
+				reply.code(placement.created ? 201 : 200);
+				return { roomId: request.body.roomId, nodeId: placement.nodeId, url: placement.url, created: placement.created };
+			}
+			const { room, created: createdHere } = await rooms.getOrCreateRoom(request.body.roomId, creator);
+			// In a cluster "created" is the placement's: two nodes asked at once answer one creation.
+			const created = placement ? placement.created : createdHere;
 			reply.code(created ? 201 : 200);
-			return { roomId: room.roomId, workerId: room.workerId, created };
+			return { roomId: room.roomId, ...(placement ? { nodeId: placement.nodeId, url: placement.url } : {}), workerId: room.workerId, created };
 		},
 	);
 
@@ -135,15 +157,22 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 export function registerProbeRoutes(app: FastifyInstance, deps: ProbeDeps): void {
 	const probe = {
 		type: 'object',
-		properties: { status: { type: 'string' }, workers: { type: 'integer' }, liveWorkers: { type: 'integer' } },
+		properties: {
+			status: { type: 'string' },
+			workers: { type: 'integer' },
+			liveWorkers: { type: 'integer' },
+			cluster: { type: 'string', enum: ['up', 'down'], description: 'cluster nodes only: whether Redis is reachable' },
+		},
 	};
 	app.get('/health', { schema: { response: { 200: probe } } }, async () => ({ status: 'ok' }));
 	app.get('/ready', { schema: { response: { 200: probe, 503: probe } } }, async (_request, reply) => {
 		const workers = deps.workers();
 		const draining = deps.isDraining();
 		const liveWorkers = workers.filter((w) => w.alive).length;
-		const ready = !draining && liveWorkers === workers.length;
+		const reachable = deps.clusterReachable?.();
+		const ready = !draining && liveWorkers === workers.length && reachable !== false;
 		reply.code(ready ? 200 : 503);
-		return { status: ready ? 'ready' : draining ? 'draining' : 'degraded', workers: workers.length, liveWorkers };
+		const status = ready ? 'ready' : draining ? 'draining' : reachable === false ? 'cluster-unavailable' : 'degraded';
+		return { status, workers: workers.length, liveWorkers, ...(reachable === undefined ? {} : { cluster: reachable ? 'up' : 'down' }) };
 	});
 }

@@ -118,5 +118,6 @@ export const statsSchema = {
 		version: { type: 'string' },
 		mediasoupVersion: { type: 'string' },
 		draining: { type: 'boolean' },
+		nodeId: { type: 'string', description: 'cluster nodes only: this node (GET /cluster lists them all)' },
 	},
 } as const;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { types as ms } from 'mediasoup';
 import type { Registry } from 'prom-client';
 
+import { registerClusterMetrics, type ClusterMetricsSource } from './cluster.ts';
 import { registerDashboardRoutes } from './dashboardAssets.ts';
 import { MediaCounter } from './mediaCounts.ts';
 import { createTureenRegistry, type MetricsSource } from './registry.ts';
@@ -28,6 +29,8 @@ export type ObservabilityDeps = MetricsSource & {
 	/** Calls back with the slot's id each time a worker is respawned into it. */
 	onWorkerRespawned(listener: (workerId: number) => void): void;
 	logger: { error(fields: object, message: string): void };
+	/** On a cluster node: its view of the cluster. Unset on a single server. */
+	cluster?: ClusterMetricsSource;
 };
 
 /** Registers /metrics and /dashboard; returns the recorder the signalling layer calls. */
@@ -41,6 +44,7 @@ export function registerObservability(app: FastifyInstance, deps: ObservabilityD
 	deps.onWorkerRespawned(attach);
 
 	const { registry, recordSignallingRequest } = createTureenRegistry(deps, media);
+	if (deps.cluster) registerClusterMetrics(registry, deps.cluster);
 
 	app.get(
 		'/metrics',

@@ -97,6 +97,8 @@ export type PeerInfo = { peerId: string; displayName: string };
 export type ProducerInfo = { producerId: string; peerId: string; kind: 'audio' | 'video'; paused: boolean };
 /** The other peers of the room (never the caller) and their producers. */
 export type RoomState = { roomId: string; workerId: number; peers: PeerInfo[]; producers: ProducerInfo[] };
+/** The cluster node a peer joined: its id, and the signalling URLs of the other live nodes at that moment. */
+export type NodeInfo = { nodeId: string; alternates: string[] };
 export type TransportInfo = {
 	/** mediasoup-client's `id` when creating the transport on the Device. */
 	transportId: string;
@@ -108,7 +110,8 @@ export type TransportInfo = {
 /** What each method answers with on success. */
 export type ResponseData = {
 	getRouterRtpCapabilities: { rtpCapabilities: unknown; workerId: number };
-	join: RoomState & { peerId: string };
+	/** `node` only from a cluster node (REDIS_URL set): which node hosts the room, and the others to reconnect through if it dies. */
+	join: RoomState & { peerId: string; node?: NodeInfo };
 	createWebRtcTransport: TransportInfo;
 	connectWebRtcTransport: Record<string, never>;
 	restartIce: { iceParameters: unknown };
@@ -148,7 +151,11 @@ export type Notifications = {
 	 */
 	roomMoved: { workerId: number; reason: RoomMoveReason };
 	/** The server is shutting down: finish up; the socket closes by the deadline. */
-	serverDraining: { deadlineMs: number };
+	/**
+	 * The server is shutting down: finish up; the socket closes by the deadline.
+	 * `url` only from a cluster node: the signalling URL of the node to move to now.
+	 */
+	serverDraining: { deadlineMs: number; url?: string };
 	/** The room is gone; the socket stays open and may join again. */
 	roomClosed: { reason: RoomCloseReason };
 	/**
@@ -163,7 +170,7 @@ export type NotificationName = keyof Notifications;
 export const ROOM_MOVE_REASONS = ['worker-died', 'worker-drained'] as const;
 export type RoomMoveReason = (typeof ROOM_MOVE_REASONS)[number];
 /** Why a room closed: deleted by an operator, idle, server shutdown, or a move with no live worker to go to. */
-export const ROOM_CLOSE_REASONS = ['deleted', 'idle', 'shutdown', ...ROOM_MOVE_REASONS] as const;
+export const ROOM_CLOSE_REASONS = ['deleted', 'idle', 'shutdown', 'relocated', ...ROOM_MOVE_REASONS] as const;
 export type RoomCloseReason = (typeof ROOM_CLOSE_REASONS)[number];
 
 export const ERROR_CODES = [
@@ -186,6 +193,8 @@ export const ERROR_CODES = [
 	'NO_PORTS_AVAILABLE',
 	'LIMIT_REACHED',
 	'SHUTTING_DOWN',
+	'WRONG_NODE',
+	'CLUSTER_UNAVAILABLE',
 	'INTERNAL',
 ] as const;
 export type SignallingErrorCode = (typeof ERROR_CODES)[number];
@@ -202,9 +211,17 @@ export const LIMIT_NAMES = [
 ] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 export type LimitDetails = { limit: LimitName; max: number };
+/** Where a room lives: its owner node and that node's signalling URL (connect there and ask again). */
+export type WrongNodeDetails = { nodeId: string; url: string };
+export type ErrorDetails = LimitDetails | WrongNodeDetails;
 
-/** `details` only on LIMIT_REACHED: which limit, and its value. */
-export type ErrorBody = { code: SignallingErrorCode; message: string; details?: LimitDetails };
+/** The codes whose error carries no details. */
+export type PlainErrorCode = Exclude<SignallingErrorCode, 'LIMIT_REACHED' | 'WRONG_NODE'>;
+/** `details` only on LIMIT_REACHED (which limit, and its value) and WRONG_NODE (where the room lives). */
+export type ErrorBody =
+	| { code: 'LIMIT_REACHED'; message: string; details: LimitDetails }
+	| { code: 'WRONG_NODE'; message: string; details: WrongNodeDetails }
+	| { code: PlainErrorCode; message: string; details?: undefined };
 
 /** Client -> server. */
 export type RequestMessage<M extends Method = Method> = { id: number; method: M; data: RequestData<M> };

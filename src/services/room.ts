@@ -308,6 +308,12 @@ export type RoomRegistryOptions = {
 	maxRooms: number;
 	/** Rooms one address may create per minute (MAX_ROOMS_PER_IP_PER_MINUTE). */
 	roomsPerIpPerMinute: number;
+	/**
+	 * A cluster node asks, before creating a room here, whether the room
+	 * belongs here; it throws (WRONG_NODE, CLUSTER_UNAVAILABLE) when not.
+	 * Unset on a single server.
+	 */
+	admit?: (roomId: string) => Promise<void>;
 };
 
 const MINUTE_MS = 60_000;
@@ -353,12 +359,16 @@ export class RoomRegistry<Member extends RoomMember = RoomMember>
 		if (pending) return { room: await pending, created: false };
 
 		if (!this.#acceptingRooms) throw new TureenError('SHUTTING_DOWN', 'the server is draining and takes no new rooms');
-		const { maxRooms, roomsPerIpPerMinute } = this.#options;
+		const { maxRooms, admit } = this.#options;
 		if (this.#rooms.size + this.#creating.size >= maxRooms) throw limitReached('rooms', maxRooms, 'the server has its maximum of rooms');
-		if (creator !== undefined && !this.#createdByIp.tryTake(creator)) {
-			throw limitReached('roomsPerIpPerMinute', roomsPerIpPerMinute, 'this address created too many rooms in the last minute');
+		let creation: Promise<Room<Member>>;
+		if (admit) {
+			// Admission first: a client sent on to another node has created nothing here.
+			creation = admit(roomId).then(() => this.#createRoom(roomId, creator));
+		} else {
+			this.#takeCreatorQuota(creator);
+			creation = this.#createRoom(roomId);
 		}
-		const creation = this.#createRoom(roomId);
 		this.#creating.set(roomId, creation);
 		try {
 			return { room: await creation, created: true };
@@ -367,7 +377,15 @@ export class RoomRegistry<Member extends RoomMember = RoomMember>
 		}
 	}
 
-	async #createRoom(roomId: string): Promise<Room<Member>> {
+	#takeCreatorQuota(creator: string | undefined): void {
+		if (creator !== undefined && !this.#createdByIp.tryTake(creator)) {
+			const max = this.#options.roomsPerIpPerMinute;
+			throw limitReached('roomsPerIpPerMinute', max, 'this address created too many rooms in the last minute');
+		}
+	}
+
+	async #createRoom(roomId: string, creator?: string): Promise<Room<Member>> {
+		this.#takeCreatorQuota(creator);
 		const managed = this.#options.pool.getLeastLoadedWorker();
 		const router = await createRouter(managed.worker, roomId);
 		const room = new Room<Member>(roomId, managed.workerId, router, this.#options.pool);

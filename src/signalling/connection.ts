@@ -48,6 +48,8 @@ export const CLOSE_CODES = {
 	/** Server draining (no new sockets) or shutting down. */
 	draining: 1013,
 	shutdown: 1001,
+	/** Cluster: another node owns the room now; the client reconnects and is sent there. */
+	relocated: 4012,
 } as const;
 
 export type SignallingOutcome = 'ok' | 'error';
@@ -233,8 +235,9 @@ export class SignallingConnection {
 		if (error.code === 'INTERNAL') {
 			// A real fault of ours: the stack trace is what the operator needs.
 			this.#deps.logger.error({ err: thrown, method, peerId: this.peer.peerId }, 'signalling request failed');
-		} else {
-			const limit = error.details?.limit;
+		} else if (error.code !== 'WRONG_NODE') {
+			// (A redirect to the room's node is routing, not a client's mistake.)
+			const limit = error.details && 'limit' in error.details ? error.details.limit : undefined;
 			this.#deps.clientLog.warn(
 				`signalling:${error.code}:${limit ?? ''}`,
 				{ code: error.code, ...(limit ? { limit } : {}), method, ip: this.#ip, reason: error.message },

@@ -3,7 +3,7 @@ import type { types as ms } from 'mediasoup';
 import type { VerifiedJoin } from '../auth/joinToken.ts';
 import type { Config, Limits } from '../config.ts';
 import { limitReached, TureenError } from '../errors.ts';
-import type { Method, ParsedRequestData, ResponseData, RoomState } from '../protocol/messages.ts';
+import type { Method, NodeInfo, ParsedRequestData, ResponseData, RoomState } from '../protocol/messages.ts';
 import { unconsumableReason } from '../services/rooms/codecMatch.ts';
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
 import type { Peer, PeerRoom } from './peer.ts';
@@ -21,6 +21,8 @@ export type HandlerDeps = {
 	settings: Pick<Config, 'maxPeersPerRoom' | 'webrtcListenIp' | 'announcedIp'> & {
 		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer'>;
 	};
+	/** On a cluster node: this node and the others, told to each peer that joins. Unset on a single server. */
+	node?: () => NodeInfo;
 };
 
 /** `ip`: the connection's remote address, for per-address limits. */
@@ -112,7 +114,7 @@ export const handlers: Handlers = {
 			seat.release();
 		}
 		peer.broadcast({ notification: 'peerJoined', data: { peerId: peer.peerId, displayName: peer.displayName } });
-		return { peerId: peer.peerId, ...roomState(room, peer) };
+		return { peerId: peer.peerId, ...roomState(room, peer), ...(deps.node ? { node: deps.node() } : {}) };
 	},
 
 	async getRoomState({ peer }) {

@@ -33,6 +33,8 @@ export interface SignallingHub {
 	notifyAll(message: NotificationMessage): void;
 	/** Closes every open connection with this close code and reason. */
 	closeAll(code: number, reason: string): void;
+	/** Closes the connections of the peers in this room. */
+	closeRoom(roomId: string, code: number, reason: string): void;
 	/** Open connections. */
 	readonly count: number;
 	/** Each open connection, for tests that inspect peers. */
@@ -113,6 +115,9 @@ export async function registerSignalling(app: FastifyInstance, deps: SignallingD
 		},
 		closeAll(code, reason) {
 			for (const connection of open) connection.close(code, reason);
+		},
+		closeRoom(roomId, code, reason) {
+			for (const connection of open) if (connection.peer.room?.roomId === roomId) connection.close(code, reason);
 		},
 		get count() {
 			return open.size;

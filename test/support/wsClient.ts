@@ -70,7 +70,8 @@ export function describeInvalidServerMessage(value: unknown): string | undefined
 		if (!hasExactKeys(value, ['id', 'ok', 'error'])) return 'error response with other keys than id, ok and error';
 		if (id !== null && !idOk(id)) return 'error response id is neither null nor a request id';
 		const error = value.error;
-		const errorKeys = isRecord(error) && error.code === 'LIMIT_REACHED' ? ['code', 'message', 'details'] : ['code', 'message'];
+		const withDetails = isRecord(error) && (error.code === 'LIMIT_REACHED' || error.code === 'WRONG_NODE');
+		const errorKeys = withDetails ? ['code', 'message', 'details'] : ['code', 'message'];
 		if (!isRecord(error) || !hasExactKeys(error, errorKeys)) return `error is not { ${errorKeys.join(', ')} }`;
 		if (typeof error.code !== 'string' || !(ERROR_CODES as readonly string[]).includes(error.code)) {
 			return `error code ${JSON.stringify(error.code)} is not one of ERROR_CODES`;

@@ -340,3 +340,64 @@ describe('loadConfig invalid values throw ConfigError naming the variable and va
 		assertRejects({ PORT: '  x  ' }, 'PORT', 'x');
 	});
 });
+
+describe('loadConfig cluster settings (REDIS_URL, NODE_ID, PUBLIC_URL, NODE_REGION)', () => {
+	const CLUSTER = { REDIS_URL: 'redis://127.0.0.1:6379', PUBLIC_URL: 'https://node1.example.com' };
+
+	it('without REDIS_URL there is no cluster key at all, whatever else is set', () => {
+		assert.equal('cluster' in loadConfig({}), false);
+		assert.equal('cluster' in loadConfig({ NODE_ID: 'a', PUBLIC_URL: 'not checked', NODE_REGION: 'eu' }), false);
+	});
+
+	it('reads every cluster setting', () => {
+		const config = loadConfig({ ...CLUSTER, REDIS_URL: 'rediss://user:pw@redis.internal:6380/2', NODE_ID: 'node-1.eu', PUBLIC_URL: 'https://media.example.com:8443/tureen/', NODE_REGION: 'eu-west' });
+		assert.deepEqual(config.cluster, {
+			redisUrl: 'rediss://user:pw@redis.internal:6380/2',
+			nodeId: 'node-1.eu',
+			publicUrl: 'https://media.example.com:8443/tureen',
+			region: 'eu-west',
+		});
+	});
+
+	it('NODE_ID defaults to the host name plus the port; NODE_REGION to none', () => {
+		const cluster = loadConfig({ ...CLUSTER, PORT: '4100' }).cluster;
+		assert.ok(cluster);
+		assert.match(cluster.nodeId, /^[A-Za-z0-9][A-Za-z0-9._-]*-4100$/);
+		assert.equal(cluster.region, undefined);
+		assert.equal(cluster.publicUrl, 'https://node1.example.com');
+	});
+
+	it('PUBLIC_URL is required with REDIS_URL', () => {
+		const error = assertRejects({ REDIS_URL: 'redis://127.0.0.1:6379' }, 'PUBLIC_URL', '');
+		assert.match(error.allowed, /required with REDIS_URL/);
+	});
+
+	for (const value of ['http://', 'ftp://node1', 'node1.example.com', 'https://node1?x=1', 'https://node1#top', 'https://u:p@node1']) {
+		it(`PUBLIC_URL=${JSON.stringify(value)}`, () => {
+			assertRejects({ ...CLUSTER, PUBLIC_URL: value }, 'PUBLIC_URL', value);
+		});
+	}
+
+	for (const value of ['localhost:6379', 'http://redis:6379', 'redis://']) {
+		it(`REDIS_URL=${JSON.stringify(value)}`, () => {
+			assertRejects({ ...CLUSTER, REDIS_URL: value }, 'REDIS_URL', value);
+		});
+	}
+
+	it('a bad REDIS_URL that may hold a password is not echoed', () => {
+		const error = assertRejects({ ...CLUSTER, REDIS_URL: 'http://admin:s3cret@redis' }, 'REDIS_URL', '<hidden>');
+		assert.ok(!error.message.includes('s3cret'));
+	});
+
+	for (const variable of ['NODE_ID', 'NODE_REGION']) {
+		for (const value of ['-node', 'node 1', 'node/1', 'n'.repeat(65), 'nöde']) {
+			it(`${variable}=${JSON.stringify(value)}`, () => {
+				assertRejects({ ...CLUSTER, [variable]: value }, variable, value);
+			});
+		}
+		it(`${variable} of 64 characters is accepted`, () => {
+			const cluster = loadConfig({ ...CLUSTER, [variable]: `a${'b'.repeat(63)}` }).cluster;
+			assert.equal(variable === 'NODE_ID' ? cluster?.nodeId : cluster?.region, `a${'b'.repeat(63)}`);
+		});
+	}
+});

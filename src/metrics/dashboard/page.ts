@@ -2,6 +2,7 @@
 // polls /stats and /rooms and keeps a few minutes of history per worker.
 import type { WorkerStats } from '../../services/mediasoup.ts';
 import { Chart } from './charts.ts';
+import { ClusterTable, type ClusterResponse } from './clusterTable.ts';
 import { WorkerCard, type RoomRow } from './workerCard.ts';
 
 const POLL_MS = 2000;
@@ -16,6 +17,8 @@ type Stats = {
 	version?: string;
 	mediasoupVersion?: string;
 	draining?: boolean;
+	/** Only from a cluster node: then GET /cluster exists. */
+	nodeId?: string;
 };
 
 type RoomsResponse = { rooms: { roomId: string; workerId: number; peerCount: number; workers?: { workerId: number; peerCount: number }[] }[] };
@@ -64,6 +67,8 @@ const view = {
 };
 
 const cards = new Map<number, WorkerCard>();
+const cluster = new ClusterTable();
+view.workers.before(cluster.element);
 
 function card(workerId: number): WorkerCard {
 	let existing = cards.get(workerId);
@@ -126,11 +131,10 @@ function showStatus(text: string, ok: boolean): void {
 
 async function poll(): Promise<void> {
 	try {
-		const [stats, rooms] = await Promise.all([
-			getJson<Stats>('stats'),
-			getJson<RoomsResponse>('rooms').catch(() => undefined),
-		]);
+		const [stats, rooms] = await Promise.all([getJson<Stats>('stats'), getJson<RoomsResponse>('rooms').catch(() => undefined)]);
 		render(stats, rooms);
+		// A single server has no /cluster (and is not asked): the view stays hidden.
+		cluster.update(stats.nodeId ? await getJson<ClusterResponse>('cluster').catch(() => undefined) : undefined);
 		showStatus(`live · updated ${new Date().toLocaleTimeString()}`, true);
 	} catch (error) {
 		const status = error instanceof HttpError ? error.status : 0;

@@ -1,18 +1,12 @@
 // Browser code: one card per worker slot, built once and updated on every poll.
 import type { WorkerStats } from '../../services/mediasoup.ts';
 import { lineChart, push, slide, type LineChart, type Sample } from './charts.ts';
+import { el } from './dom.ts';
 
 /** A room on one worker's card: its peers on that worker, and how many workers it spans. */
 export type RoomRow = { roomId: string; peerCount: number | undefined; spans: number | undefined };
 
 const COLORS = { cpu: '#2563eb', cpuAvg: '#f59e0b', rooms: '#059669', peers: '#7c3aed' };
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-	const node = document.createElement(tag);
-	if (className) node.className = className;
-	if (text !== undefined) node.textContent = text;
-	return node;
-}
 
 function percent(fraction: number): number {
 	return Math.round(fraction * 1000) / 10;
