@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 
-import { adminGuard, tokenMatches } from '../../src/auth/adminToken.ts';
+import { adminGuard, openModeGuard, tokenMatches } from '../../src/auth/adminToken.ts';
 import { mintJoinToken, verifyJoinToken } from '../../src/auth/joinToken.ts';
 import { TureenError } from '../../src/errors.ts';
 
@@ -59,7 +59,7 @@ describe('verifyJoinToken', () => {
 
 	it('UNAUTHORIZED when the lifetime exceeds the maximum', async () => {
 		const token = await mintJoinToken(SECRET, { roomId: 'r1', peer: 'alice' }, 120);
-		await rejectsWith(verifyJoinToken(SECRET, token, 'r1', 119), 'UNAUTHORIZED', /at most 119 s/);
+		await rejectsWith(verifyJoinToken(SECRET, token, 'r1', 119), 'UNAUTHORIZED', /lives 120 s; this server accepts at most 119 s/);
 		assert.equal((await verifyJoinToken(SECRET, token, 'r1', 120)).peer, 'alice');
 	});
 
@@ -77,6 +77,16 @@ describe('verifyJoinToken', () => {
 	it('UNAUTHORIZED "expired" for an expired token', async () => {
 		const expired = await mintJoinToken(SECRET, { roomId: 'r1', peer: 'alice' }, -60);
 		await rejectsWith(verifyJoinToken(SECRET, expired, 'r1'), 'UNAUTHORIZED', /expired/);
+	});
+
+	it('sub is 1-256 characters; name up to 64 is accepted', async () => {
+		const signed = (sub: string, name?: string) =>
+			new SignJWT({ room: 'r1', ...(name === undefined ? {} : { name }) }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1m').sign(key);
+		assert.equal((await verifyJoinToken(SECRET, await signed('s'.repeat(256)), 'r1')).peer, 's'.repeat(256));
+		assert.equal((await verifyJoinToken(SECRET, await signed('a', 'n'.repeat(64)), 'r1')).displayName, 'n'.repeat(64));
+		for (const sub of ['', 's'.repeat(257)]) {
+			await rejectsWith(verifyJoinToken(SECRET, await signed(sub), 'r1'), 'UNAUTHORIZED', /sub must be 1-256 characters/);
+		}
 	});
 
 	it('UNAUTHORIZED when exp, iat, sub or room is missing', async () => {
@@ -139,5 +149,29 @@ describe('adminGuard', () => {
 			assert.equal(reply.status, 403, `Authorization: ${header}`);
 			assert.deepEqual(reply.body, { error: { code: 'FORBIDDEN', message: 'wrong admin token' } });
 		}
+	});
+});
+
+describe('openModeGuard', () => {
+	async function call(headers: Record<string, string>) {
+		const app = Fastify();
+		app.addHook('onRequest', openModeGuard);
+		app.get('/stats', async () => ({ open: true }));
+		const response = await app.inject({ method: 'GET', url: '/stats', headers });
+		await app.close();
+		return { status: response.statusCode, body: response.json() as unknown };
+	}
+
+	it('lets same-origin and non-browser requests through', async () => {
+		assert.deepEqual(await call({}), { status: 200, body: { open: true } });
+		assert.deepEqual(await call({ 'sec-fetch-site': 'same-origin' }), { status: 200, body: { open: true } });
+	});
+
+	it('403 FORBIDDEN for a cross-origin browser request, saying how to allow it', async () => {
+		const reply = await call({ 'sec-fetch-site': 'cross-site' });
+		assert.deepEqual(reply, {
+			status: 403,
+			body: { error: { code: 'FORBIDDEN', message: 'operator endpoints refuse cross-origin browser requests; set ADMIN_TOKEN to use them from elsewhere' } },
+		});
 	});
 });
