@@ -21,7 +21,7 @@ const MODULES = [
 	{ name: 'nodeSelection', mutate: ['src/cluster/nodeSelection.ts'], tests: ['test/unit/nodeSelection.test.ts'] },
 	{ name: 'respawnPolicy', mutate: ['src/services/workers/respawnPolicy.ts'], tests: ['test/unit/respawnPolicy.test.ts'] },
 	{ name: 'portPlan', mutate: ['src/services/workers/portPlan.ts'], tests: ['test/unit/portPlan.test.ts'] },
-	{ name: 'config', mutate: ['src/config.ts'], tests: ['test/unit/config.test.ts'] },
+	{ name: 'config', mutate: ['src/config.ts'], tests: ['test/unit/config.test.ts', 'test/unit/config-limits.test.ts'] },
 	{ name: 'rateLimit', mutate: ['src/signalling/rateLimit.ts'], tests: ['test/unit/rateLimit.test.ts'] },
 	{ name: 'auth', mutate: ['src/auth/joinToken.ts', 'src/auth/adminToken.ts'], tests: ['test/unit/auth.test.ts'] },
 ];
