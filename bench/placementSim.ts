@@ -7,9 +7,14 @@
 //                   every second, averaged over the last 5, as ManagedWorker does);
 //   - round robin;
 //   - fewest rooms: fewest rooms only, ties to the lowest id.
+//   - tureen, spreading: every peer placed by the real placePeer() of
+//                   src/services/workers/peerPlacement.ts (ROOM_SPREAD_CPU 0.6,
+//                   no cap), so a room grows onto other workers once its
+//                   worker is busy; pipes cost packets too (below).
 // A worker's CPU is modelled from its packets: (consumers + producers) x
 // packets/s each x measured worker CPU per packet. Every policy sees the same
 // trace. Loads are judged over the steady middle 80% of the time.
+import { placePeer } from '../src/services/workers/peerPlacement.ts';
 import { chooseWorker, type WorkerSnapshot } from '../src/services/workers/placement.ts';
 import { mean, percentile, seededRandom } from './stats.ts';
 
@@ -30,9 +35,15 @@ export type SimParams = {
 	/** Mean room lifetime (exponential), seconds. */
 	meanLifetimeS: number;
 	cpuSimilarThreshold: number;
+	/** ROOM_SPREAD_CPU and ROOM_MAX_PEERS_PER_ROUTER for the spreading policy (defaults 0.6, no cap). */
+	roomSpreadCpu?: number;
+	maxPeersPerRouter?: number;
 };
 
-export type PolicyName = 'tureen' | 'round robin' | 'fewest rooms';
+export type PolicyName = 'tureen' | 'tureen, spreading' | 'round robin' | 'fewest rooms';
+
+/** ROOM_SPREAD_CPU's default: what the spreading policy is simulated with unless told. */
+const ROOM_SPREAD_CPU = 0.6;
 
 export type PolicyResult = {
 	policy: PolicyName;
@@ -92,6 +103,110 @@ function packetsOf(peers: number, packetsPerConsumer: number): number {
 	return (consumersOf(peers) + 2 * peers) * packetsPerConsumer;
 }
 
+/**
+ * Packets/s a room spread over workers costs each (peers per worker): each
+ * worker forwards its own peers' consumers and receives their producers; for
+ * a producer consumed elsewhere it sends one pipe stream per other worker,
+ * and receives one pipe stream per producer of the other workers.
+ */
+function spreadPacketsOf(peersOn: readonly number[], packetsPerConsumer: number): number[] {
+	const total = peersOn.reduce((a, b) => a + b, 0);
+	const routers = peersOn.filter((n) => n > 0).length;
+	return peersOn.map((n) => (n === 0 ? 0 : (consumersOf(total) * n) / Math.max(total, 1) + 2 * n + 2 * n * (routers - 1) + 2 * (total - n)) * packetsPerConsumer);
+}
+
+/** The spreading policy: every peer placed on its own, the way Room.takeSeat does. */
+function simulateSpreading(p: SimParams, trace: RoomTrace[]): PolicyResult {
+	const open: { room: RoomTrace; placed: number[] }[] = [];
+	const cpuSamples: number[][] = Array.from({ length: p.workers }, () => []);
+	const lastUsedAt = new Array<number>(p.workers).fill(0);
+	const cpuPerPacket = p.usPerPacket / 1e6;
+	const judge = new LoadJudge(p);
+	let next = 0;
+	for (let t = 0; t < p.seconds; t++) {
+		while (next < trace.length && trace[next]!.openAt <= t) open.push({ room: trace[next++]!, placed: [] });
+		for (let i = open.length - 1; i >= 0; i--) if (t - open[i]!.room.openAt >= open[i]!.room.lifetime) open.splice(i, 1);
+		const cpuAvg = cpuSamples.map((samples) => mean(samples) ?? 0);
+		for (const entry of open) {
+			const want = peersAt(entry.room, t - entry.room.openAt);
+			// The last to join leave first; a worker left with none of the room's peers drops its router.
+			while (entry.placed.length > want) entry.placed.pop();
+			while (entry.placed.length < want) {
+				const peersOn = countPeers(entry.placed, p.workers);
+				const roomCount = countRooms(open, p.workers);
+				const snapshots: WorkerSnapshot[] = cpuAvg.map((cpu, workerId) => ({ workerId, alive: true, draining: false, roomCount: roomCount[workerId]!, cpu, lastUsedAt: lastUsedAt[workerId]! }));
+				const routers = peersOn.flatMap((peerCount, workerId) => (peerCount > 0 ? [{ workerId, peerCount }] : []));
+				const placed = placePeer(snapshots, routers, { cpuSimilarThreshold: p.cpuSimilarThreshold, roomSpreadCpu: p.roomSpreadCpu ?? ROOM_SPREAD_CPU, maxPeersPerRouter: p.maxPeersPerRouter ?? Infinity });
+				const workerId = placed?.workerId ?? 0;
+				if (placed?.kind === 'new') lastUsedAt[workerId] = (t + 1) * 1000;
+				entry.placed.push(workerId);
+			}
+		}
+		const consumers = new Array<number>(p.workers).fill(0);
+		const cpu = new Array<number>(p.workers).fill(0);
+		for (const entry of open) {
+			const peersOn = countPeers(entry.placed, p.workers);
+			const total = entry.placed.length;
+			spreadPacketsOf(peersOn, p.packetsPerConsumer).forEach((packets, w) => (cpu[w]! += packets * cpuPerPacket));
+			peersOn.forEach((n, w) => (consumers[w]! += (consumersOf(total) * n) / Math.max(total, 1)));
+		}
+		cpu.forEach((c, w) => {
+			cpuSamples[w]!.push(Math.min(1, c));
+			if (cpuSamples[w]!.length > 5) cpuSamples[w]!.shift();
+		});
+		judge.sample(t, consumers, cpu);
+	}
+	return judge.result('tureen, spreading');
+}
+
+function countPeers(placed: readonly number[], workers: number): number[] {
+	const counts = new Array<number>(workers).fill(0);
+	for (const w of placed) counts[w]! += 1;
+	return counts;
+}
+
+function countRooms(open: readonly { placed: number[] }[], workers: number): number[] {
+	const counts = new Array<number>(workers).fill(0);
+	for (const entry of open) for (const w of new Set(entry.placed)) counts[w]! += 1;
+	return counts;
+}
+
+/** Max/mean over the steady middle of the time, peak CPU and overload share: the same judge for every policy. */
+class LoadJudge {
+	readonly #p: SimParams;
+	readonly #consumerRatios: number[] = [];
+	readonly #cpuRatios: number[] = [];
+	#peak = 0;
+	#overloaded = 0;
+	#busySamples = 0;
+
+	constructor(p: SimParams) {
+		this.#p = p;
+	}
+
+	sample(t: number, consumers: number[], cpu: number[]): void {
+		const meanConsumers = mean(consumers) ?? 0;
+		// Judge the steady part only: not the first and last tenth (filling up, emptying).
+		if (meanConsumers > 0 && t >= this.#p.seconds * 0.1 && t < this.#p.seconds * 0.9) {
+			this.#busySamples += 1;
+			this.#consumerRatios.push(Math.max(...consumers) / meanConsumers);
+			this.#cpuRatios.push(Math.max(...cpu) / (mean(cpu) ?? 1));
+			if (Math.max(...cpu) > 1) this.#overloaded += 1;
+		}
+		this.#peak = Math.max(this.#peak, ...cpu);
+	}
+
+	result(policy: PolicyName): PolicyResult {
+		return {
+			policy,
+			consumersMaxOverMean: { mean: mean(this.#consumerRatios), p95: percentile(this.#consumerRatios, 95) },
+			cpuMaxOverMean: { mean: mean(this.#cpuRatios), p95: percentile(this.#cpuRatios, 95) },
+			peakWorkerCpu: this.#peak,
+			overloadedTimeShare: this.#busySamples ? this.#overloaded / this.#busySamples : 0,
+		};
+	}
+}
+
 function simulate(p: SimParams, trace: RoomTrace[], policy: PolicyName): PolicyResult {
 	const roomsOn: RoomTrace[][] = Array.from({ length: p.workers }, () => []);
 	const cpuSamples: number[][] = Array.from({ length: p.workers }, () => []);
@@ -99,11 +214,7 @@ function simulate(p: SimParams, trace: RoomTrace[], policy: PolicyName): PolicyR
 	const cpuPerPacket = p.usPerPacket / 1e6;
 	let next = 0;
 	let roundRobin = 0;
-	const consumerRatios: number[] = [];
-	const cpuRatios: number[] = [];
-	let peak = 0;
-	let overloaded = 0;
-	let busySamples = 0;
+	const judge = new LoadJudge(p);
 
 	for (let t = 0; t < p.seconds; t++) {
 		// Rooms that emptied close (the idle timeout is short against their life).
@@ -137,23 +248,9 @@ function simulate(p: SimParams, trace: RoomTrace[], policy: PolicyName): PolicyR
 			lastUsedAt[chosen] = (t + 1) * 1000;
 			roomsOn[chosen]!.push(room);
 		}
-		const meanConsumers = mean(consumers) ?? 0;
-		// Judge the steady part only: not the first and last tenth (filling up, emptying).
-		if (meanConsumers > 0 && t >= p.seconds * 0.1 && t < p.seconds * 0.9) {
-			busySamples += 1;
-			consumerRatios.push(Math.max(...consumers) / meanConsumers);
-			cpuRatios.push(Math.max(...cpu) / (mean(cpu) ?? 1));
-			if (Math.max(...cpu) > 1) overloaded += 1;
-		}
-		peak = Math.max(peak, ...cpu);
+		judge.sample(t, consumers, cpu);
 	}
-	return {
-		policy,
-		consumersMaxOverMean: { mean: mean(consumerRatios), p95: percentile(consumerRatios, 95) },
-		cpuMaxOverMean: { mean: mean(cpuRatios), p95: percentile(cpuRatios, 95) },
-		peakWorkerCpu: peak,
-		overloadedTimeShare: busySamples ? overloaded / busySamples : 0,
-	};
+	return judge.result(policy);
 }
 
 /** Mean offered load of a trace (cores): every room's consumers over its life. */
@@ -176,7 +273,7 @@ export function runPlacementSim(p: SimParams): SimResult {
 		rooms,
 		meanTotalCpu: offeredCpu(p, trace),
 		biggestRoomCpu: (Math.max(...trace.map((r) => packetsOf(r.peers, p.packetsPerConsumer))) * p.usPerPacket) / 1e6,
-		policies: (['tureen', 'round robin', 'fewest rooms'] as const).map((policy) => simulate(p, trace, policy)),
+		policies: [...(['tureen', 'round robin', 'fewest rooms'] as const).map((policy) => simulate(p, trace, policy)), simulateSpreading(p, trace)],
 		simulated: true,
 	};
 }

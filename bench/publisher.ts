@@ -1,5 +1,7 @@
 // A publisher without a client: a PlainTransport on a room's router with one
 // VP8 and one Opus producer, fed by an RtpReplayer from this process.
+import { randomBytes } from 'node:crypto';
+
 import type { types as ms } from 'mediasoup';
 
 import { AUDIO_PT, VIDEO_PT } from './rtpCapture.ts';
@@ -82,4 +84,30 @@ export async function createPublisher(
 			if (!transport.closed) transport.close();
 		},
 	};
+}
+
+/**
+ * A light subscriber's transport: a PlainTransport on `router` sending to a
+ * UDP port of this machine, with SRTP AES_CM_128_HMAC_SHA1_80 unless `srtp`
+ * is false (closed again if connecting fails).
+ */
+export async function createSinkTransport(router: ms.Router, port: number, srtp: boolean): Promise<ms.PlainTransport> {
+	const transport = await router.createPlainTransport({
+		listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+		rtcpMux: true,
+		comedia: false,
+		enableSrtp: srtp,
+		srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
+	});
+	try {
+		await transport.connect({
+			ip: '127.0.0.1',
+			port,
+			...(srtp ? { srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: randomBytes(30).toString('base64') } } : {}),
+		});
+	} catch (error) {
+		transport.close();
+		throw error;
+	}
+	return transport;
 }

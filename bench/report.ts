@@ -5,6 +5,7 @@ import { pairedSummary, summary, type CapacityFigures, type PerRound } from './c
 import type { JoinLatency } from './latency.ts';
 import type { Machine, WorkerBinary } from './machineInfo.ts';
 import type { MemoryFigures } from './memory.ts';
+import type { PipeCostRound } from './pipeCost.ts';
 import type { SimResult } from './placementSim.ts';
 import type { BenchSettings } from './settings.ts';
 import { spreadOf, type Spread } from './stats.ts';
@@ -22,6 +23,8 @@ export type BenchResults = {
 	capacity?: CapacityFigures;
 	tureenCost?: (TureenCostRound | undefined)[];
 	placement?: SimResult;
+	/** Rooms spanning workers: a consumer on the producer's worker against one fed through a pipe, per round. */
+	pipeCost?: PipeCostRound[];
 	memory?: MemoryFigures;
 	latency?: JoinLatency;
 	figures?: Figures;
@@ -42,6 +45,11 @@ function costRounds(res: BenchResults, key: 'msPerJoin' | 'cpuPerPeer' | 'msPerS
 	const rounds = res.tureenCost ?? [];
 	if (rounds.length !== res.settings.rounds || rounds.some((r) => r === undefined)) return undefined;
 	return spreadOf(rounds.map((r) => r![key] * scale));
+}
+
+function pipeRounds(res: BenchResults, value: (r: PipeCostRound) => number): Spread | undefined {
+	const rounds = res.pipeCost ?? [];
+	return rounds.length === res.settings.rounds ? spreadOf(rounds.map(value)) : undefined;
 }
 
 export function computeFigures(res: BenchResults): Figures {
@@ -78,6 +86,14 @@ export function computeFigures(res: BenchResults): Figures {
 			{ name: '--worker-bin / main binary, 1-worker saturation throughput (paired)', unit: 'x', digits: 2, value: pairedSummary(sat['other-1w'], sat['main-1w'], n) },
 		);
 	}
+	const pipe = res.pipeCost?.[0];
+	const layout = pipe ? `${Math.round(pipe.deliveredPps)} pkt/s delivered, ${Math.round(pipe.pipedPps)} pkt/s through the pipe` : '';
+	rows.push(
+		{ name: 'Worker CPU per delivered packet, consumers on the producer\'s worker (both workers counted, no budget)', unit: 'us', digits: 1, value: pipeRounds(res, (r) => r.localUsPerPacket), note: layout },
+		{ name: '... the same consumers on another worker, fed through a pipe', unit: 'us', digits: 1, value: pipeRounds(res, (r) => r.pipedUsPerPacket) },
+		{ name: '... piped / local, per delivered packet (paired)', unit: 'x', digits: 2, value: pipeRounds(res, (r) => r.pipedUsPerPacket / r.localUsPerPacket) },
+		{ name: '... extra worker CPU per packet crossing a pipe (pipe consumer + pipe producer)', unit: 'us', digits: 1, value: pipeRounds(res, (r) => r.usPerPipedPacket) },
+	);
 	const cost = res.tureenCost?.find((r) => r !== undefined);
 	rows.push(
 		{ name: 'Tureen Node CPU per join (wrtc peer: WebSocket, transport, ICE + DTLS, 2 consumers)', unit: 'ms', digits: 2, value: costRounds(res, 'msPerJoin') },
@@ -102,11 +118,16 @@ function singleRows(res: BenchResults): string[] {
 	const ms = (x: number | undefined, d = 0) => (x === undefined ? FAILED : `${x.toFixed(d)} ms`);
 	const by = (name: string) => p?.policies.find((x) => x.policy === name);
 	const ratio = (name: string) => by(name)?.cpuMaxOverMean.mean?.toFixed(2) ?? FAILED;
+	const overload = (name: string) => {
+		const share = by(name)?.overloadedTimeShare;
+		return share === undefined ? FAILED : `${(share * 100).toFixed(1)}%`;
+	};
 	return [
 		`| Join -> first media packet, p50 / p95 (${l?.joinMs.n ?? 0} joins) | ${ms(l?.firstPacketMs.p50)} / ${ms(l?.firstPacketMs.p95)} | wrtc client, loopback; join() itself ${ms(l?.joinMs.p50)} / ${ms(l?.joinMs.p95)} |`,
 		`| GET /stats with ${m?.statsFull.rooms ?? '?'} rooms, p50 / p99 | ${ms(m?.statsFull.p50, 1)} / ${ms(m?.statsFull.p99, 1)} | ${m?.statsFull.requests ?? 0} sequential requests |`,
 		`| RSS per idle room / per connected peer (Node + workers) | ${m ? `${m.perRoomKb.total.toFixed(1)} KiB / ${m.perPeerKb.total.toFixed(0)} KiB` : FAILED} | ${m ? `${m.rooms} rooms, ${m.peers} wrtc peers` : ''} |`,
 		`| Placement (simulated): max/mean worker CPU, Tureen / round robin / fewest rooms | ${ratio('tureen')} / ${ratio('round robin')} / ${ratio('fewest rooms')} | ${p ? `${p.params.workers} workers, ${p.rooms} rooms, Pareto(${p.params.paretoAlpha}) sizes 2-${p.params.maxPeers}; CPU model from the measured us/packet` : ''} |`,
+		`| ... with rooms spreading over workers (ROOM_SPREAD_CPU 0.6): max/mean worker CPU; share of time a worker needed more than a core, spreading / not | ${ratio('tureen, spreading')}; ${overload('tureen, spreading')} / ${overload('tureen')} | the same trace; each peer placed by peerPlacement.ts, pipe streams counted as packets |`,
 	];
 }
 

@@ -1,7 +1,8 @@
 // npm run bench [-- --quick] [-- --worker-bin PATH]: Tureen's benchmark.
 // Figures, never pass/fail: per-packet worker costs with their SRTP-off floor
 // and a raw-mediasoup calibration, saturation ramps with 1 and 2 workers,
-// Tureen's own Node costs, latency, memory, a placement simulation; each over
+// Tureen's own Node costs, latency, memory, a placement simulation (also with
+// rooms spreading over workers), a piped consumer's cost against a local one; each over
 // several rounds with median and spread, ratios paired inside a round. Prints
 // a Markdown table, writes bench/results/<date>.json and bench/results/latest.md,
 // and exits non-zero when any figure could not be measured.
@@ -18,6 +19,7 @@ import { canPin, ChildHandle } from './ipc.ts';
 import { measureJoinLatency } from './latency.ts';
 import { defaultWorkerBin, describeMachine, describeWorkerBinary } from './machineInfo.ts';
 import { measureMemoryAndStats } from './memory.ts';
+import { measurePipeCost } from './pipeCost.ts';
 import { runPlacementSim } from './placementSim.ts';
 import { computeFigures, renderMarkdown, type BenchResults } from './report.ts';
 import { loadCapture } from './rtpCapture.ts';
@@ -148,6 +150,10 @@ async function main(): Promise<number> {
 				cpuSimilarThreshold: 0.1,
 			});
 		});
+		log('rooms spanning workers: a piped consumer against a local one');
+		results.pipeCost = await figure('pipe cost', results, () =>
+			measurePipeCost({ rounds: settings.rounds, publishers: 4, subscribers: 4, settleMs: 1000, windowMs: settings.windowMs }, log),
+		);
 		log(`memory and /stats: ${settings.statsRooms} rooms, ${settings.memoryPeers} peers`);
 		results.memory = await figure('memory', results, () =>
 			measureMemoryAndStats(freshServer, client, {

@@ -2,8 +2,6 @@
 // bench/run.ts): either a real Tureen or the raw mediasoup baseline, plus the
 // replayed publishers, which join Tureen rooms as server-side members so that
 // subscribers discover and consume them through the normal protocol.
-import { randomBytes } from 'node:crypto';
-
 import type { types as ms } from 'mediasoup';
 
 import { loadConfig } from '../src/config.ts';
@@ -12,7 +10,7 @@ import { Tureen } from '../src/server.ts';
 import { Peer } from '../src/signalling/peer.ts';
 import { serveParent } from './ipc.ts';
 import { processCpuMs, processRssKb, selfCpuMs } from './procStats.ts';
-import { createPublisher, type BenchPublisher } from './publisher.ts';
+import { createPublisher, createSinkTransport, type BenchPublisher } from './publisher.ts';
 import { loadCapture } from './rtpCapture.ts';
 import { prepareCapture, ReplayScheduler, type PreparedCapture } from './rtpReplay.ts';
 import { RawMediasoupServer } from './rawMediasoup.ts';
@@ -167,19 +165,8 @@ async function addSinkSubscriber({ roomId, port, srtp }: SinkSubscriberSpec): Pr
 	const roomPublishers = publishers.filter((p) => p.roomId === roomId);
 	const router = roomPublishers[0]?.router;
 	if (!router) throw new Error(`no publisher in room ${roomId}`);
-	const transport = await router.createPlainTransport({
-		listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
-		rtcpMux: true,
-		comedia: false,
-		enableSrtp: srtp,
-		srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
-	});
+	const transport = await createSinkTransport(router, port, srtp);
 	sinkTransports.set(port, transport);
-	await transport.connect({
-		ip: '127.0.0.1',
-		port,
-		...(srtp ? { srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: randomBytes(30).toString('base64') } } : {}),
-	});
 	const placed: SinkSubscriberPlaced = { port, workerId: roomPublishers[0]!.workerId, consumers: [] };
 	for (const { publisher } of roomPublishers) {
 		for (const producer of [publisher.video, publisher.audio]) {

@@ -164,7 +164,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		return this.#peerId;
 	}
 
-	/** The worker currently hosting the room. */
+	/** The worker currently hosting this client's media (a room may span several; it changes on roomMoved). */
 	get workerId(): number | undefined {
 		return this.#workerId;
 	}

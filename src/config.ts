@@ -15,6 +15,10 @@ export type Config = {
 	logLevel: LogLevel;
 	cpuSampleIntervalMs: number;
 	cpuSimilarThreshold: number;
+	/** A worker at or above this CPU average (fraction of a core) takes no new peers of its rooms while another can. */
+	roomSpreadCpu: number;
+	/** Peers one router of a room holds before the room opens a router on another worker; Infinity = no cap. */
+	roomMaxPeersPerRouter: number;
 	roomIdleTimeoutMs: number;
 	maxPeersPerRoom: number;
 	wsMaxMessageBytes: number;
@@ -105,6 +109,11 @@ function fraction(env: Env, name: string, fallback: number): number {
 	const n = Number(value);
 	if (!/^\d*\.?\d+$/.test(value) || n > 1) throw new ConfigError(name, value, 'a number from 0 to 1');
 	return n;
+}
+
+/** A whole number, or Infinity when unset (no cap). */
+function optionalCap(env: Env, name: string, min: number, max: number): number {
+	return raw(env, name) === undefined ? Infinity : integer(env, name, Infinity, min, max);
 }
 
 function ip(env: Env, name: string, fallback: string): string {
@@ -268,6 +277,8 @@ export function loadConfig(env: Env): Config {
 		logLevel: logLevel(env),
 		cpuSampleIntervalMs: integer(env, 'CPU_SAMPLE_INTERVAL_MS', 1000, 100, 60000),
 		cpuSimilarThreshold: fraction(env, 'CPU_SIMILAR_THRESHOLD', 0.1),
+		roomSpreadCpu: fraction(env, 'ROOM_SPREAD_CPU', 0.6),
+		roomMaxPeersPerRouter: optionalCap(env, 'ROOM_MAX_PEERS_PER_ROUTER', 1, 10000),
 		roomIdleTimeoutMs: integer(env, 'ROOM_IDLE_TIMEOUT_MS', 30000, 0, 86_400_000),
 		maxPeersPerRoom: integer(env, 'MAX_PEERS_PER_ROOM', 50, 1, 10000),
 		wsMaxMessageBytes: integer(env, 'WS_MAX_MESSAGE_BYTES', 65536, 1024, 16 * 1024 * 1024),

@@ -121,7 +121,7 @@ export class Tureen {
 			rooms,
 			isDraining,
 			build,
-			routersOn: (workerId) => rooms.roomsOn(workerId).map((room) => room.router),
+			routersOn: (workerId) => rooms.routersOn(workerId),
 			onWorkerRespawned: (listener) => pool.on('workerRespawned', listener),
 			logger,
 			...(cluster ? { cluster } : {}),

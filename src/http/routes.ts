@@ -52,6 +52,7 @@ function describeRoom(room: Room) {
 		roomId: room.roomId,
 		workerId: room.workerId,
 		peerCount: room.members.size,
+		workers: room.routers.map((r) => ({ workerId: r.workerId, peerCount: r.members.size })),
 		peers: [...room.members.values()].map((m) => ({ peerId: m.peerId, displayName: m.displayName, consumers: m.consumerLayers?.() ?? [] })),
 		createdAt: new Date(room.createdAt).toISOString(),
 	};

@@ -36,8 +36,10 @@ export const workerStatsSchema = {
 		pid: { type: ['integer', 'null'] },
 		closed: { type: 'boolean' },
 		draining: { type: 'boolean' },
-		roomCount: { type: 'integer' },
-		peerCount: { type: 'integer' },
+		roomCount: { type: 'integer', description: 'rooms with a router on this worker (a room spanning workers counts on each)' },
+		peerCount: { type: 'integer', description: 'peers whose router is on this worker' },
+		pipeTransports: { type: 'integer', description: 'pipe transports linking routers here to other routers of their rooms' },
+		pipedProducers: { type: 'integer', description: 'producers of other workers made available here through pipes' },
 		cpuUsage: { type: 'number', description: 'CPU over the last sample interval, fraction of one core' },
 		cpuUsageAvg: { type: 'number', description: 'moving average of cpuUsage; used by placement' },
 		portRange: portRangeSchema,
@@ -97,11 +99,20 @@ const consumerLayersSchema = {
 
 export const roomSchema = {
 	type: 'object',
-	required: ['roomId', 'workerId', 'peerCount'],
+	required: ['roomId', 'workerId', 'peerCount', 'workers'],
 	properties: {
 		roomId: { type: 'string' },
-		workerId: { type: 'integer' },
+		workerId: { type: 'integer', description: "the room's home worker (its oldest router)" },
 		peerCount: { type: 'integer' },
+		workers: {
+			type: 'array',
+			description: 'every worker with a router of the room, oldest first, and the peers placed on it',
+			items: {
+				type: 'object',
+				required: ['workerId', 'peerCount'],
+				properties: { workerId: { type: 'integer' }, peerCount: { type: 'integer' } },
+			},
+		},
 		peers: {
 			type: 'array',
 			items: {
@@ -124,10 +135,10 @@ export const statsSchema = {
 		workers: { type: 'array', items: workerStatsSchema },
 		distribution: {
 			type: 'object',
-			description: 'room ids per workerId',
+			description: 'room ids per workerId; a room with routers on several workers is listed under each (totalRooms counts it once)',
 			additionalProperties: { type: 'array', items: { type: 'string' } },
 		},
-		totalRooms: { type: 'integer' },
+		totalRooms: { type: 'integer', description: 'distinct rooms' },
 		totalPeers: { type: 'integer' },
 		uptimeMs: { type: 'integer' },
 		version: { type: 'string' },

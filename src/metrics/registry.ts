@@ -111,17 +111,23 @@ export function createTureenRegistry(source: MetricsSource, media: MediaCounter)
 		},
 	});
 
-	for (const key of ['rooms', 'peers'] as const) {
+	const loadHelp: Record<'rooms' | 'peers' | 'pipe_transports' | 'piped_producers', [string, (load: WorkerLoad) => number]> = {
+		rooms: ['Rooms with a router on the worker (a room spanning workers counts on each).', (l) => l.roomIds.length],
+		peers: ['Peers whose router is on the worker.', (l) => l.peers],
+		pipe_transports: ['Pipe transports linking routers on the worker to other routers of their rooms.', (l) => l.pipeTransports],
+		piped_producers: ['Producers of other workers made available on the worker through pipes.', (l) => l.pipedProducers],
+	};
+	for (const [key, [help, value]] of Object.entries(loadHelp)) {
 		new Gauge({
 			name: `tureen_worker_${key}`,
-			help: `${key === 'rooms' ? 'Rooms' : 'Peers in the rooms'} hosted on the worker.`,
+			help,
 			labelNames: ['worker_id'],
 			registers,
 			collect() {
 				const load = source.rooms.loadByWorker();
 				for (const w of pool.workers) {
 					const entry = load.get(w.workerId);
-					this.set(labels(w), key === 'rooms' ? (entry?.roomIds.length ?? 0) : (entry?.peers ?? 0));
+					this.set(labels(w), entry ? value(entry) : 0);
 				}
 			},
 		});

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { TureenError } from '../errors.ts';
 import { ManagedWorker } from './workers/managedWorker.ts';
+import { placePeer, type RoomRouterSnapshot } from './workers/peerPlacement.ts';
 import { chooseWorker, type WorkerSnapshot } from './workers/placement.ts';
 import { portRangeFor, type PortRange } from './workers/portPlan.ts';
 import { DEFAULT_RESPAWN_POLICY, decideRespawn, recentDeaths, type RespawnPolicy } from './workers/respawnPolicy.ts';
@@ -16,16 +17,23 @@ export interface RoomIndex {
 	loadByWorker(): Map<number, WorkerLoad>;
 }
 
-export type WorkerLoad = { roomIds: string[]; peers: number };
-const NO_LOAD: WorkerLoad = { roomIds: [], peers: 0 };
+/** What the rooms put on one worker: rooms with a router there, their peers there, and the pipes between routers. */
+export type WorkerLoad = { roomIds: string[]; peers: number; pipeTransports: number; pipedProducers: number };
+const NO_LOAD: WorkerLoad = { roomIds: [], peers: 0, pipeTransports: 0, pipedProducers: 0 };
 
 export type WorkerStats = {
 	workerId: number;
 	pid: number | null;
 	closed: boolean;
 	draining: boolean;
+	/** Rooms with a router on this worker (a room spanning workers counts on each). */
 	roomCount: number;
+	/** Peers whose router is on this worker. */
 	peerCount: number;
+	/** Pipe transports linking this worker's routers to other routers of their rooms. */
+	pipeTransports: number;
+	/** Producers of other workers made available here through pipes. */
+	pipedProducers: number;
 	/** CPU over the last sample interval, fraction of one core. */
 	cpuUsage: number;
 	/** Mean of the last samples; what placement uses. */
@@ -47,7 +55,14 @@ export type WorkerPoolEvents = {
 
 export type WorkerPoolOptions = Pick<
 	Config,
-	'workerCount' | 'rtcBasePort' | 'rtcPortsPerWorker' | 'cpuSampleIntervalMs' | 'cpuSimilarThreshold' | 'workerTimeoutMs'
+	| 'workerCount'
+	| 'rtcBasePort'
+	| 'rtcPortsPerWorker'
+	| 'cpuSampleIntervalMs'
+	| 'cpuSimilarThreshold'
+	| 'workerTimeoutMs'
+	| 'roomSpreadCpu'
+	| 'roomMaxPeersPerRouter'
 > & {
 	logger: Logger;
 	respawnPolicy?: RespawnPolicy;
@@ -145,6 +160,20 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		return worker;
 	}
 
+	/**
+	 * Where a new peer of a room with these routers goes (see
+	 * peerPlacement.ts); a worker chosen for a new router is marked used now.
+	 * Throws NO_WORKER_AVAILABLE when none may take the peer.
+	 */
+	placePeerInRoom(routers: readonly RoomRouterSnapshot[]): { kind: 'existing' | 'new'; workerId: number; worker: ms.Worker | undefined } {
+		const { cpuSimilarThreshold, roomSpreadCpu, roomMaxPeersPerRouter } = this.#options;
+		const placed = placePeer(this.snapshots(), routers, { cpuSimilarThreshold, roomSpreadCpu, maxPeersPerRouter: roomMaxPeersPerRouter });
+		const worker = placed && this.#workers[placed.workerId];
+		if (!placed || !worker) throw new TureenError('NO_WORKER_AVAILABLE', 'no live, non-draining mediasoup worker can take this peer');
+		if (placed.kind === 'new') worker.lastUsedAt = Date.now();
+		return { kind: placed.kind, workerId: worker.workerId, worker: worker.worker };
+	}
+
 	getWorkerStats(): WorkerStats[] {
 		const load = this.#rooms.loadByWorker();
 		return this.#workers.map((w) => ({
@@ -154,6 +183,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			draining: w.draining,
 			roomCount: (load.get(w.workerId) ?? NO_LOAD).roomIds.length,
 			peerCount: (load.get(w.workerId) ?? NO_LOAD).peers,
+			pipeTransports: (load.get(w.workerId) ?? NO_LOAD).pipeTransports,
+			pipedProducers: (load.get(w.workerId) ?? NO_LOAD).pipedProducers,
 			cpuUsage: round(w.cpuUsage),
 			cpuUsageAvg: round(w.cpuUsageAverage),
 			portRange: w.portRange,
@@ -165,7 +196,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		}));
 	}
 
-	/** Room ids per workerId (as string keys, for JSON). */
+	/** Room ids per workerId (as string keys, for JSON); a room spanning workers is listed under each. */
 	getRoomDistribution(): Record<string, string[]> {
 		const load = this.#rooms.loadByWorker();
 		return Object.fromEntries(this.#workers.map((w) => [String(w.workerId), (load.get(w.workerId) ?? NO_LOAD).roomIds]));

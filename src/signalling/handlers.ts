@@ -97,11 +97,24 @@ function roomState(room: PeerRoom, peer: Peer): RoomState {
 	const others = [...room.members.values()].filter((m) => m !== peer);
 	return {
 		roomId: room.roomId,
-		workerId: room.workerId,
+		workerId: peer.router?.workerId ?? room.workerId,
 		peers: others.map((o) => ({ peerId: o.peerId, displayName: o.displayName })),
 		producers: others.flatMap((o) => o.producerInfos()),
 		dataProducers: others.flatMap((o) => o.dataProducerInfos()),
 	};
+}
+
+/**
+ * ROOM_FULL unless the peer fits; returns the member a join with the same
+ * token subject replaces (one live session per identity), which does not count.
+ */
+function checkRoomFull(deps: HandlerDeps, room: PeerRoom, claims: VerifiedJoin | undefined): Peer | undefined {
+	const previous = claims ? room.members.get(claims.peer) : undefined;
+	const { maxPeersPerRoom } = deps.settings;
+	if (room.members.size - (previous ? 1 : 0) >= maxPeersPerRoom) {
+		throw new TureenError('ROOM_FULL', `room "${room.roomId}" has its maximum of ${maxPeersPerRoom} peers`);
+	}
+	return previous;
 }
 
 /** mediasoup's worker says this when every port of the transport's range is bound. */
@@ -129,7 +142,7 @@ export const handlers: Handlers = {
 		await deps.authorizeJoin(roomId, token);
 		peer.requireLive();
 		const { room } = await deps.rooms.getOrCreateRoom(roomId, ip);
-		return { rtpCapabilities: room.router.rtpCapabilities, workerId: room.workerId };
+		return { rtpCapabilities: room.router.rtpCapabilities, workerId: (peer.room === room ? peer.router?.workerId : undefined) ?? room.workerId };
 	},
 
 	async join({ deps, peer, ip }, { roomId, displayName, rtpCapabilities, token }) {
@@ -137,20 +150,22 @@ export const handlers: Handlers = {
 		const claims = await deps.authorizeJoin(roomId, token);
 		peer.requireLive();
 		const { room } = await deps.rooms.getOrCreateRoom(roomId, ip);
-		// From here to enter() nothing awaits: the checks below still hold when the peer enters.
-		peer.requireLive();
-		const why = unconsumableReason(room.router.rtpCapabilities.codecs ?? [], rtpCapabilities.codecs);
-		if (why) throw new TureenError('BAD_REQUEST', `join: ${why}`);
-		// One live session per identity: a second join with the same token subject replaces the first.
-		const previous = claims ? room.members.get(claims.peer) : undefined;
-		const { maxPeersPerRoom } = deps.settings;
-		if (room.members.size - (previous ? 1 : 0) >= maxPeersPerRoom) {
-			throw new TureenError('ROOM_FULL', `room "${roomId}" has its maximum of ${maxPeersPerRoom} peers`);
+		checkRoomFull(deps, room, claims);
+		// The router this peer will be on (opened now when placement spreads the room); given back if the join fails.
+		const seat = await room.takeSeat();
+		try {
+			// From here to enter() nothing awaits: the checks below still hold when the peer enters.
+			peer.requireLive();
+			const why = unconsumableReason(room.router.rtpCapabilities.codecs ?? [], rtpCapabilities.codecs);
+			if (why) throw new TureenError('BAD_REQUEST', `join: ${why}`);
+			const previous = checkRoomFull(deps, room, claims);
+			previous?.endSession('replaced');
+			peer.displayName = claims?.displayName ?? displayName;
+			peer.rtpCapabilities = rtpCapabilities as ms.RtpCapabilities;
+			peer.enter(room, { seat, ...(claims ? { session: { identity: claims.peer, expiresAt: claims.expiresAt } } : {}) });
+		} finally {
+			seat.release();
 		}
-		previous?.endSession('replaced');
-		peer.displayName = claims?.displayName ?? displayName;
-		peer.rtpCapabilities = rtpCapabilities as ms.RtpCapabilities;
-		peer.enter(room, claims ? { identity: claims.peer, expiresAt: claims.expiresAt } : undefined);
 		peer.broadcast({ notification: 'peerJoined', data: { peerId: peer.peerId, displayName: peer.displayName } });
 		return { peerId: peer.peerId, ...roomState(room, peer), ...(deps.node ? { node: deps.node() } : {}) };
 	},
@@ -165,11 +180,14 @@ export const handlers: Handlers = {
 		if (peer.transports.size >= limits.transportsPerPeer) {
 			throw limitReached('transportsPerPeer', limits.transportsPerPeer, 'this peer has its maximum of transports');
 		}
-		const host = deps.transportHost(room.workerId);
-		if (!host?.alive) throw new TureenError('NO_WORKER_AVAILABLE', 'the room is moving to another worker; retry');
+		const placed = peer.router;
+		const host = placed && deps.transportHost(placed.workerId);
+		if (!placed?.router || placed.closed || !host?.alive) {
+			throw new TureenError('NO_WORKER_AVAILABLE', 'your router is moving to another worker; retry after roomMoved');
+		}
 		let transport: ms.WebRtcTransport;
 		try {
-			transport = await room.router.createWebRtcTransport({
+			transport = await placed.router.createWebRtcTransport({
 				listenInfos: host.webRtcListenInfos(webrtcListenIp, announcedIp),
 				enableUdp: true,
 				enableTcp: true,
@@ -218,7 +236,7 @@ export const handlers: Handlers = {
 		);
 		peer.adoptProducer(room, producer);
 		// Every audio producer feeds the room's active speaker and audio levels; one that cannot is not kept.
-		await room.observeAudio(producer).catch((error: unknown) => {
+		await room.observeAudio(producer, peer).catch((error: unknown) => {
 			producer.close();
 			throw error;
 		});
@@ -244,9 +262,13 @@ export const handlers: Handlers = {
 
 	async consume({ deps, peer }, { producerId, transportId }) {
 		const target = { transportId, id: producerId, method: 'consume', what: 'producer' } as const;
-		const { room, transport, owner } = consumeTarget(deps, peer, target, (m) => m.producers);
+		const { room, owner } = consumeTarget(deps, peer, target, (m) => m.producers);
+		// On another worker's router the producer is piped here first; the client never knows.
+		const router = await room.routerToConsume({ producerId }, owner, peer);
+		// The peer may have moved or closed the transport meanwhile.
+		const transport = ownTransportFor(peer, transportId, 'recv', 'consume');
 		const rtpCapabilities = peer.rtpCapabilities;
-		if (!rtpCapabilities || !room.router.canConsume({ producerId, rtpCapabilities })) {
+		if (!rtpCapabilities || !router.canConsume({ producerId, rtpCapabilities })) {
 			throw new TureenError('MEDIA_ERROR', 'your RTP capabilities cannot receive this producer');
 		}
 		// Paused until the client has set up its side, as mediasoup recommends.
@@ -292,7 +314,10 @@ export const handlers: Handlers = {
 
 	async consumeData({ deps, peer }, { dataProducerId, transportId }) {
 		const target = { transportId, id: dataProducerId, method: 'consumeData', what: 'data producer' } as const;
-		const { room, transport, owner } = consumeTarget(deps, peer, target, (m) => m.dataProducers);
+		const { room, owner } = consumeTarget(deps, peer, target, (m) => m.dataProducers);
+		// As for media: a data producer of another worker's router is piped here first.
+		await room.routerToConsume({ dataProducerId }, owner, peer);
+		const transport = ownTransportFor(peer, transportId, 'recv', 'consumeData');
 		const dataConsumer = await withClientParameters(transport.consumeData({ dataProducerId }));
 		peer.adoptDataConsumer(room, dataConsumer);
 		return {

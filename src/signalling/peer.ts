@@ -15,8 +15,9 @@ import {
 	type RoomCloseReason,
 	type RoomMoveReason,
 } from '../protocol/messages.ts';
-import type { Room, RoomMember } from '../services/room.ts';
+import type { Room, RoomMember, RoomSeat } from '../services/room.ts';
 import type { AudioLevel } from '../services/rooms/audioLevelsPolicy.ts';
+import type { RoomRouter } from '../services/rooms/roomRouter.ts';
 import { DataRateGuard } from './dataRateGuard.ts';
 import { ProducerDynacast } from './dynacast.ts';
 
@@ -69,11 +70,6 @@ export class Peer implements RoomMember {
 	#room: PeerRoom | undefined;
 	#ended = false;
 	#expiryTimer: NodeJS.Timeout | undefined;
-	readonly #onRoomMoved = (_from: number, to: number, reason: RoomMoveReason) => {
-		// The old router took every transport, producer and consumer with it.
-		this.#forgetMedia();
-		this.notify({ notification: 'roomMoved', data: { workerId: to, reason } });
-	};
 	readonly #onActiveSpeaker = (peerId: string) => this.notify({ notification: 'activeSpeaker', data: { peerId } });
 	readonly #onAudioLevels = (levels: AudioLevel[]) => this.notify({ notification: 'audioLevels', data: { levels } });
 
@@ -146,11 +142,17 @@ export class Peer implements RoomMember {
 		}
 	}
 
+	/** The router this peer's transports live on, while it is in a room. */
+	get router(): RoomRouter<Peer> | undefined {
+		return this.#room?.routerOf(this);
+	}
+
 	/**
-	 * Enters a room; with a session, the peer takes the token's identity as its
+	 * Enters a room, on the seat's router (without one: the room's home
+	 * router); with a session, the peer takes the token's identity as its
 	 * peerId and its session ends when the token expires.
 	 */
-	enter(room: PeerRoom, session?: PeerSession): void {
+	enter(room: PeerRoom, { seat, session }: { seat?: RoomSeat<Peer>; session?: PeerSession } = {}): void {
 		this.requireLive();
 		if (room.closed) throw new TureenError('ROOM_NOT_FOUND', `room "${room.roomId}" closed`);
 		if (session) {
@@ -158,21 +160,26 @@ export class Peer implements RoomMember {
 			this.identity = session.identity;
 			this.#armExpiry(session.expiresAt);
 		}
-		room.addMember(this);
+		room.addMember(this, seat);
 		this.#room = room;
 		this.#listen(room);
 		// Speakers are announced on change only: a newcomer hears the current one now.
 		if (room.activeSpeaker) this.#onActiveSpeaker(room.activeSpeaker);
 	}
 
+	/** This peer's router went (its worker died or drained); the room gave it one on `workerId`. */
+	moved(workerId: number, reason: RoomMoveReason): void {
+		// The old router took every transport, producer and consumer with it.
+		this.#forgetMedia();
+		this.notify({ notification: 'roomMoved', data: { workerId, reason } });
+	}
+
 	#listen(room: PeerRoom): void {
-		room.on('moved', this.#onRoomMoved);
 		room.on('activeSpeaker', this.#onActiveSpeaker);
 		room.on('audioLevels', this.#onAudioLevels);
 	}
 
 	#stopListening(room: PeerRoom): void {
-		room.off('moved', this.#onRoomMoved);
 		room.off('activeSpeaker', this.#onActiveSpeaker);
 		room.off('audioLevels', this.#onAudioLevels);
 	}
@@ -240,16 +247,15 @@ export class Peer implements RoomMember {
 	adoptProducer(room: PeerRoom, producer: ms.Producer): void {
 		this.#adopt(room, producer);
 		this.#producers.set(producer.id, producer);
-		// The router this producer lives on: when it closes, the room is moving or closing.
-		const router = room.router;
 		this.#startDynacast(room, producer);
 		producer.observer.once('close', () => {
 			this.#producers.delete(producer.id);
 			this.#dynacasts.get(producer.id)?.close();
 			this.#dynacasts.delete(producer.id);
 			if (room.closed) return;
+			// A peer whose own router went (worker died, drained) lost its consumers with it: it hears only producerClosed.
 			for (const other of room.members.values()) {
-				if (other !== this) other.#producerGone(producer.id, this.peerId, !router.closed);
+				if (other !== this) other.#producerGone(producer.id, this.peerId, !(room.routerOf(other)?.closed ?? true));
 			}
 		});
 		this.broadcast({ notification: 'newProducer', data: this.#producerInfo(producer) });

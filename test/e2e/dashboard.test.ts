@@ -59,6 +59,8 @@ describe('GET /dashboard', () => {
 			MEDIASOUP_WORKER_COUNT: '2',
 			RTC_BASE_PORT: '46000',
 			ROOM_IDLE_TIMEOUT_MS: '600000',
+			// One peer per router: the lobby's two peers put it on both workers.
+			ROOM_MAX_PEERS_PER_ROUTER: '1',
 			// With the admin guard on, the page only gets data if it passes ?token= on.
 			ADMIN_TOKEN: TOKEN,
 		}));
@@ -72,7 +74,8 @@ describe('GET /dashboard', () => {
 		}
 		// Peers without signalling: enough for the counts the page shows.
 		const lobby = tureen.rooms.getRoom('lobby')!;
-		for (const peerId of ['alice', 'bob']) lobby.addMember(fakeMember(peerId));
+		for (const peerId of ['alice', 'bob']) lobby.addMember(fakeMember(peerId), await lobby.takeSeat());
+		assert.equal(lobby.routers.length, 2);
 		browser = await launchBrowser();
 	});
 
@@ -109,18 +112,20 @@ describe('GET /dashboard', () => {
 		);
 		assert.equal(state.canvases, 4, 'a CPU and a rooms/peers chart per worker');
 		assert.equal(state.charts, 4, 'every canvas is a Chart.js chart');
-		assert.match(state.text, /2 peers/);
+		assert.match(state.text, /spans 2 workers/);
 		assert.ok(authHeaders.length >= 2, 'the page polls /stats');
 		assert.ok(authHeaders.every((h) => h === `Bearer ${TOKEN}`), 'the ?token= goes out as a bearer header');
 
-		// Each room is listed on the card of the worker it lives on.
+		// Each room is listed on the card of every worker it has a router on.
 		for (const roomId of roomIds) {
-			const workerId = tureen.rooms.getRoom(roomId)!.workerId;
-			const onCard = await page
-				.locator(`article[data-worker-id="${workerId}"] li[data-room-id="${roomId}"]`)
-				.count();
-			assert.equal(onCard, 1, `${roomId} on worker ${workerId}'s card`);
+			for (const { workerId } of tureen.rooms.getRoom(roomId)!.routers) {
+				const onCard = await page
+					.locator(`article[data-worker-id="${workerId}"] li[data-room-id="${roomId}"]`)
+					.count();
+				assert.equal(onCard, 1, `${roomId} on worker ${workerId}'s card`);
+			}
 		}
+		assert.equal(await page.locator('li[data-room-id="lobby"][data-spans="2"]').count(), 2, 'the lobby on both cards, marked as spanning');
 
 		mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
 		await page.screenshot({ path: SCREENSHOT, fullPage: true });

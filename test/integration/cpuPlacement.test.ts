@@ -103,3 +103,41 @@ test('a loaded worker shows a higher CPU reading, and with equal room counts pla
 		stop();
 	}
 });
+
+test('a room whose worker stays above ROOM_SPREAD_CPU puts new peers on another worker, and folds back when they leave', async () => {
+	const spreadCpu = 0.05;
+	const { tureen: server } = await startTestServer({
+		MEDIASOUP_WORKER_COUNT: '2',
+		RTC_BASE_PORT: '43500',
+		RTC_PORTS_PER_WORKER: '200',
+		CPU_SAMPLE_INTERVAL_MS: '200',
+		ROOM_SPREAD_CPU: String(spreadCpu),
+	});
+	try {
+		const room = (await server.rooms.getOrCreateRoom('busy')).room;
+		const home = room.workerId;
+		const idle = await room.takeSeat();
+		assert.equal(idle.router.workerId, home, 'an idle worker keeps the room on one router');
+		idle.release();
+
+		const stop = await loadRouter(room.router);
+		try {
+			const hot = server.pool.getWorker(home)!;
+			const cpu = await pollUntil(
+				() => Promise.resolve(hot.cpuUsageAverage),
+				(avg) => avg > 2 * spreadCpu,
+				{ timeoutMs: 30_000, what: `the room's worker averaging above ${spreadCpu} of a core` },
+			);
+			console.log(`room's worker at ${cpu.toFixed(3)} of a core (5-sample average): the next peer goes elsewhere`);
+			const spread = await room.takeSeat();
+			assert.notEqual(spread.router.workerId, home, 'a new router on the other worker');
+			assert.deepEqual(room.routers.map((r) => r.workerId), [home, spread.router.workerId]);
+			spread.release();
+			assert.deepEqual(room.routers.map((r) => r.workerId), [home], 'the unused router closed: the room folded back');
+		} finally {
+			stop();
+		}
+	} finally {
+		await server.close();
+	}
+});

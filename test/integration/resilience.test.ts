@@ -63,7 +63,8 @@ describe('worker death', () => {
 		const roomsBefore = tureen.rooms.roomIdsOn(0);
 		process.kill(oldPid, 'SIGKILL');
 
-		await pollUntil(() => Promise.resolve(victim.alive && victim.pid !== oldPid), Boolean, { what: 'respawn' });
+		// The pool counts the restart once the new process has answered its first sample: wait for both.
+		await pollUntil(() => Promise.resolve(victim.alive && victim.pid !== oldPid && victim.restarts > 0), Boolean, { what: 'respawn' });
 		assert.deepEqual(victim.portRange, { min: 50000, max: 50999 });
 		assert.equal(victim.restarts, 1);
 		for (const roomId of roomsBefore) {

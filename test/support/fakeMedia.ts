@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 
 import type { types as ms } from 'mediasoup';
 
+import type { RoomMember } from '../../src/services/room.ts';
 import { MEDIA_CODECS } from '../../src/services/rooms/codecs.ts';
 
 let nextId = 1;
@@ -245,6 +246,25 @@ export class FakeRouter extends FakeClosable {
 		return this.producers.has(producerId);
 	}
 
+	/** Calls of pipeToRouter, and what the next one does: hold on a gate, or fail. */
+	readonly pipeCalls: { producerId: string; router: FakeRouter }[] = [];
+	pipeGate: Promise<void> | undefined;
+	pipeError: Error | undefined;
+
+	/** As mediasoup: the producer appears on the target router under the same id, and goes when the original closes. */
+	async pipeToRouter({ producerId, router }: { producerId: string; router: FakeRouter }): Promise<{ pipeProducer: FakeProducer }> {
+		this.pipeCalls.push({ producerId, router });
+		await this.pipeGate;
+		if (this.pipeError) throw this.pipeError;
+		const original = this.producers.get(producerId);
+		if (!original || original.closed) throw new Error('original Producer closed');
+		const pipeProducer = new FakeProducer(original.kind, {});
+		router.producers.set(producerId, pipeProducer);
+		original.observer.once('close', () => pipeProducer.close());
+		pipeProducer.observer.once('close', () => router.producers.delete(producerId));
+		return { pipeProducer };
+	}
+
 	protected override onClose(): void {
 		// mediasoup marks the router closed before its transports go.
 		for (const transport of this.transports) transport.close();
@@ -287,5 +307,26 @@ export class FakePool {
 		return { workerId: slot.workerId, worker: slot.worker as unknown as ms.Worker };
 	}
 
+	/** Stays on the room's first router on an available slot, else opens one where getLeastLoadedWorker says. */
+	placePeerInRoom(routers: readonly { workerId: number }[]): { kind: 'existing' | 'new'; workerId: number; worker: ms.Worker } {
+		const stay = routers.find((r) => !this.unavailable.has(r.workerId));
+		if (stay) return { kind: 'existing', workerId: stay.workerId, worker: this.slots[stay.workerId]!.worker as unknown as ms.Worker };
+		return { kind: 'new', ...this.getLeastLoadedWorker() };
+	}
+
 	attachRoomIndex(): void {}
+}
+
+/** A room member without a connection: it records why the room closed under it and where it was moved. */
+export function fakeMember(peerId: string): RoomMember & { closedWith: string[]; movedTo: string[] } {
+	const closedWith: string[] = [];
+	const movedTo: string[] = [];
+	return {
+		peerId,
+		displayName: peerId,
+		closedWith,
+		movedTo,
+		close: (reason) => void closedWith.push(reason),
+		moved: (workerId, reason) => void movedTo.push(`${workerId}:${reason}`),
+	};
 }

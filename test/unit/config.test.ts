@@ -37,6 +37,8 @@ describe('loadConfig defaults', () => {
 			logLevel: 'info',
 			cpuSampleIntervalMs: 1000,
 			cpuSimilarThreshold: 0.1,
+			roomSpreadCpu: 0.6,
+			roomMaxPeersPerRouter: Infinity,
 			roomIdleTimeoutMs: 30000,
 			maxPeersPerRoom: 50,
 			wsMaxMessageBytes: 65536,
@@ -94,6 +96,8 @@ describe('loadConfig valid values', () => {
 			LOG_LEVEL: 'debug',
 			CPU_SAMPLE_INTERVAL_MS: '250',
 			CPU_SIMILAR_THRESHOLD: '0.25',
+			ROOM_SPREAD_CPU: '0.75',
+			ROOM_MAX_PEERS_PER_ROUTER: '2',
 			ROOM_IDLE_TIMEOUT_MS: '0',
 			MAX_PEERS_PER_ROOM: '10',
 			WS_MAX_MESSAGE_BYTES: '2048',
@@ -129,6 +133,8 @@ describe('loadConfig valid values', () => {
 			logLevel: 'debug',
 			cpuSampleIntervalMs: 250,
 			cpuSimilarThreshold: 0.25,
+			roomSpreadCpu: 0.75,
+			roomMaxPeersPerRouter: 2,
 			roomIdleTimeoutMs: 0,
 			maxPeersPerRoom: 10,
 			wsMaxMessageBytes: 2048,
@@ -205,6 +211,14 @@ describe('loadConfig valid values', () => {
 		for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) {
 			assert.equal(loadConfig({ LOG_LEVEL: level }).logLevel, level);
 		}
+	});
+
+	it('accepts ROOM_SPREAD_CPU from 0 to 1 and ROOM_MAX_PEERS_PER_ROUTER from 1 to 10000', () => {
+		assert.equal(loadConfig({ ROOM_SPREAD_CPU: '0' }).roomSpreadCpu, 0);
+		assert.equal(loadConfig({ ROOM_SPREAD_CPU: '1' }).roomSpreadCpu, 1);
+		assert.equal(loadConfig({ ROOM_MAX_PEERS_PER_ROUTER: '1' }).roomMaxPeersPerRouter, 1);
+		assert.equal(loadConfig({ ROOM_MAX_PEERS_PER_ROUTER: '10000' }).roomMaxPeersPerRouter, 10000);
+		assert.equal(loadConfig({ ROOM_MAX_PEERS_PER_ROUTER: ' ' }).roomMaxPeersPerRouter, Infinity);
 	});
 
 	it('accepts CPU_SIMILAR_THRESHOLD from 0 to 1', () => {
@@ -287,6 +301,18 @@ describe('loadConfig invalid values throw ConfigError naming the variable and va
 	for (const value of ['2', '-0.1', '1.01', 'abc', '10%']) {
 		it(`CPU_SIMILAR_THRESHOLD=${JSON.stringify(value)}`, () => {
 			assertRejects({ CPU_SIMILAR_THRESHOLD: value }, 'CPU_SIMILAR_THRESHOLD', value);
+		});
+	}
+
+	for (const value of ['2', '-0.1', '1.01', 'abc', '60%']) {
+		it(`ROOM_SPREAD_CPU=${JSON.stringify(value)}`, () => {
+			assertRejects({ ROOM_SPREAD_CPU: value }, 'ROOM_SPREAD_CPU', value);
+		});
+	}
+
+	for (const value of ['0', '-1', '1.5', 'none', '10001', 'Infinity']) {
+		it(`ROOM_MAX_PEERS_PER_ROUTER=${JSON.stringify(value)}`, () => {
+			assertRejects({ ROOM_MAX_PEERS_PER_ROUTER: value }, 'ROOM_MAX_PEERS_PER_ROUTER', value);
 		});
 	}
 

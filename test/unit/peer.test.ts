@@ -8,7 +8,7 @@ import type { types as ms } from 'mediasoup';
 import type { NotificationMessage } from '../../src/protocol/messages.ts';
 import { Room } from '../../src/services/room.ts';
 import { Peer } from '../../src/signalling/peer.ts';
-import { FakeRouter, type FakeConsumer, type FakeProducer, type FakeTransport } from '../support/fakeMedia.ts';
+import { FakePool, FakeRouter, type FakeConsumer, type FakeProducer, type FakeTransport } from '../support/fakeMedia.ts';
 
 type Heard = { peer: Peer; heard: NotificationMessage[]; ended: string[] };
 
@@ -20,9 +20,9 @@ function newPeer(room?: Room<Peer>): Heard {
 	return { peer, heard, ended };
 }
 
-function newRoom(): { room: Room<Peer>; router: FakeRouter } {
+function newRoom(placer?: FakePool): { room: Room<Peer>; router: FakeRouter } {
 	const router = new FakeRouter();
-	return { room: new Room<Peer>('r', 0, router.asRouter()), router };
+	return { room: new Room<Peer>('r', 0, router.asRouter(), placer), router };
 }
 
 const names = (heard: NotificationMessage[]) => heard.map((m) => m.notification);
@@ -34,8 +34,8 @@ async function transportOf(peer: Peer, room: Room<Peer>, router: FakeRouter, dir
 }
 
 /** A publishes one producer and B consumes it. */
-async function publishedAndConsumed() {
-	const { room, router } = newRoom();
+async function publishedAndConsumed(placer?: FakePool) {
+	const { room, router } = newRoom(placer);
 	const a = newPeer(room);
 	const b = newPeer(room);
 	const send = await transportOf(a.peer, room, router, 'send');
@@ -109,10 +109,11 @@ describe('Peer (fake mediasoup objects)', () => {
 	});
 
 	it('a room moving: producerClosed for the remote producers (no consumerClosed), then roomMoved; the maps are empty', async () => {
-		const { room, router, a, b, producer } = await publishedAndConsumed();
+		const pool = new FakePool(2);
+		const { room, router, a, b, producer } = await publishedAndConsumed(pool);
 		a.heard.length = 0;
-		room.beginMove(1);
-		room.completeMove(0, new FakeRouter().asRouter(), 'worker-died');
+		pool.unavailable.add(0);
+		await room.moveOff(0, 'worker-died');
 		assert.equal(router.closed, true);
 		assert.deepEqual(b.heard, [
 			{ notification: 'producerClosed', data: { producerId: producer.id, peerId: a.peer.peerId } },

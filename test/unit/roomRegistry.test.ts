@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it, mock } from 'node:test';
 
 import { createLogger } from '../../src/logger.ts';
-import { Room, RoomRegistry, type RoomMember } from '../../src/services/room.ts';
-import { FakePool, FakeRouter } from '../support/fakeMedia.ts';
+import { Room, RoomRegistry } from '../../src/services/room.ts';
+import { fakeMember, FakePool, FakeRouter } from '../support/fakeMedia.ts';
 
 const IDLE_MS = 30_000;
 
@@ -19,10 +19,7 @@ function registry(pool = new FakePool(2), options: { maxRooms?: number; roomsPer
 	});
 }
 
-function member(peerId: string): RoomMember & { closedWith: string[] } {
-	const closedWith: string[] = [];
-	return { peerId, displayName: peerId, closedWith, close: (reason) => void closedWith.push(reason) };
-}
+const member = fakeMember;
 
 describe('RoomRegistry (fake workers)', () => {
 	afterEach(() => mock.timers.reset());

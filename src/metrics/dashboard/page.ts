@@ -21,7 +21,7 @@ type Stats = {
 	nodeId?: string;
 };
 
-type RoomsResponse = { rooms: { roomId: string; workerId: number; peerCount: number }[] };
+type RoomsResponse = { rooms: { roomId: string; workerId: number; peerCount: number; workers?: { workerId: number; peerCount: number }[] }[] };
 
 declare global {
 	interface Window {
@@ -86,14 +86,18 @@ function roomsByWorker(stats: Stats, rooms: RoomsResponse | undefined): Map<numb
 	const result = new Map<number, RoomRow[]>();
 	if (rooms) {
 		for (const room of rooms.rooms) {
-			const list = result.get(room.workerId) ?? [];
-			list.push({ roomId: room.roomId, peerCount: room.peerCount });
-			result.set(room.workerId, list);
+			// A room spanning workers appears on each worker's card, with the peers placed there.
+			const parts = room.workers ?? [{ workerId: room.workerId, peerCount: room.peerCount }];
+			for (const part of parts) {
+				const list = result.get(part.workerId) ?? [];
+				list.push({ roomId: room.roomId, peerCount: part.peerCount, spans: parts.length });
+				result.set(part.workerId, list);
+			}
 		}
 	} else {
 		// /rooms failed: /stats still says where each room lives, just not how full.
 		for (const [workerId, ids] of Object.entries(stats.distribution)) {
-			result.set(Number(workerId), ids.map((roomId) => ({ roomId, peerCount: undefined })));
+			result.set(Number(workerId), ids.map((roomId) => ({ roomId, peerCount: undefined, spans: undefined })));
 		}
 	}
 	for (const list of result.values()) list.sort((a, b) => a.roomId.localeCompare(b.roomId));

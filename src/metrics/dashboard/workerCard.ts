@@ -3,7 +3,8 @@ import type { WorkerStats } from '../../services/mediasoup.ts';
 import { lineChart, push, slide, type LineChart, type Sample } from './charts.ts';
 import { el } from './dom.ts';
 
-export type RoomRow = { roomId: string; peerCount: number | undefined };
+/** A room on one worker's card: its peers on that worker, and how many workers it spans. */
+export type RoomRow = { roomId: string; peerCount: number | undefined; spans: number | undefined };
 
 const COLORS = { cpu: '#2563eb', cpuAvg: '#f59e0b', rooms: '#059669', peers: '#7c3aed' };
 
@@ -43,7 +44,7 @@ export class WorkerCard {
 		header.append(el('h2', undefined, `Worker ${workerId}`), this.#status, this.#draining);
 
 		const facts = el('dl', 'facts');
-		for (const name of ['pid', 'ports', 'restarts', 'uptime', 'cpu', 'rss']) {
+		for (const name of ['pid', 'ports', 'pipes', 'restarts', 'uptime', 'cpu', 'rss']) {
 			const value = el('dd');
 			value.dataset.fact = name;
 			this.#facts.set(name, value);
@@ -104,6 +105,7 @@ export class WorkerCard {
 			`${stats.portRange.min}–${stats.portRange.max}${ports ? ` (${ports.inUse}/${ports.capacity} in use${ports.exhausted ? ', exhausted' : ''})` : ''}`,
 			ports?.exhausted ? 'bad' : ports && ports.inUse >= 0.9 * ports.capacity ? 'warn' : '',
 		);
+		this.#fact('pipes', `${stats.pipeTransports} transports, ${stats.pipedProducers} piped producers`);
 		this.#fact('restarts', String(stats.restarts), stats.restarts > 0 ? 'warn' : '');
 		this.#fact('uptime', alive ? duration(stats.uptimeMs) : '—');
 		this.#fact('cpu', `${percent(stats.cpuUsage)}% (avg ${percent(stats.cpuUsageAvg ?? 0)}%)`);
@@ -126,6 +128,10 @@ export class WorkerCard {
 						item.dataset.roomId = room.roomId;
 						const peers = room.peerCount === undefined ? '' : `${room.peerCount} peer${room.peerCount === 1 ? '' : 's'}`;
 						item.append(el('span', 'room-id', room.roomId), el('span', 'peers', peers));
+						if (room.spans !== undefined && room.spans > 1) {
+							item.dataset.spans = String(room.spans);
+							item.append(el('span', 'spans', `spans ${room.spans} workers`));
+						}
 						return item;
 					})),
 		);

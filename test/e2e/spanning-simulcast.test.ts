@@ -1,0 +1,68 @@
+// Simulcast across workers in real Chromium: the publisher and the watcher
+// on different workers (ROOM_MAX_PEERS_PER_ROUTER=1), so every layer crosses
+// a pipe; layer choice on the watcher's worker and dynacast at the publisher
+// work as in a room on one worker.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import type { Page } from 'playwright-core';
+
+import type { Tureen } from '../../src/server.ts';
+import { launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { pollUntil } from '../support/demoPage.ts';
+import { startTestServer } from '../support/server.ts';
+import { callClient, inboundVideo, outboundVideo } from '../support/simulcastStats.ts';
+
+const ROOM = 'simulcast-span';
+let tureen: Tureen;
+let baseUrl: string;
+let browser: TestBrowser;
+let publisher: Page;
+let watcher: Page;
+
+before(async () => {
+	({ tureen, baseUrl } = await startTestServer({
+		MEDIASOUP_WORKER_COUNT: '2',
+		RTC_BASE_PORT: '44500',
+		RTC_PORTS_PER_WORKER: '100',
+		ROOM_MAX_PEERS_PER_ROUTER: '1',
+	}));
+	browser = await launchBrowser();
+	publisher = await browser.context.newPage();
+	await publisher.goto(`${baseUrl}/?room=${ROOM}&name=publisher`);
+	watcher = await browser.context.newPage();
+	await watcher.goto(`${baseUrl}/?room=${ROOM}&name=watcher&publish=off&adaptive=off`);
+});
+
+after(async () => {
+	await browser?.close();
+	await tureen?.close();
+});
+
+test('layers cross a pipe: the watcher on the other worker decodes the top layer, then ~320 wide after preferring layer 0; the publisher drops its top encoding', async () => {
+	await pollUntil(() => outboundVideo(publisher), (e) => e.length === 3, { what: 'three simulcast encodings sent' });
+	const room = tureen.rooms.getRoom(ROOM)!;
+	assert.equal(room.routers.length, 2, 'publisher and watcher on two workers');
+	const top = await pollUntil(
+		() => inboundVideo(watcher),
+		(v) => v.length === 1 && v[0]!.frameWidth >= 1200,
+		{ timeoutMs: 45_000, what: 'the top layer (about 1280 wide) decoded across the pipe' },
+	);
+	await callClient(watcher, 'setPreferredLayers', top[0]!.consumerId, 0);
+	await pollUntil(
+		() => inboundVideo(watcher),
+		(v) => v.length === 1 && v[0]!.frameWidth > 0 && v[0]!.frameWidth <= 400,
+		{ timeoutMs: 15_000, what: 'the smallest layer (about 320 wide) decoded' },
+	);
+	// Dynacast: the only subscriber (on the other worker) wants layer 0, so the publisher stops r2.
+	const r2 = async () => (await outboundVideo(publisher)).find((e) => e.rid === 'r2')?.bytesSent ?? NaN;
+	await pollUntil(
+		async () => {
+			const before = await r2();
+			await new Promise((resolve) => setTimeout(resolve, 1000));
+			return (await r2()) - before;
+		},
+		(growth) => growth === 0,
+		{ timeoutMs: 20_000, what: 'the top encoding stopped' },
+	);
+});
