@@ -6,7 +6,7 @@ import type { Page } from 'playwright-core';
 
 import type { Tureen } from '../../src/server.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { audioStats, framesByPeer, openDemo, pollUntil, videoStats } from '../support/demoPage.ts';
+import { audioStats, framesByPeer, ONE_ENCODING, openDemo, pollUntil, videoStats } from '../support/demoPage.ts';
 import { startTestServer } from '../support/server.ts';
 
 let tureen: Tureen;
@@ -29,7 +29,7 @@ test('two rooms on two workers: every page decodes the video and audio of every 
 	for (const [room, names] of Object.entries(rooms)) {
 		for (const name of names) {
 			const loadedAt = Date.now();
-			pages.push({ room, page: await openDemo(browser.context, baseUrl, room, name), loadedAt });
+			pages.push({ room, page: await openDemo(browser.context, baseUrl, room, name, ONE_ENCODING), loadedAt });
 		}
 	}
 

@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 
 import type { Tureen } from '../../src/server.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { framesByPeer, openDemo, pollUntil, videoStats, type VideoStat } from '../support/demoPage.ts';
+import { framesByPeer, ONE_ENCODING, openDemo, pollUntil, videoStats, type VideoStat } from '../support/demoPage.ts';
 import { startTestServer } from '../support/server.ts';
 
 type Stats = {
@@ -43,7 +43,7 @@ function totalFrames(stats: VideoStat[]): number {
 test('kill -9 of one worker: its rooms recover on their own, the other rooms never notice', async () => {
 	const pages: Record<'A' | 'B', Page[]> = { A: [], B: [] };
 	for (const room of ['A', 'B'] as const) {
-		for (const name of ['1', '2']) pages[room].push(await openDemo(browser.context, baseUrl, room, `${room}${name}`));
+		for (const name of ['1', '2']) pages[room].push(await openDemo(browser.context, baseUrl, room, `${room}${name}`, ONE_ENCODING));
 	}
 	for (const page of [...pages.A, ...pages.B]) {
 		await pollUntil(() => videoStats(page), (s) => s.length === 1 && s[0]!.framesDecoded > 0, { what: 'first decoded frame' });

@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 
 import type { Tureen } from '../../src/server.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { framesByPeer, openDemo, pollUntil, videoStats } from '../support/demoPage.ts';
+import { framesByPeer, ONE_ENCODING, openDemo, pollUntil, videoStats } from '../support/demoPage.ts';
 import { startTestServer } from '../support/server.ts';
 
 let tureen: Tureen;
@@ -43,7 +43,7 @@ async function decoding(page: Page): Promise<{ frames: Map<string, number>; cons
 
 test('four pages in one room on two workers decode each other; kill -9 of one worker moves only its pages', async () => {
 	const pages: Page[] = [];
-	for (const name of ['c1', 'c2', 'c3', 'c4']) pages.push(await openDemo(browser.context, baseUrl, 'spanning', name));
+	for (const name of ['c1', 'c2', 'c3', 'c4']) pages.push(await openDemo(browser.context, baseUrl, 'spanning', name, ONE_ENCODING));
 	const ids = await pollUntil(() => Promise.all(pages.map(pagePeerId)), (list) => list.every(Boolean), { what: 'every page joined' });
 	for (const [i, page] of pages.entries()) {
 		await pollUntil(

@@ -3,12 +3,22 @@ import type { BrowserContext, Page } from 'playwright-core';
 export type VideoStat = { peerId: string; consumerId: string; framesDecoded: number };
 export type AudioStat = { peerId: string; consumerId: string; packetsReceived: number; totalSamplesReceived: number };
 
-/** Opens the demo page, which joins `room` at once and publishes the fake camera. */
-export async function openDemo(context: BrowserContext, baseUrl: string, room: string, name: string): Promise<Page> {
+/**
+ * Opens the demo page, which joins `room` at once and publishes the fake
+ * camera; `query` adds page options (e.g. `{ simulcast: 'off' }`).
+ */
+export async function openDemo(context: BrowserContext, baseUrl: string, room: string, name: string, query: Record<string, string> = {}): Promise<Page> {
 	const page = await context.newPage();
-	await page.goto(`${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
+	const params = new URLSearchParams({ room, name, ...query });
+	await page.goto(`${baseUrl}/?${params.toString()}`);
 	return page;
 }
+
+/**
+ * For tests about something other than layers: one encoding per page. Four
+ * pages each encoding three simulcast layers overload a 2-core machine.
+ */
+export const ONE_ENCODING = { simulcast: 'off' } as const;
 
 export function videoStats(page: Page): Promise<VideoStat[]> {
 	return page.evaluate(async () => {
