@@ -9,6 +9,15 @@ function worker(workerId: number, overrides: Partial<WorkerSnapshot> = {}): Work
 	return { workerId, alive: true, draining: false, roomCount: 0, cpu: 0, lastUsedAt: 0, ...overrides };
 }
 
+
+/** Every ordered choice of three workers (ids 0, 1, 2) from the given states. */
+function forEveryTrio(perWorker: readonly Omit<WorkerSnapshot, 'workerId'>[], check: (workers: WorkerSnapshot[]) => void): void {
+	for (const a of perWorker) {
+		for (const b of perWorker) {
+			for (const c of perWorker) check([{ workerId: 0, ...a }, { workerId: 1, ...b }, { workerId: 2, ...c }]);
+		}
+	}
+}
 describe('chooseWorker: eligibility', () => {
 	it('returns undefined for an empty pool', () => {
 		assert.equal(chooseWorker([], DEFAULT), undefined);
@@ -220,25 +229,16 @@ describe('chooseWorker: exhaustive matrix against a reference', () => {
 		let undefinedCount = 0;
 		const seenWinners = new Set<number>();
 		const mismatches: string[] = [];
-		for (const a of perWorker) {
-			for (const b of perWorker) {
-				for (const c of perWorker) {
-					const workers = [
-						{ workerId: 0, ...a },
-						{ workerId: 1, ...b },
-						{ workerId: 2, ...c },
-					];
-					const expected = referenceChoose(workers, DEFAULT.cpuSimilarThreshold);
-					const actual = chooseWorker(workers, DEFAULT);
-					checked += 1;
-					if (expected === undefined) undefinedCount += 1;
-					else seenWinners.add(expected);
-					if (actual !== expected && mismatches.length < 5) {
-						mismatches.push(`${JSON.stringify(workers)}: expected ${expected}, got ${actual}`);
-					}
-				}
+		forEveryTrio(perWorker, (workers) => {
+			const expected = referenceChoose(workers, DEFAULT.cpuSimilarThreshold);
+			const actual = chooseWorker(workers, DEFAULT);
+			checked += 1;
+			if (expected === undefined) undefinedCount += 1;
+			else seenWinners.add(expected);
+			if (actual !== expected && mismatches.length < 5) {
+				mismatches.push(`${JSON.stringify(workers)}: expected ${expected}, got ${actual}`);
 			}
-		}
+		});
 		assert.deepEqual(mismatches, []);
 		assert.equal(checked, (4 * 27) ** 3);
 		// Sanity: the matrix exercised every outcome.
@@ -265,21 +265,12 @@ describe('chooseWorker: exhaustive matrix against a reference', () => {
 		}
 		const mismatches: string[] = [];
 		const outcomes = new Set<number | undefined>();
-		for (const a of perWorker) {
-			for (const b of perWorker) {
-				for (const c of perWorker) {
-					const workers = [
-						{ workerId: 0, ...a },
-						{ workerId: 1, ...b },
-						{ workerId: 2, ...c },
-					];
-					const expected = referenceChoose(workers, DEFAULT.cpuSimilarThreshold);
-					outcomes.add(expected);
-					const actual = chooseWorker(workers, DEFAULT);
-					if (actual !== expected && mismatches.length < 5) mismatches.push(`${JSON.stringify(workers)}: ${expected} vs ${actual}`);
-				}
-			}
-		}
+		forEveryTrio(perWorker, (workers) => {
+			const expected = referenceChoose(workers, DEFAULT.cpuSimilarThreshold);
+			outcomes.add(expected);
+			const actual = chooseWorker(workers, DEFAULT);
+			if (actual !== expected && mismatches.length < 5) mismatches.push(`${JSON.stringify(workers)}: ${expected} vs ${actual}`);
+		});
 		assert.deepEqual(mismatches, []);
 		assert.deepEqual([...outcomes].sort(), [0, 1, 2, undefined]);
 	});
