@@ -12,7 +12,7 @@
 // load generators on the other core, so 1- and 2-worker ramps see the same
 // surroundings. Ratios are taken inside a round only.
 import type { ChildHandle } from './ipc.ts';
-import { bracket, nextRampStep } from './rampPlan.ts';
+import { rampToSaturation } from './ramp.ts';
 import type { BenchSettings } from './settings.ts';
 import { pairedRatios, spreadOf, type Spread } from './stats.ts';
 import { runStep, type StepConfig, type StepResult, type StepTiming } from './step.ts';
@@ -20,13 +20,13 @@ import { runStep, type StepConfig, type StepResult, type StepTiming } from './st
 export type Binary = StepConfig['binary'];
 
 const PROBES: StepConfig[] = [
-	{ label: 'main', binary: 'main', mode: 'tureen', workers: 1, srtp: true },
-	{ label: 'floor', binary: 'main', mode: 'tureen', workers: 1, srtp: false },
-	{ label: 'raw', binary: 'main', mode: 'raw', workers: 1, srtp: true },
-	{ label: 'other', binary: 'other', mode: 'tureen', workers: 1, srtp: true },
+	{ label: 'main', binary: 'main', mode: 'tureen', workers: 1, srtp: true, shape: 'rooms' },
+	{ label: 'floor', binary: 'main', mode: 'tureen', workers: 1, srtp: false, shape: 'rooms' },
+	{ label: 'raw', binary: 'main', mode: 'raw', workers: 1, srtp: true, shape: 'rooms' },
+	{ label: 'other', binary: 'other', mode: 'tureen', workers: 1, srtp: true, shape: 'rooms' },
 ];
 const RAMPS: StepConfig[] = [1, 2].flatMap((workers) =>
-	(['main', 'other'] as const).map((binary) => ({ label: `${binary}-${workers}w`, binary, mode: 'tureen' as const, workers, srtp: true })),
+	(['main', 'other'] as const).map((binary) => ({ label: `${binary}-${workers}w`, binary, mode: 'tureen' as const, workers, srtp: true, shape: 'rooms' as const })),
 );
 
 /** One value per round, undefined where that round's measurement failed (the reason is in `errors`). */
@@ -96,16 +96,11 @@ export async function runCapacityRounds(
 			const probeUs = usPerPacket[config.binary === 'main' ? 'main' : 'other']![round - 1] ?? calibration.usPerPacket;
 			const start = lastKnee.get(config.label) ?? atShare(probeUs, settings.rampStart);
 			const plan = { start, stride: settings.stride, maxStrides: settings.maxStrides, bisections: settings.bisections, resolution: settings.resolution };
-			const tried: StepResult[] = [];
-			for (let n = nextRampStep([], plan); n !== undefined; n = nextRampStep(tried.map((s) => ({ subscribersPerWorker: s.subscribersPerWorker, good: s.verdict.good })), plan)) {
-				tried.push(await step(config, n, round));
-			}
-			const { lo, hi } = bracket(tried.map((s) => ({ subscribersPerWorker: s.subscribersPerWorker, good: s.verdict.good })));
-			if (lo === undefined || hi === undefined) {
-				errors.push(`ramp ${config.label}, round ${round}: ${lo === undefined ? 'no step was carried' : 'never saturated'} (steps ${tried.map((s) => s.subscribersPerWorker).join(', ')})`);
+			const { tried, lo, hi, best } = await rampToSaturation((n) => step(config, n, round), plan);
+			if (lo === undefined || hi === undefined || !best) {
+				errors.push(`ramp ${config.label}, round ${round}: ${lo === undefined ? 'no step was carried' : 'never saturated'} (steps ${tried.map((s) => s.load).join(', ')})`);
 				continue;
 			}
-			const best = tried.find((s) => s.subscribersPerWorker === lo && s.verdict.good)!;
 			saturation[config.label]![round - 1] = best.forwardedPps / config.workers;
 			lastKnee.set(config.label, lo);
 			log(`  => ${config.label} round ${round}: carried ${lo}/worker (${Math.round(best.forwardedPps / config.workers)} pkt/s per worker), failed at ${hi}`);
@@ -147,9 +142,9 @@ export function describeStep(s: StepResult): string {
 	const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 	const w = s.window;
 	return (
-		`  ${s.verdict.good ? 'ok ' : 'BAD'} ${s.label} r${s.round} ${s.subscribersPerWorker}/worker: ${Math.round(s.forwardedPps)} pkt/s, ${s.usPerPacket.toFixed(1)} us/pkt;` +
+		`  ${s.verdict.good ? 'ok ' : 'BAD'} ${s.label} r${s.round} ${s.shape === 'mesh' ? `${s.load} peers, ${s.consumers} consumers` : `${s.load}/worker`}: ${Math.round(s.forwardedPps)} pkt/s, ${s.usPerPacket.toFixed(1)} us/pkt;` +
 		` workers ${Object.values(w.workerCpu).map(pct).join('/')} throttled ${s.throttledShare.map(pct).join('/')}; worst loss ${pct(s.verdict.worstLoss)}, deficit ${pct(s.verdict.deficit)}, stalled ${s.verdict.stalled};` +
-		` node ${pct(w.serverNodeCpu)} sink ${pct(w.sinkCpu)}; settled ${(s.settledAfterMs / 1000).toFixed(1)} s; ${(s.tookMs / 1000).toFixed(1)} s` +
+		` node ${pct(w.serverNodeCpu)} sink ${pct(w.sinkCpu)}; UDP buffer drops ${w.udpRcvbufErrors}; settled ${(s.settledAfterMs / 1000).toFixed(1)} s; ${(s.tookMs / 1000).toFixed(1)} s` +
 		(s.verdict.good ? '' : ` (${s.verdict.reasons.join('; ')})`)
 	);
 }

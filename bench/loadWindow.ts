@@ -4,7 +4,7 @@
 // is sampled before and after the sink, and the mean of the two server
 // samples stands for the moment the sink was sampled.
 import type { ChildHandle } from './ipc.ts';
-import { coreTimes, coreUseBetween, cpuBetween } from './procStats.ts';
+import { coreTimes, coreUseBetween, cpuBetween, udpReceiveBufferErrors } from './procStats.ts';
 import type { ServerSample } from './serverChild.ts';
 import type { SinkSample } from './sinkChild.ts';
 import type { ConsumerWindow } from './stepVerdict.ts';
@@ -12,7 +12,7 @@ import type { ConsumerWindow } from './stepVerdict.ts';
 /** Where each light subscriber's packets come from: `${port}:${ssrc}` -> producer id, and that producer's worker. */
 export type SinkMap = Map<string, { producerId: string; workerId: number }>;
 
-export type Edge = { before: ServerSample; sink: SinkSample; after: ServerSample; cores: ReturnType<typeof coreTimes> };
+export type Edge = { before: ServerSample; sink: SinkSample; after: ServerSample; cores: ReturnType<typeof coreTimes>; udpRcvbufErrors: number };
 
 export type WindowResult = {
 	seconds: number;
@@ -26,13 +26,15 @@ export type WindowResult = {
 	sinkCpu: number;
 	/** Each CPU of the machine: share busy, and in softirq (loopback delivery is accounted there). */
 	cores: { busy: number; softirq: number }[];
+	/** UDP datagrams the kernel dropped for full receive buffers (machine-wide): where loss came from when no worker was at its budget. */
+	udpRcvbufErrors: number;
 };
 
 export async function sampleEdge(server: ChildHandle, sink: ChildHandle): Promise<Edge> {
 	const before = await server.request<ServerSample>('sample');
 	const sinkSample = await sink.request<SinkSample>('sample', {}, 60_000);
 	const after = await server.request<ServerSample>('sample');
-	return { before, sink: sinkSample, after, cores: coreTimes() };
+	return { before, sink: sinkSample, after, cores: coreTimes(), udpRcvbufErrors: udpReceiveBufferErrors() };
 }
 
 function sentAt(e: Edge, producerId: string): number {
@@ -73,6 +75,7 @@ export function windowBetween(start: Edge, end: Edge, sinkMap: SinkMap): WindowR
 		serverNodeCpu: cpuBetween({ atMs: start.before.atMs, cpuMs: start.before.nodeCpuMs }, { atMs: end.before.atMs, cpuMs: end.before.nodeCpuMs }),
 		sinkCpu: cpuBetween({ atMs: start.sink.atMs, cpuMs: start.sink.cpuMs }, { atMs: end.sink.atMs, cpuMs: end.sink.cpuMs }),
 		cores: coreUseBetween(start.cores, end.cores),
+		udpRcvbufErrors: end.udpRcvbufErrors - start.udpRcvbufErrors,
 	};
 }
 

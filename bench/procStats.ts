@@ -107,3 +107,15 @@ export function coreUseBetween(a: CoreTimes[], b: CoreTimes[]): { busy: number; 
 		return { busy: (now.busy - was.busy) / total, softirq: (now.softirq - was.softirq) / total };
 	});
 }
+
+/**
+ * Datagrams the kernel dropped, machine-wide, because a UDP socket's receive
+ * buffer was full (/proc/net/snmp Udp RcvbufErrors); 0 where unreadable.
+ */
+export function udpReceiveBufferErrors(): number {
+	const rows = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Udp:'));
+	const names = rows[0]?.split(/\s+/) ?? [];
+	const values = rows[1]?.split(/\s+/) ?? [];
+	const at = names.indexOf('RcvbufErrors');
+	return at > 0 ? Number(values[at] ?? 0) : 0;
+}

@@ -3,7 +3,7 @@
 // saturation). Pure: a function of the steps tried so far.
 
 export type RampPlan = {
-	/** First step, subscribers per worker. */
+	/** First step, in the ramp's unit of load (subscribers per worker, or peers of one room). */
 	start: number;
 	/** Factor between steps while the ramp has not yet found both a carried and a failed step. */
 	stride: number;
@@ -13,17 +13,17 @@ export type RampPlan = {
 	resolution: number;
 };
 
-export type Tried = { subscribersPerWorker: number; good: boolean };
+export type Tried = { load: number; good: boolean };
 
 /** The highest carried step below the lowest failed one, and that failed one. */
 export function bracket(tried: readonly Tried[]): { lo: number | undefined; hi: number | undefined } {
-	const bad = tried.filter((t) => !t.good).map((t) => t.subscribersPerWorker);
+	const bad = tried.filter((t) => !t.good).map((t) => t.load);
 	const hi = bad.length ? Math.min(...bad) : undefined;
-	const good = tried.filter((t) => t.good && (hi === undefined || t.subscribersPerWorker < hi)).map((t) => t.subscribersPerWorker);
+	const good = tried.filter((t) => t.good && (hi === undefined || t.load < hi)).map((t) => t.load);
 	return { lo: good.length ? Math.max(...good) : undefined, hi };
 }
 
-/** The next step (subscribers per worker), or undefined when the ramp is done. */
+/** The next step (a load), or undefined when the ramp is done. */
 export function nextRampStep(tried: readonly Tried[], plan: RampPlan): number | undefined {
 	if (tried.length === 0) return Math.max(1, Math.round(plan.start));
 	const { lo, hi } = bracket(tried);

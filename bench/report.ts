@@ -7,7 +7,9 @@ import type { Machine, WorkerBinary } from './machineInfo.ts';
 import type { MemoryFigures } from './memory.ts';
 import type { PipeCostRound } from './pipeCost.ts';
 import type { SimResult } from './placementSim.ts';
+import type { SpreadRoomFigures } from './spreadRoom.ts';
 import type { BenchSettings } from './settings.ts';
+import type { StepResult } from './step.ts';
 import { spreadOf, type Spread } from './stats.ts';
 import type { TureenCostRound } from './tureenCost.ts';
 
@@ -25,6 +27,10 @@ export type BenchResults = {
 	placement?: SimResult;
 	/** Rooms spanning workers: a consumer on the producer's worker against one fed through a pipe, per round. */
 	pipeCost?: PipeCostRound[];
+	/** The largest all-to-all room on 1 worker and spread over 2, per round. */
+	spreadRoom?: SpreadRoomFigures;
+	/** Set when the run measured only this figure (`--only`). */
+	only?: 'spread-room';
 	memory?: MemoryFigures;
 	latency?: JoinLatency;
 	figures?: Figures;
@@ -53,6 +59,11 @@ function pipeRounds(res: BenchResults, value: (r: PipeCostRound) => number): Spr
 }
 
 export function computeFigures(res: BenchResults): Figures {
+	if (res.only === 'spread-room') return { rows: spreadRoomRows(res) };
+	return { rows: [...capacityRows(res), ...spreadRoomRows(res), ...pipeRows(res), ...costRows(res)] };
+}
+
+function capacityRows(res: BenchResults): Row[] {
 	const c = res.capacity;
 	const n = res.settings.rounds;
 	const us = c?.usPerPacket ?? {};
@@ -86,21 +97,41 @@ export function computeFigures(res: BenchResults): Figures {
 			{ name: '--worker-bin / main binary, 1-worker saturation throughput (paired)', unit: 'x', digits: 2, value: pairedSummary(sat['other-1w'], sat['main-1w'], n) },
 		);
 	}
+	return rows;
+}
+
+function spreadRoomRows(res: BenchResults): Row[] {
+	const n = res.settings.rounds;
+	const rounds = res.spreadRoom?.rounds ?? [];
+	const per = (value: (r: SpreadRoomFigures['rounds'][number]) => number | undefined): PerRound => Array.from({ length: n }, (_, i) => (rounds[i] ? value(rounds[i]) : undefined));
+	const consumers1 = per((r) => r.consumers.oneWorker);
+	const consumers2 = per((r) => r.consumers.twoWorkers);
+	const budget = res.spreadRoom?.budget ?? res.settings.workerBudget;
+	return [
+		{ name: `Largest all-to-all room (video + audio) at <= 1% loss per consumer, 1 worker at a ${budget}-core budget: peers`, unit: 'peers', digits: 0, value: summary(per((r) => r.peers.oneWorker), n), note: `consumers ${fmt(summary(consumers1, n), 0)}` },
+		{ name: '... the same room spread over 2 workers by peer placement: peers', unit: 'peers', digits: 0, value: summary(per((r) => r.peers.twoWorkers), n), note: `consumers ${fmt(summary(consumers2, n), 0)}` },
+		{ name: '... consumers, spread over 2 workers / on 1 worker (paired)', unit: 'x', digits: 2, value: pairedSummary(consumers2, consumers1, n) },
+	];
+}
+
+function pipeRows(res: BenchResults): Row[] {
 	const pipe = res.pipeCost?.[0];
 	const layout = pipe ? `${Math.round(pipe.deliveredPps)} pkt/s delivered, ${Math.round(pipe.pipedPps)} pkt/s through the pipe` : '';
-	rows.push(
+	return [
 		{ name: 'Worker CPU per delivered packet, consumers on the producer\'s worker (both workers counted, no budget)', unit: 'us', digits: 1, value: pipeRounds(res, (r) => r.localUsPerPacket), note: layout },
 		{ name: '... the same consumers on another worker, fed through a pipe', unit: 'us', digits: 1, value: pipeRounds(res, (r) => r.pipedUsPerPacket) },
 		{ name: '... piped / local, per delivered packet (paired)', unit: 'x', digits: 2, value: pipeRounds(res, (r) => r.pipedUsPerPacket / r.localUsPerPacket) },
 		{ name: '... extra worker CPU per packet crossing a pipe (pipe consumer + pipe producer)', unit: 'us', digits: 1, value: pipeRounds(res, (r) => r.usPerPipedPacket) },
-	);
+	];
+}
+
+function costRows(res: BenchResults): Row[] {
 	const cost = res.tureenCost?.find((r) => r !== undefined);
-	rows.push(
+	return [
 		{ name: 'Tureen Node CPU per join (wrtc peer: WebSocket, transport, ICE + DTLS, 2 consumers)', unit: 'ms', digits: 2, value: costRounds(res, 'msPerJoin') },
 		{ name: 'Tureen Node CPU per connected peer (steady, receiving audio + video)', unit: '% of a core', digits: 3, value: costRounds(res, 'cpuPerPeer', 100) },
 		{ name: `Tureen Node CPU per GET /stats (${cost?.rooms ?? '?'} rooms, ${cost?.joined ?? '?'} peers)`, unit: 'ms', digits: 2, value: costRounds(res, 'msPerStatsCall') },
-	);
-	return { rows };
+	];
 }
 
 function fmt(s: Spread | undefined, digits: number): string {
@@ -131,15 +162,19 @@ function singleRows(res: BenchResults): string[] {
 	];
 }
 
-function stepTable(c: CapacityFigures | undefined): string[] {
-	if (!c) return [];
+function capacitySteps(c: CapacityFigures | undefined): StepResult[] {
+	return c ? [c.calibration, ...c.steps.filter((s) => s !== c.calibration)] : [];
+}
+
+function stepTable(steps: readonly StepResult[]): string[] {
+	if (steps.length === 0) return [];
 	const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 	return [
-		'| step | round | subscribers/worker | pkt/s | us/pkt | worker CPU | throttled | worst consumer loss | deficit | stalled | server Node | sink | settled after | verdict |',
-		'|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-		...[c.calibration, ...c.steps.filter((s) => s !== c.calibration)].map(
+		'| step | round | load | consumers | pkt/s | us/pkt | worker CPU | throttled | worst consumer loss | deficit | stalled | server Node | sink | UDP buffer drops | settled after | verdict |',
+		'|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+		...steps.map(
 			(s) =>
-				`| ${s.label} | ${s.round || 'calibration'} | ${s.subscribersPerWorker} | ${Math.round(s.forwardedPps)} | ${s.usPerPacket.toFixed(1)} | ${Object.values(s.window.workerCpu).map(pct).join(' / ')} | ${s.throttledShare.map(pct).join(' / ')} | ${pct(s.verdict.worstLoss)} | ${pct(s.verdict.deficit)} | ${s.verdict.stalled} | ${pct(s.window.serverNodeCpu)} | ${pct(s.window.sinkCpu)} | ${(s.settledAfterMs / 1000).toFixed(1)} s | ${s.verdict.good ? 'carried' : 'failed'} |`,
+				`| ${s.label} | ${s.round || 'calibration'} | ${s.shape === 'mesh' ? `${s.load} peers` : `${s.load}/worker`} | ${s.consumers} | ${Math.round(s.forwardedPps)} | ${s.usPerPacket.toFixed(1)} | ${Object.values(s.window.workerCpu).map(pct).join(' / ')} | ${s.throttledShare.map(pct).join(' / ')} | ${pct(s.verdict.worstLoss)} | ${pct(s.verdict.deficit)} | ${s.verdict.stalled} | ${pct(s.window.serverNodeCpu)} | ${pct(s.window.sinkCpu)} | ${s.window.udpRcvbufErrors} | ${(s.settledAfterMs / 1000).toFixed(1)} s | ${s.verdict.good ? 'carried' : 'failed'} |`,
 		),
 	];
 }
@@ -165,11 +200,8 @@ export function renderMarkdown(res: BenchResults): string {
 		'|---|---|---|---|',
 		...figures.rows.map((r) => `| ${r.name}${r.note ? ` (${r.note})` : ''} | **${fmt(r.value, r.digits)}** ${r.unit} | ${spread(r)} | ${rounds(r)} |`),
 		'',
-		'| once per run | value | notes |',
-		'|---|---|---|',
-		...singleRows(res),
-		'',
-		...stepTable(res.capacity),
+		...(res.only ? [] : ['| once per run | value | notes |', '|---|---|---|', ...singleRows(res), '']),
+		...stepTable([...capacitySteps(res.capacity), ...(res.spreadRoom?.steps ?? [])]),
 	];
 	if (res.errors.length) out.push('', '**Errors** (the run exits non-zero)', '', ...res.errors.map((e) => `- ${e.figure}: ${e.message}`));
 	return `${out.join('\n')}\n`;

@@ -25,6 +25,7 @@ import { computeFigures, renderMarkdown, type BenchResults } from './report.ts';
 import { loadCapture } from './rtpCapture.ts';
 import { captureRates, prepareCapture } from './rtpReplay.ts';
 import { benchSettings } from './settings.ts';
+import { runSpreadRoomRounds } from './spreadRoom.ts';
 import { measureTureenCost, type TureenCostRound } from './tureenCost.ts';
 
 const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
@@ -36,14 +37,20 @@ const { values } = parseArgs({
 	options: {
 		quick: { type: 'boolean', default: false },
 		'worker-bin': { type: 'string' },
+		only: { type: 'string' },
 		help: { type: 'boolean', short: 'h', default: false },
 	},
 	strict: true,
 });
 if (values.help) {
-	console.log('usage: npm run bench -- [--quick] [--worker-bin PATH]   (see bench/README.md)');
+	console.log('usage: npm run bench -- [--quick] [--worker-bin PATH] [--only spread-room]   (see bench/README.md)');
 	process.exit(0);
 }
+if (values.only !== undefined && values.only !== 'spread-room') {
+	console.error(`--only takes "spread-room" (the one figure that can run alone), not "${values.only}"`);
+	process.exit(2);
+}
+const only = values.only;
 
 const quick = values.quick ?? false;
 const started = performance.now();
@@ -103,6 +110,7 @@ async function main(): Promise<number> {
 		settings,
 		load: { ...rates, packetsPerSubscriber, packetsPerConsumer: packetsPerSubscriber / CONSUMERS_PER_SUBSCRIBER, capture: capture.capture.params },
 		errors: [],
+		...(only ? { only } : {}),
 	};
 
 	const client = spawnChild('client', 'clientChild.ts', LOAD_CORE);
@@ -110,11 +118,23 @@ async function main(): Promise<number> {
 	const mainServer = spawnChild('server', 'serverChild.ts', SERVER_CORE);
 	const otherServer = otherBin ? spawnChild('server (--worker-bin)', 'serverChild.ts', SERVER_CORE, { MEDIASOUP_WORKER_BIN: otherBin.path }) : undefined;
 	const freshServer = () => spawnChild('server', 'serverChild.ts', SERVER_CORE, {}, ['--expose-gc']);
+	const spreadRoom = () =>
+		figure('spread room', results, async () => {
+			log('rooms spanning workers: the largest all-to-all room on 1 worker and spread over 2');
+			const figures = await runSpreadRoomRounds(settings, { server: mainServer, sink }, packetsPerSubscriber, budgetPrefix, log);
+			for (const message of figures.errors) results.errors.push({ figure: 'spread room', message });
+			return figures;
+		});
 	try {
+		if (only === 'spread-room') {
+			results.spreadRoom = await spreadRoom();
+			return await finish(results);
+		}
 		results.capacity = await figure('capacity', results, () =>
 			runCapacityRounds(settings, { servers: { main: mainServer, other: otherServer }, sink }, packetsPerSubscriber, budgetPrefix, log),
 		);
 		for (const message of results.capacity?.errors ?? []) results.errors.push({ figure: 'capacity', message });
+		results.spreadRoom = await spreadRoom();
 
 		const cost: (TureenCostRound | undefined)[] = [];
 		for (let round = 1; round <= settings.rounds; round++) {
@@ -169,7 +189,11 @@ async function main(): Promise<number> {
 		await Promise.all(children.map((child) => child.stop()));
 		CpuBudget.removeLeftovers(budgetPrefix);
 	}
+	return finish(results);
+}
 
+/** Figures, report and results file; the exit status. */
+async function finish(results: BenchResults): Promise<number> {
 	results.durationS = (performance.now() - started) / 1000;
 	results.machine.loadAverage.end = loadavg()[0]!;
 	results.figures = computeFigures(results);
@@ -177,7 +201,7 @@ async function main(): Promise<number> {
 	const markdown = renderMarkdown(results);
 	await mkdir(RESULTS_DIR, { recursive: true });
 	const stamp = results.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-	const jsonPath = join(RESULTS_DIR, `${stamp}${quick ? '-quick' : ''}.json`);
+	const jsonPath = join(RESULTS_DIR, `${stamp}${quick ? '-quick' : ''}${results.only ? `-${results.only}` : ''}.json`);
 	await writeFile(jsonPath, `${JSON.stringify(results, null, '\t')}\n`);
 	await writeFile(join(RESULTS_DIR, 'latest.md'), markdown);
 	process.stdout.write(markdown);

@@ -190,6 +190,50 @@ async function addSinkSubscribers({ subs }: { subs: SinkSubscriberSpec[] }): Pro
 	return placed;
 }
 
+/**
+ * One all-to-all room: a member per port, each placed by Tureen's peer
+ * placement (so ROOM_MAX_PEERS_PER_ROUTER spreads the room over workers),
+ * each a replayed publisher on its router and a light subscriber (a
+ * PlainTransport to its port) of every other member's audio and video,
+ * consumed where the room makes them available (piped from another worker
+ * when the publisher sits there). Replay waits for startReplay.
+ */
+async function addMeshRoom({ roomId, ports, srtp }: { roomId: string; ports: number[]; srtp: boolean }): Promise<SinkSubscriberPlaced[]> {
+	if (!tureen || !prepared || !scheduler) throw new Error('a mesh room needs Tureen started');
+	const { room } = await tureen.rooms.getOrCreateRoom(roomId);
+	const members: { member: Peer; entry: PublisherEntry; port: number }[] = [];
+	for (const [i, port] of ports.entries()) {
+		const member = new Peer({ notify: () => undefined, end: () => undefined });
+		member.displayName = `mesh-${i}`;
+		member.enter(room, { seat: await room.takeSeat() });
+		const placedOn = member.router;
+		if (!placedOn?.router) throw new Error(`mesh peer ${i} has no router`);
+		const publisher = await createPublisher(placedOn.router, scheduler, prepared, nextPhase(), false);
+		publisher.replayer.answerKeyFrameRequests = answerKeyFrameRequests;
+		member.adoptProducer(room, publisher.video);
+		member.adoptProducer(room, publisher.audio);
+		const entry: PublisherEntry = { publisher, member, roomId, workerId: placedOn.workerId, router: placedOn.router };
+		publishers.push(entry);
+		members.push({ member, entry, port });
+	}
+	const placed: SinkSubscriberPlaced[] = [];
+	for (const { member, entry, port } of members) {
+		const transport = await createSinkTransport(entry.router, port, srtp);
+		sinkTransports.set(port, transport);
+		const subscriber: SinkSubscriberPlaced = { port, workerId: entry.workerId, consumers: [] };
+		for (const other of members) {
+			if (other.member === member) continue;
+			for (const producer of [other.entry.publisher.video, other.entry.publisher.audio]) {
+				const router = await room.routerToConsume({ producerId: producer.id }, other.member, member);
+				const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+				subscriber.consumers.push({ ssrc: consumer.rtpParameters.encodings?.[0]?.ssrc ?? 0, producerId: producer.id, kind: consumer.kind });
+			}
+		}
+		placed.push(subscriber);
+	}
+	return placed;
+}
+
 function sample(): ServerSample {
 	const sent: Record<string, number> = {};
 	let keyFrameRequests = 0;
@@ -245,6 +289,7 @@ serveParent({
 	start: (params: StartParams) => start(params),
 	addRooms: (params: { rooms: RoomSpec[] }) => addRooms(params),
 	addSinkSubscribers: (params: { subs: SinkSubscriberSpec[] }) => addSinkSubscribers(params),
+	addMeshRoom: (params: { roomId: string; ports: number[]; srtp: boolean }) => addMeshRoom(params),
 	async startReplay() {
 		for (const { publisher } of publishers) publisher.start();
 		return { publishers: publishers.length };

@@ -1,7 +1,8 @@
 // One load step, built from scratch on a fresh server: rooms with one replayed
-// publisher each, N light subscribers per worker (a PlainTransport each,
-// consuming the room's audio and video, sending to the sink process), then
-// the media starts; the step settles until no backlog remains, then measures
+// publisher each and N light subscribers per worker (a PlainTransport each,
+// consuming the room's audio and video, sending to the sink process), or one
+// all-to-all room of N peers (each a replayed publisher and a light
+// subscriber of every other peer); then the media starts; the step settles until no backlog remains, then measures
 // one window and is judged per consumer (stepVerdict.ts). Fresh each time:
 // an overloaded worker does not fully recover when the load drops, and a big
 // batch of transports created while media flows can itself tip a budgeted
@@ -12,8 +13,13 @@ import { consumersBetween, sampleEdge, sum, windowBetween, type Edge, type SinkM
 import type { RoomPlaced, ServerMode, SinkSubscriberPlaced, StartResult } from './serverChild.ts';
 import { deficitOf, judgeStep, type StepVerdict } from './stepVerdict.ts';
 
-/** What runs: which binary, Tureen or raw mediasoup (upstream default worker settings), how many workers, SRTP or not. */
-export type StepConfig = { label: string; binary: 'main' | 'other'; mode: ServerMode; workers: number; srtp: boolean };
+/**
+ * What runs: which binary, Tureen or raw mediasoup (upstream default worker
+ * settings), how many workers, SRTP or not, and the load's shape: `rooms`
+ * of one publisher each, whose load is subscribers per worker; or one
+ * all-to-all `mesh` room over the workers, whose load is its peer count.
+ */
+export type StepConfig = { label: string; binary: 'main' | 'other'; mode: ServerMode; workers: number; srtp: boolean; shape: 'rooms' | 'mesh' };
 
 export type StepTiming = {
 	roomsPerWorker: number;
@@ -31,9 +37,12 @@ export type StepTiming = {
 
 export type StepResult = {
 	label: string;
+	shape: StepConfig['shape'];
 	round: number;
-	subscribersPerWorker: number;
-	consumersPerWorker: number;
+	/** Subscribers per worker (`rooms`) or peers of the room (`mesh`). */
+	load: number;
+	/** Consumers measured, all workers together (one per producer a subscriber receives). */
+	consumers: number;
 	/** Packets/s forwarded to subscribers, all workers together. */
 	forwardedPps: number;
 	/** Worker CPU (all workers) per forwarded packet, microseconds. */
@@ -46,18 +55,10 @@ export type StepResult = {
 	tookMs: number;
 };
 
-const CONSUMERS_PER_SUBSCRIBER = 2;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function deploy(server: ChildHandle, sink: ChildHandle, config: StepConfig, perWorker: number, t: StepTiming, budgets: CpuBudget[]): Promise<SinkMap> {
-	const started = await server.request<StartResult>('start', {
-		mode: config.mode,
-		workers: config.workers,
-		rtcBasePort: t.rtcBasePort,
-		answerKeyFrameRequests: false,
-	});
-	if (started.workerPids.length !== config.workers) throw new Error(`${config.label}: ${started.workerPids.length} workers started, not ${config.workers}`);
-	for (const [i, pid] of started.workerPids.entries()) budgets[i]!.add(pid);
+/** Rooms of one publisher each, `perWorker` subscribers per worker spread round robin over them. */
+async function deployRooms(server: ChildHandle, sink: ChildHandle, config: StepConfig, perWorker: number, t: StepTiming): Promise<SinkMap> {
 	const rooms = await server.request<RoomPlaced[]>('addRooms', {
 		rooms: Array.from({ length: t.roomsPerWorker * config.workers }, (_, i) => ({ roomId: `${config.label}-${i}`, publishers: 1, startReplay: false })),
 	});
@@ -70,9 +71,39 @@ async function deploy(server: ChildHandle, sink: ChildHandle, config: StepConfig
 	const { ports } = await sink.request<{ ports: number[] }>('open', { count: total });
 	// Round robin over the rooms, so every worker carries the same load.
 	const subs = ports.map((port, i) => ({ roomId: rooms[i % rooms.length]!.roomId, port, srtp: config.srtp }));
-	const placed = await server.request<SinkSubscriberPlaced[]>('addSinkSubscribers', { subs }, 120_000);
+	return sinkMapOf(await server.request<SinkSubscriberPlaced[]>('addSinkSubscribers', { subs }, 120_000));
+}
+
+/**
+ * One all-to-all room of `peers` peers, each a replayed publisher and a
+ * subscriber of every other peer, placed by Tureen over `config.workers`
+ * workers: ROOM_MAX_PEERS_PER_ROUTER splits it evenly (set at start).
+ */
+async function deployMeshRoom(server: ChildHandle, sink: ChildHandle, config: StepConfig, peers: number): Promise<SinkMap> {
+	const { ports } = await sink.request<{ ports: number[] }>('open', { count: peers });
+	const placed = await server.request<SinkSubscriberPlaced[]>('addMeshRoom', { roomId: `${config.label}-mesh`, ports, srtp: config.srtp }, 120_000);
+	const onWorkers = new Set(placed.map((p) => p.workerId));
+	if (onWorkers.size !== config.workers) throw new Error(`${config.label}: the room spans ${onWorkers.size} workers, not ${config.workers}`);
+	return sinkMapOf(placed);
+}
+
+function sinkMapOf(placed: readonly SinkSubscriberPlaced[]): SinkMap {
 	const sinkMap: SinkMap = new Map();
 	for (const p of placed) for (const c of p.consumers) sinkMap.set(`${p.port}:${c.ssrc}`, { producerId: c.producerId, workerId: p.workerId });
+	return sinkMap;
+}
+
+async function deploy(server: ChildHandle, sink: ChildHandle, config: StepConfig, load: number, t: StepTiming, budgets: CpuBudget[]): Promise<SinkMap> {
+	const started = await server.request<StartResult>('start', {
+		mode: config.mode,
+		workers: config.workers,
+		rtcBasePort: t.rtcBasePort,
+		answerKeyFrameRequests: false,
+		...(config.shape === 'mesh' ? { env: { ROOM_MAX_PEERS_PER_ROUTER: String(Math.ceil(load / config.workers)) } } : {}),
+	});
+	if (started.workerPids.length !== config.workers) throw new Error(`${config.label}: ${started.workerPids.length} workers started, not ${config.workers}`);
+	for (const [i, pid] of started.workerPids.entries()) budgets[i]!.add(pid);
+	const sinkMap = config.shape === 'mesh' ? await deployMeshRoom(server, sink, config, load) : await deployRooms(server, sink, config, load, t);
 	await server.request('startReplay');
 	return sinkMap;
 }
@@ -101,7 +132,7 @@ async function settle(server: ChildHandle, sink: ChildHandle, sinkMap: SinkMap, 
 export async function runStep(
 	processes: { server: ChildHandle; sink: ChildHandle },
 	config: StepConfig,
-	perWorker: number,
+	load: number,
 	round: number,
 	t: StepTiming,
 	budgetPrefix: string,
@@ -110,7 +141,7 @@ export async function runStep(
 	const started = performance.now();
 	const budgets = Array.from({ length: config.workers }, (_, i) => CpuBudget.create(`${budgetPrefix}w${i}`, t.budget));
 	try {
-		const sinkMap = await deploy(server, sink, config, perWorker, t, budgets);
+		const sinkMap = await deploy(server, sink, config, load, t, budgets);
 		const settled = await settle(server, sink, sinkMap, t);
 		const throttledBefore = budgets.map((b) => b.throttled());
 		await sleep(t.windowMs);
@@ -127,12 +158,13 @@ export async function runStep(
 			verdict.reasons.push(`still not settled after ${(settled.afterMs / 1000).toFixed(1)} s`);
 		}
 		const forwardedPps = sum(window.forwardedPps);
-		if (!(forwardedPps > 0)) throw new Error(`${config.label} at ${perWorker}/worker: no packet was forwarded`);
+		if (!(forwardedPps > 0)) throw new Error(`${config.label} at ${load}: no packet was forwarded`);
 		return {
 			label: config.label,
+			shape: config.shape,
 			round,
-			subscribersPerWorker: perWorker,
-			consumersPerWorker: perWorker * CONSUMERS_PER_SUBSCRIBER,
+			load,
+			consumers: sinkMap.size,
 			forwardedPps,
 			usPerPacket: (sum(window.workerCpu) * 1e6) / forwardedPps,
 			throttledShare,

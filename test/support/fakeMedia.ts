@@ -247,13 +247,13 @@ export class FakeRouter extends FakeClosable {
 	}
 
 	/** Calls of pipeToRouter, and what the next one does: hold on a gate, or fail. */
-	readonly pipeCalls: { producerId: string; router: FakeRouter }[] = [];
+	readonly pipeCalls: { producerId: string; router: FakeRouter; listenInfo?: ms.TransportListenInfo }[] = [];
 	pipeGate: Promise<void> | undefined;
 	pipeError: Error | undefined;
 
 	/** As mediasoup: the producer appears on the target router under the same id, and goes when the original closes. */
-	async pipeToRouter({ producerId, router }: { producerId: string; router: FakeRouter }): Promise<{ pipeProducer: FakeProducer }> {
-		this.pipeCalls.push({ producerId, router });
+	async pipeToRouter({ producerId, router, listenInfo }: { producerId: string; router: FakeRouter; listenInfo?: ms.TransportListenInfo }): Promise<{ pipeProducer: FakeProducer }> {
+		this.pipeCalls.push({ producerId, router, listenInfo });
 		await this.pipeGate;
 		if (this.pipeError) throw this.pipeError;
 		const original = this.producers.get(producerId);

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { bracket, nextRampStep, type RampPlan, type Tried } from '../../bench/rampPlan.ts';
 
 const plan: RampPlan = { start: 40, stride: 1.2, maxStrides: 3, bisections: 2, resolution: 0.03 };
-const step = (subscribersPerWorker: number, good: boolean): Tried => ({ subscribersPerWorker, good });
+const step = (load: number, good: boolean): Tried => ({ load, good });
 
 describe('nextRampStep', () => {
 	it('starts at the planned step', () => {

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { types as ms } from 'mediasoup';
 
 import { Room, type PeerPlacer } from '../../src/services/room.ts';
-import { ProducerPipes } from '../../src/services/rooms/producerPipes.ts';
+import { PIPE_SOCKET_BUFFER_BYTES, ProducerPipes } from '../../src/services/rooms/producerPipes.ts';
 import { placePeer } from '../../src/services/workers/peerPlacement.ts';
 import type { WorkerSnapshot } from '../../src/services/workers/placement.ts';
 import { fakeMember, FakeRouter, FakeTransport, FakeWorker } from '../support/fakeMedia.ts';
@@ -144,6 +144,13 @@ describe('ProducerPipes (fake routers)', () => {
 		assert.ok(target.producers.has(producer.id));
 		await pipes.ensure({ producerId: producer.id }, source.asRouter(), target.asRouter());
 		assert.equal(source.pipeCalls.length, 1, 'an open pipe is reused');
+	});
+
+	it('pipes listen on loopback with large socket buffers (one pipe socket carries many producers)', async () => {
+		const { source, target, producer, pipes } = await published();
+		await pipes.ensure({ producerId: producer.id }, source.asRouter(), target.asRouter());
+		assert.deepEqual(source.pipeCalls[0]?.listenInfo, { protocol: 'udp', ip: '127.0.0.1', recvBufferSize: PIPE_SOCKET_BUFFER_BYTES, sendBufferSize: PIPE_SOCKET_BUFFER_BYTES });
+		assert.ok(PIPE_SOCKET_BUFFER_BYTES >= 1024 * 1024);
 	});
 
 	it('forgets the pipe when the producer closes, so a later ask fails cleanly', async () => {

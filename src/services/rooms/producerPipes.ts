@@ -4,6 +4,20 @@ import { TureenError } from '../../errors.ts';
 
 /** The router side of piping: mediasoup's pipeToRouter, and whether the router is gone. */
 export type PipeSource = Pick<ms.Router, 'id' | 'closed' | 'pipeToRouter'>;
+/**
+ * Kernel socket buffers (bytes) asked for each pipe transport. One pipe
+ * socket carries every producer piped from one worker to another, so a
+ * worker that is busy, or held back by a CPU quota, for a few milliseconds
+ * overflows the default 208 KiB; each packet dropped there is lost for every
+ * consumer of that producer on the far worker. The bench's spread room
+ * showed it (UDP RcvbufErrors only in layouts with pipes). Linux caps the
+ * request at net.core.rmem_max and wmem_max (see the README).
+ */
+export const PIPE_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** The pipe transports' listening side: loopback (both workers are on this machine), with large buffers. */
+const PIPE_LISTEN_INFO = { protocol: 'udp', ip: '127.0.0.1', recvBufferSize: PIPE_SOCKET_BUFFER_BYTES, sendBufferSize: PIPE_SOCKET_BUFFER_BYTES } as const;
+
 /** What to pipe: a media producer, or a data producer (SCTP over the pipe transports). */
 export type Piped = { producerId: string } | { dataProducerId: string };
 
@@ -41,7 +55,7 @@ export class ProducerPipes {
 		const name = 'producerId' in what ? `producer ${what.producerId}` : `data producer ${what.dataProducerId}`;
 		try {
 			if (source.closed || target.closed) throw new TureenError('NOT_FOUND', `${name} is no longer in this room`);
-			const { pipeProducer, pipeDataProducer } = await source.pipeToRouter({ ...what, router: target });
+			const { pipeProducer, pipeDataProducer } = await source.pipeToRouter({ ...what, router: target, listenInfo: PIPE_LISTEN_INFO });
 			const forget = () => this.#pipes.delete(key);
 			if (pipeProducer && !pipeProducer.closed) pipeProducer.observer.once('close', forget);
 			else if (pipeDataProducer && !pipeDataProducer.closed) pipeDataProducer.observer.once('close', forget);
