@@ -2,8 +2,8 @@
 // publisher each and N light subscribers per worker (a PlainTransport each,
 // consuming the room's audio and video, sending to the sink process), or one
 // all-to-all room of N peers (each a replayed publisher and a light
-// subscriber of every other peer); then the media starts; the step settles until no backlog remains, then measures
-// one window and is judged per consumer (stepVerdict.ts). Fresh each time:
+// subscriber of every other peer); then the media starts; the step settles
+// until no backlog remains, then measures one window and is judged per consumer (stepVerdict.ts). Fresh each time:
 // an overloaded worker does not fully recover when the load drops, and a big
 // batch of transports created while media flows can itself tip a budgeted
 // worker over.
@@ -99,7 +99,8 @@ async function deploy(server: ChildHandle, sink: ChildHandle, config: StepConfig
 		workers: config.workers,
 		rtcBasePort: t.rtcBasePort,
 		answerKeyFrameRequests: false,
-		...(config.shape === 'mesh' ? { env: { ROOM_MAX_PEERS_PER_ROUTER: String(Math.ceil(load / config.workers)) } } : {}),
+		// The mesh room is split by the per-router cap alone (half the room each), never by CPU.
+		...(config.shape === 'mesh' ? { env: { ROOM_MAX_PEERS_PER_ROUTER: String(Math.ceil(load / config.workers)), ROOM_SPREAD_CPU: '1' } } : {}),
 	});
 	if (started.workerPids.length !== config.workers) throw new Error(`${config.label}: ${started.workerPids.length} workers started, not ${config.workers}`);
 	for (const [i, pid] of started.workerPids.entries()) budgets[i]!.add(pid);
