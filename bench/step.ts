@@ -3,10 +3,10 @@
 // consuming the room's audio and video, sending to the sink process), or one
 // all-to-all room of N peers (each a replayed publisher and a light
 // subscriber of every other peer); then the media starts; the step settles
-// until no backlog remains, then measures one window and is judged per consumer (stepVerdict.ts). Fresh each time:
-// an overloaded worker does not fully recover when the load drops, and a big
-// batch of transports created while media flows can itself tip a budgeted
-// worker over.
+// until no backlog remains, then measures one window and is judged per
+// consumer (stepVerdict.ts). Fresh each time: an overloaded worker does not
+// fully recover when the load drops, and a big batch of transports created
+// while media flows can itself tip a budgeted worker over.
 import { CpuBudget } from './cpuBudget.ts';
 import type { ChildHandle } from './ipc.ts';
 import { consumersBetween, sampleEdge, sum, windowBetween, type Edge, type SinkMap, type WindowResult } from './loadWindow.ts';
