@@ -148,6 +148,7 @@ async function main(): Promise<number> {
 				maxPeers: settings.placement.maxPeers,
 				meanLifetimeS: 20 * 60,
 				cpuSimilarThreshold: 0.1,
+				spreadSweep: settings.placement.spreadSweep,
 			});
 		});
 		log('rooms spanning workers: a piped consumer against a local one');

@@ -44,7 +44,8 @@ export type BenchSettings = {
 	statsRooms: number;
 	statsRequests: number;
 	memoryPeers: number;
-	placement: { workers: number; seconds: number; targetUtilization: number; paretoAlpha: number; maxPeers: number };
+	/** The placement simulation; the spreading policy runs at ROOM_SPREAD_CPU's default and at each value of `spreadSweep`. */
+	placement: { workers: number; seconds: number; targetUtilization: number; paretoAlpha: number; maxPeers: number; spreadSweep: number[] };
 	rtcBasePort: number;
 };
 
@@ -81,7 +82,7 @@ export function benchSettings(quick: boolean, env: Record<string, string | undef
 		statsRooms: 1000,
 		statsRequests: quick ? 200 : 1000,
 		memoryPeers: quick ? 8 : 24,
-		placement: { workers: 4, seconds: quick ? 86_400 : 7 * 86_400, targetUtilization: 0.4, paretoAlpha: 2, maxPeers: 20 },
+		placement: { workers: 4, seconds: quick ? 86_400 : 7 * 86_400, targetUtilization: 0.4, paretoAlpha: 2, maxPeers: 20, spreadSweep: [0.4, 0.5, 0.6, 0.7] },
 		rtcBasePort: Number(env.BENCH_RTC_BASE_PORT ?? '40000'),
 	};
 }
