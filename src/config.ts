@@ -77,7 +77,7 @@ type Env = Record<string, string | undefined>;
 export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 86_400;
 
 /** ROOM_SPREAD_CPU's default (fraction of a core); the bench's placement simulation runs with it too. */
-export const DEFAULT_ROOM_SPREAD_CPU = 0.6;
+export const DEFAULT_ROOM_SPREAD_CPU = 0.5;
 
 /** A bad environment value: names the variable, the value and what is allowed. */
 export class ConfigError extends Error {

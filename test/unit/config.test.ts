@@ -37,7 +37,7 @@ describe('loadConfig defaults', () => {
 			logLevel: 'info',
 			cpuSampleIntervalMs: 1000,
 			cpuSimilarThreshold: 0.1,
-			roomSpreadCpu: 0.6,
+			roomSpreadCpu: 0.5,
 			roomMaxPeersPerRouter: Infinity,
 			roomIdleTimeoutMs: 30000,
 			maxPeersPerRoom: 50,

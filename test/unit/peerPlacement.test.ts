@@ -19,7 +19,7 @@ describe('placePeer: staying on the room\'s router', () => {
 		assert.deepEqual(placePeer(workers, [], NO_CAP), { kind: 'new', workerId: 1 });
 	});
 
-	it('with the defaults (no cap, CPU below 0.6) every peer stays on the one router', () => {
+	it('with no cap and CPU below ROOM_SPREAD_CPU every peer stays on the one router', () => {
 		const workers = [worker(0, { cpu: 0.59, roomCount: 9 }), worker(1)];
 		assert.deepEqual(placePeer(workers, [router(0, 49)], NO_CAP), { kind: 'existing', workerId: 0 });
 	});
