@@ -140,7 +140,7 @@ function placementTable(p: SimResult | undefined): string[] {
 	const row = (name: string, r: PolicyResult) =>
 		`| ${name} | ${pair(r.cpuMaxOverMean)} | ${pair(r.busiestWorkerCpu)} | ${percent(r.overloadedTimeShare)} | ${percent(r.pipeCpuShare)} |`;
 	return [
-		`Placement simulation (${days} simulated day${days === 1 ? '' : 's'}, ${p.params.workers} workers at ${p.params.targetUtilization} mean offered load, ${p.params.usPerPacket.toFixed(1)} us/packet, ${p.params.packetsPerConsumer.toFixed(1)} pkt/s per consumer), every policy on the same trace. Pipe streams add to every worker's CPU, to the mean as well as the max, so compare the busiest worker's CPU too:`,
+		`Placement simulation (${days} simulated day${days === 1 ? '' : 's'}, ${p.params.workers} workers, ${(p.meanTotalCpu / p.params.workers).toFixed(2)} core of load offered to each on average before pipes, ${p.params.usPerPacket.toFixed(1)} us/packet, ${p.params.packetsPerConsumer.toFixed(1)} pkt/s per consumer), every policy on the same trace. Pipe streams add to every worker's CPU, to the mean as well as the max, so compare the busiest worker's CPU too:`,
 		'',
 		"| policy | max/mean worker CPU, mean / p95 | busiest worker's CPU demand (cores), mean / p95 | time a worker needs > 1 core | worker CPU on pipe streams |",
 		'|---|---|---|---|---|',
