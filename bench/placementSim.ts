@@ -174,7 +174,7 @@ function simulateSpreading(p: SimParams, trace: RoomTrace[], roomSpreadCpu: numb
 				const roomCount = countRooms(open, p.workers);
 				const snapshots: WorkerSnapshot[] = cpuAvg.map((cpu, workerId) => ({ workerId, alive: true, draining: false, roomCount: roomCount[workerId]!, cpu, lastUsedAt: lastUsedAt[workerId]! }));
 				const routers = peersOn.flatMap((peerCount, workerId) => (peerCount > 0 ? [{ workerId, peerCount }] : []));
-				const placed = placePeer(snapshots, routers, { cpuSimilarThreshold: p.cpuSimilarThreshold, roomSpreadCpu, maxPeersPerRouter: p.maxPeersPerRouter ?? Infinity });
+				const placed = placePeer(snapshots, routers, { cpuSimilarThreshold: p.cpuSimilarThreshold, roomSpreadCpu, roomSpreadMinPeers: 1, maxPeersPerRouter: p.maxPeersPerRouter ?? Infinity });
 				const workerId = placed?.workerId ?? 0;
 				if (placed?.kind === 'new') lastUsedAt[workerId] = (t + 1) * 1000;
 				entry.placed.push(workerId);

@@ -167,7 +167,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	 */
 	placePeerInRoom(routers: readonly RoomRouterSnapshot[]): { kind: 'existing' | 'new'; workerId: number; worker: ms.Worker | undefined } {
 		const { cpuSimilarThreshold, roomSpreadCpu, roomMaxPeersPerRouter } = this.#options;
-		const placed = placePeer(this.snapshots(), routers, { cpuSimilarThreshold, roomSpreadCpu, maxPeersPerRouter: roomMaxPeersPerRouter });
+		const placed = placePeer(this.snapshots(), routers, { cpuSimilarThreshold, roomSpreadCpu, roomSpreadMinPeers: 1, maxPeersPerRouter: roomMaxPeersPerRouter });
 		const worker = placed && this.#workers[placed.workerId];
 		if (!placed || !worker) throw new TureenError('NO_WORKER_AVAILABLE', 'no live, non-draining mediasoup worker can take this peer');
 		if (placed.kind === 'new') worker.lastUsedAt = Date.now();
