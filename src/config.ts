@@ -17,6 +17,8 @@ export type Config = {
 	cpuSimilarThreshold: number;
 	/** A worker at or above this CPU average (fraction of a core) takes no new peers of its rooms while another can. */
 	roomSpreadCpu: number;
+	/** roomSpreadCpu applies only to rooms holding at least this many peers; 1 = any room. */
+	roomSpreadMinPeers: number;
 	/** Peers one router of a room holds before the room opens a router on another worker; Infinity = no cap. */
 	roomMaxPeersPerRouter: number;
 	roomIdleTimeoutMs: number;
@@ -77,7 +79,10 @@ type Env = Record<string, string | undefined>;
 export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 86_400;
 
 /** ROOM_SPREAD_CPU's default (fraction of a core); the bench's placement simulation runs with it too. */
-export const DEFAULT_ROOM_SPREAD_CPU = 0.5;
+export const DEFAULT_ROOM_SPREAD_CPU = 0.4;
+
+/** ROOM_SPREAD_MIN_PEERS's default; the placement simulation runs with it too. */
+export const DEFAULT_ROOM_SPREAD_MIN_PEERS = 4;
 
 /** A bad environment value: names the variable, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -281,6 +286,7 @@ export function loadConfig(env: Env): Config {
 		cpuSampleIntervalMs: integer(env, 'CPU_SAMPLE_INTERVAL_MS', 1000, 100, 60000),
 		cpuSimilarThreshold: fraction(env, 'CPU_SIMILAR_THRESHOLD', 0.1),
 		roomSpreadCpu: fraction(env, 'ROOM_SPREAD_CPU', DEFAULT_ROOM_SPREAD_CPU),
+		roomSpreadMinPeers: integer(env, 'ROOM_SPREAD_MIN_PEERS', DEFAULT_ROOM_SPREAD_MIN_PEERS, 1, 10000),
 		roomMaxPeersPerRouter: optionalCap(env, 'ROOM_MAX_PEERS_PER_ROUTER', 1, 10000),
 		roomIdleTimeoutMs: integer(env, 'ROOM_IDLE_TIMEOUT_MS', 30000, 0, 86_400_000),
 		maxPeersPerRoom: integer(env, 'MAX_PEERS_PER_ROOM', 50, 1, 10000),
