@@ -9,15 +9,17 @@
 //   - fewest rooms: fewest rooms only, ties to the lowest id.
 //   - tureen, spreading: every peer placed by the real placePeer() of
 //                   src/services/workers/peerPlacement.ts (ROOM_SPREAD_CPU's
-//                   default from src/config.ts, no cap), so a room grows onto
-//                   other workers once its worker is busy; pipes cost packets
-//                   too (below). Re-run at a sweep of ROOM_SPREAD_CPU values,
-//                   so the trade-off shows: a lower threshold balances better
-//                   but spends more worker CPU on pipe streams.
+//                   and ROOM_SPREAD_MIN_PEERS's defaults from src/config.ts,
+//                   no cap), so a room grows onto other workers once its
+//                   worker is busy; pipes cost packets too (below). Re-run at
+//                   a sweep of ROOM_SPREAD_CPU values, so the trade-off shows:
+//                   a lower threshold balances better but spends more worker
+//                   CPU on pipe streams; and at settings to compare (say
+//                   without the minimum).
 // A worker's CPU is modelled from its packets: (consumers + producers) x
 // packets/s each x measured worker CPU per packet. Every policy sees the same
 // trace. Loads are judged over the steady middle 80% of the time.
-import { DEFAULT_ROOM_SPREAD_CPU } from '../src/config.ts';
+import { DEFAULT_ROOM_SPREAD_CPU, DEFAULT_ROOM_SPREAD_MIN_PEERS } from '../src/config.ts';
 import { placePeer } from '../src/services/workers/peerPlacement.ts';
 import { chooseWorker, type WorkerSnapshot } from '../src/services/workers/placement.ts';
 import { mean, percentile, seededRandom } from './stats.ts';
@@ -39,12 +41,17 @@ export type SimParams = {
 	/** Mean room lifetime (exponential), seconds. */
 	meanLifetimeS: number;
 	cpuSimilarThreshold: number;
-	/** ROOM_SPREAD_CPU and ROOM_MAX_PEERS_PER_ROUTER for the spreading policy (defaults: DEFAULT_ROOM_SPREAD_CPU, no cap). */
+	/** ROOM_SPREAD_CPU, ROOM_SPREAD_MIN_PEERS and ROOM_MAX_PEERS_PER_ROUTER for the spreading policy (defaults: src/config.ts's, no cap). */
 	roomSpreadCpu?: number;
+	roomSpreadMinPeers?: number;
 	maxPeersPerRouter?: number;
-	/** Further ROOM_SPREAD_CPU values the spreading policy is re-run at, on the same trace. */
+	/** Further ROOM_SPREAD_CPU values the spreading policy is re-run at (at roomSpreadMinPeers), on the same trace. */
 	spreadSweep?: readonly number[];
+	/** Other settings the spreading policy is re-run at for comparison, on the same trace. */
+	spreadCompare?: readonly SpreadSetting[];
 };
+
+export type SpreadSetting = { roomSpreadCpu: number; roomSpreadMinPeers: number };
 
 export type PolicyName = 'tureen' | 'tureen, spreading' | 'round robin' | 'fewest rooms';
 
@@ -67,8 +74,8 @@ export type PolicyResult = {
 	pipeCpuShare: number;
 };
 
-/** The spreading policy at one ROOM_SPREAD_CPU. */
-export type SpreadResult = PolicyResult & { roomSpreadCpu: number };
+/** The spreading policy at one setting. */
+export type SpreadResult = PolicyResult & SpreadSetting;
 
 export type SimResult = {
 	params: SimParams;
@@ -76,11 +83,12 @@ export type SimResult = {
 	/** Mean offered load over all workers (cores), and the biggest room's load (cores). */
 	meanTotalCpu: number;
 	biggestRoomCpu: number;
-	/** Every policy; 'tureen, spreading' at `roomSpreadCpu`. */
+	/** Every policy; 'tureen, spreading' at `roomSpreadCpu` and `roomSpreadMinPeers`. */
 	policies: PolicyResult[];
-	/** The ROOM_SPREAD_CPU of 'tureen, spreading' in `policies`: the configured default unless params say otherwise. */
+	/** The setting of 'tureen, spreading' in `policies`: the configured defaults unless params say otherwise. */
 	roomSpreadCpu: number;
-	/** The spreading policy at every ROOM_SPREAD_CPU of the sweep and the default, ascending. */
+	roomSpreadMinPeers: number;
+	/** The spreading policy at every ROOM_SPREAD_CPU of the sweep and the default (at roomSpreadMinPeers), ascending, then at each comparison setting. */
 	spreadSweep: SpreadResult[];
 	simulated: true;
 };
@@ -154,7 +162,7 @@ function spreadRoomLoad(entry: SpreadRoom, p: SimParams): NonNullable<SpreadRoom
 }
 
 /** The spreading policy: every peer placed on its own, the way Room.takeSeat does. */
-function simulateSpreading(p: SimParams, trace: RoomTrace[], roomSpreadCpu: number): SpreadResult {
+function simulateSpreading(p: SimParams, trace: RoomTrace[], setting: SpreadSetting): SpreadResult {
 	const open: SpreadRoom[] = [];
 	const cpuSamples: number[][] = Array.from({ length: p.workers }, () => []);
 	const lastUsedAt = new Array<number>(p.workers).fill(0);
@@ -174,7 +182,7 @@ function simulateSpreading(p: SimParams, trace: RoomTrace[], roomSpreadCpu: numb
 				const roomCount = countRooms(open, p.workers);
 				const snapshots: WorkerSnapshot[] = cpuAvg.map((cpu, workerId) => ({ workerId, alive: true, draining: false, roomCount: roomCount[workerId]!, cpu, lastUsedAt: lastUsedAt[workerId]! }));
 				const routers = peersOn.flatMap((peerCount, workerId) => (peerCount > 0 ? [{ workerId, peerCount }] : []));
-				const placed = placePeer(snapshots, routers, { cpuSimilarThreshold: p.cpuSimilarThreshold, roomSpreadCpu, roomSpreadMinPeers: 1, maxPeersPerRouter: p.maxPeersPerRouter ?? Infinity });
+				const placed = placePeer(snapshots, routers, { ...setting, cpuSimilarThreshold: p.cpuSimilarThreshold, maxPeersPerRouter: p.maxPeersPerRouter ?? Infinity });
 				const workerId = placed?.workerId ?? 0;
 				if (placed?.kind === 'new') lastUsedAt[workerId] = (t + 1) * 1000;
 				entry.placed.push(workerId);
@@ -197,7 +205,7 @@ function simulateSpreading(p: SimParams, trace: RoomTrace[], roomSpreadCpu: numb
 		});
 		judge.sample(t, consumers, cpu, pipeCpu);
 	}
-	return { ...judge.result('tureen, spreading'), roomSpreadCpu };
+	return { ...judge.result('tureen, spreading'), ...setting };
 }
 
 function countPeers(placed: readonly number[], workers: number): number[] {
@@ -319,9 +327,11 @@ export function runPlacementSim(p: SimParams): SimResult {
 	const rooms = Math.max(1, Math.round((probeRooms * p.targetUtilization * p.workers) / Math.max(probe, 1e-9)));
 	const trace = makeTrace(p, rooms);
 	const roomSpreadCpu = p.roomSpreadCpu ?? DEFAULT_ROOM_SPREAD_CPU;
+	const roomSpreadMinPeers = p.roomSpreadMinPeers ?? DEFAULT_ROOM_SPREAD_MIN_PEERS;
 	const thresholds = [...new Set([...(p.spreadSweep ?? []), roomSpreadCpu])].sort((a, b) => a - b);
-	const spreadSweep = thresholds.map((threshold) => simulateSpreading(p, trace, threshold));
-	const spreading = spreadSweep.find((r) => r.roomSpreadCpu === roomSpreadCpu)!;
+	const settings = [...thresholds.map((cpu) => ({ roomSpreadCpu: cpu, roomSpreadMinPeers })), ...(p.spreadCompare ?? [])];
+	const spreadSweep = settings.map((setting) => simulateSpreading(p, trace, setting));
+	const spreading = spreadSweep.find((r) => r.roomSpreadCpu === roomSpreadCpu && r.roomSpreadMinPeers === roomSpreadMinPeers)!;
 	return {
 		params: p,
 		rooms,
@@ -329,6 +339,7 @@ export function runPlacementSim(p: SimParams): SimResult {
 		biggestRoomCpu: (Math.max(...trace.map((r) => packetsOf(r.peers, p.packetsPerConsumer))) * p.usPerPacket) / 1e6,
 		policies: [...(['tureen', 'round robin', 'fewest rooms'] as const).map((policy) => simulate(p, trace, policy)), spreading],
 		roomSpreadCpu,
+		roomSpreadMinPeers,
 		spreadSweep,
 		simulated: true,
 	};

@@ -6,7 +6,7 @@ import type { JoinLatency } from './latency.ts';
 import type { Machine, WorkerBinary } from './machineInfo.ts';
 import type { MemoryFigures } from './memory.ts';
 import type { PipeCostRound } from './pipeCost.ts';
-import type { PolicyResult, SimResult } from './placementSim.ts';
+import type { PolicyResult, SimResult, SpreadResult } from './placementSim.ts';
 import type { BenchSettings } from './settings.ts';
 import { spreadOf, type Spread } from './stats.ts';
 import type { TureenCostRound } from './tureenCost.ts';
@@ -124,7 +124,7 @@ function singleRows(res: BenchResults): string[] {
 		`| GET /stats with ${m?.statsFull.rooms ?? '?'} rooms, p50 / p99 | ${ms(m?.statsFull.p50, 1)} / ${ms(m?.statsFull.p99, 1)} | ${m?.statsFull.requests ?? 0} sequential requests |`,
 		`| RSS per idle room / per connected peer (Node + workers) | ${m ? `${m.perRoomKb.total.toFixed(1)} KiB / ${m.perPeerKb.total.toFixed(0)} KiB` : FAILED} | ${m ? `${m.rooms} rooms, ${m.peers} wrtc peers` : ''} |`,
 		`| Placement (simulated): max/mean worker CPU, Tureen / round robin / fewest rooms | ${ratio('tureen')} / ${ratio('round robin')} / ${ratio('fewest rooms')} | ${p ? `${p.params.workers} workers, ${p.rooms} rooms, Pareto(${p.params.paretoAlpha}) sizes 2-${p.params.maxPeers}; CPU model from the measured us/packet` : ''} |`,
-		`| ... with rooms spreading over workers (ROOM_SPREAD_CPU ${p?.roomSpreadCpu ?? '?'}, the default): max/mean worker CPU; share of time a worker needed more than a core, spreading / not; worker CPU on pipe streams | ${ratio('tureen, spreading')}; ${share('tureen, spreading', 'overloadedTimeShare')} / ${share('tureen', 'overloadedTimeShare')}; ${share('tureen, spreading', 'pipeCpuShare')} | the same trace; each peer placed by peerPlacement.ts, pipe streams counted as packets; other thresholds below |`,
+		`| ... with rooms spreading over workers (ROOM_SPREAD_CPU ${p?.roomSpreadCpu ?? '?'}, ROOM_SPREAD_MIN_PEERS ${p?.roomSpreadMinPeers ?? '?'}, the defaults): max/mean worker CPU; share of time a worker needed more than a core, spreading / not; worker CPU on pipe streams | ${ratio('tureen, spreading')}; ${share('tureen, spreading', 'overloadedTimeShare')} / ${share('tureen', 'overloadedTimeShare')}; ${share('tureen, spreading', 'pipeCpuShare')} | the same trace; each peer placed by peerPlacement.ts, pipe streams counted as packets; other settings below |`,
 	];
 }
 
@@ -132,7 +132,7 @@ function percent(share: number | undefined): string {
 	return share === undefined ? FAILED : `${(share * 100).toFixed(1)}%`;
 }
 
-/** The placement simulation per policy and per ROOM_SPREAD_CPU of the sweep: what a lower threshold buys and costs. */
+/** The placement simulation per policy and per setting of the sweep: what a lower threshold, or no minimum, buys and costs. */
 function placementTable(p: SimResult | undefined): string[] {
 	if (!p) return [];
 	const days = p.params.seconds / 86_400;
@@ -140,14 +140,20 @@ function placementTable(p: SimResult | undefined): string[] {
 	const row = (name: string, r: PolicyResult) =>
 		`| ${name} | ${pair(r.cpuMaxOverMean)} | ${pair(r.busiestWorkerCpu)} | ${percent(r.overloadedTimeShare)} | ${percent(r.pipeCpuShare)} |`;
 	return [
-		`Placement simulation (${days} simulated day${days === 1 ? '' : 's'}, ${p.params.workers} workers, ${(p.meanTotalCpu / p.params.workers).toFixed(2)} core of load offered to each on average before pipes, ${p.params.usPerPacket.toFixed(1)} us/packet, ${p.params.packetsPerConsumer.toFixed(1)} pkt/s per consumer), every policy on the same trace. Pipe streams add to every worker's CPU, to the mean as well as the max, so compare the busiest worker's CPU too:`,
+		`Placement simulation (${days} simulated day${days === 1 ? '' : 's'}, ${p.params.workers} workers, ${(p.meanTotalCpu / p.params.workers).toFixed(2)} core of load offered to each on average before pipes, ${p.params.usPerPacket.toFixed(1)} us/packet, ${p.params.packetsPerConsumer.toFixed(1)} pkt/s per consumer), every policy on the same trace; spreading at ROOM_SPREAD_MIN_PEERS ${p.roomSpreadMinPeers} unless a row says otherwise. Pipe streams add to every worker's CPU, to the mean as well as the max, so compare the busiest worker's CPU too:`,
 		'',
 		"| policy | max/mean worker CPU, mean / p95 | busiest worker's CPU demand (cores), mean / p95 | time a worker needs > 1 core | worker CPU on pipe streams |",
 		'|---|---|---|---|---|',
 		...p.policies.filter((r) => r.policy !== 'tureen, spreading').map((r) => row(r.policy === 'tureen' ? 'tureen, rooms not spread' : r.policy, r)),
-		...p.spreadSweep.map((r) => row(`tureen, spreading at ROOM_SPREAD_CPU ${r.roomSpreadCpu}${r.roomSpreadCpu === p.roomSpreadCpu ? ' (default)' : ''}`, r)),
+		...p.spreadSweep.map((r) => row(spreadLabel(p, r), r)),
 		'',
 	];
+}
+
+function spreadLabel(p: SimResult, r: SpreadResult): string {
+	const minimum = r.roomSpreadMinPeers === p.roomSpreadMinPeers ? '' : `, ROOM_SPREAD_MIN_PEERS ${r.roomSpreadMinPeers}`;
+	const isDefault = r.roomSpreadCpu === p.roomSpreadCpu && r.roomSpreadMinPeers === p.roomSpreadMinPeers;
+	return `tureen, spreading at ROOM_SPREAD_CPU ${r.roomSpreadCpu}${minimum}${isDefault ? ' (default)' : ''}`;
 }
 
 function stepTable(c: CapacityFigures | undefined): string[] {

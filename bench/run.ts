@@ -149,6 +149,7 @@ async function main(): Promise<number> {
 				meanLifetimeS: 20 * 60,
 				cpuSimilarThreshold: 0.1,
 				spreadSweep: settings.placement.spreadSweep,
+				spreadCompare: settings.placement.spreadCompare,
 			});
 		});
 		log('rooms spanning workers: a piped consumer against a local one');
