@@ -15,9 +15,9 @@ export type Config = {
 	logLevel: LogLevel;
 	cpuSampleIntervalMs: number;
 	cpuSimilarThreshold: number;
-	/** A worker at or above this CPU average (fraction of a core) takes no new peers of its rooms while another can. */
+	/** A worker at or above this CPU average (fraction of a core) takes no new peers of its rooms (of roomSpreadMinPeers or more) while another can. */
 	roomSpreadCpu: number;
-	/** roomSpreadCpu applies only to rooms holding at least this many peers; 1 = any room. */
+	/** roomSpreadCpu applies only to rooms holding at least this many peers; 1 = any room with a peer. */
 	roomSpreadMinPeers: number;
 	/** Peers one router of a room holds before the room opens a router on another worker; Infinity = no cap. */
 	roomMaxPeersPerRouter: number;

@@ -16,7 +16,7 @@ export type RoomRouterSnapshot = {
 export type PeerPlacementOptions = PlacementOptions & {
 	/** A router whose worker's CPU average is at or above this (fraction of a core) takes no more peers while another can. */
 	roomSpreadCpu: number;
-	/** roomSpreadCpu applies only once the room holds this many peers (1 = any room). */
+	/** roomSpreadCpu applies only once the room holds this many peers (1 = any room with a peer). */
 	roomSpreadMinPeers: number;
 	/** Peers a router may hold before the room opens another; Infinity = no cap. */
 	maxPeersPerRouter: number;
