@@ -6,7 +6,7 @@ import type { JoinLatency } from './latency.ts';
 import type { Machine, WorkerBinary } from './machineInfo.ts';
 import type { MemoryFigures } from './memory.ts';
 import type { PipeCostRound } from './pipeCost.ts';
-import type { SimResult } from './placementSim.ts';
+import type { PolicyResult, SimResult, SpreadResult } from './placementSim.ts';
 import type { SpreadRoomFigures } from './spreadRoom.ts';
 import type { BenchSettings } from './settings.ts';
 import type { StepResult } from './step.ts';
@@ -149,17 +149,42 @@ function singleRows(res: BenchResults): string[] {
 	const ms = (x: number | undefined, d = 0) => (x === undefined ? FAILED : `${x.toFixed(d)} ms`);
 	const by = (name: string) => p?.policies.find((x) => x.policy === name);
 	const ratio = (name: string) => by(name)?.cpuMaxOverMean.mean?.toFixed(2) ?? FAILED;
-	const overload = (name: string) => {
-		const share = by(name)?.overloadedTimeShare;
-		return share === undefined ? FAILED : `${(share * 100).toFixed(1)}%`;
-	};
+	const share = (name: string, key: 'overloadedTimeShare' | 'pipeCpuShare') => percent(by(name)?.[key]);
 	return [
 		`| Join -> first media packet, p50 / p95 (${l?.joinMs.n ?? 0} joins) | ${ms(l?.firstPacketMs.p50)} / ${ms(l?.firstPacketMs.p95)} | wrtc client, loopback; join() itself ${ms(l?.joinMs.p50)} / ${ms(l?.joinMs.p95)} |`,
 		`| GET /stats with ${m?.statsFull.rooms ?? '?'} rooms, p50 / p99 | ${ms(m?.statsFull.p50, 1)} / ${ms(m?.statsFull.p99, 1)} | ${m?.statsFull.requests ?? 0} sequential requests |`,
 		`| RSS per idle room / per connected peer (Node + workers) | ${m ? `${m.perRoomKb.total.toFixed(1)} KiB / ${m.perPeerKb.total.toFixed(0)} KiB` : FAILED} | ${m ? `${m.rooms} rooms, ${m.peers} wrtc peers` : ''} |`,
 		`| Placement (simulated): max/mean worker CPU, Tureen / round robin / fewest rooms | ${ratio('tureen')} / ${ratio('round robin')} / ${ratio('fewest rooms')} | ${p ? `${p.params.workers} workers, ${p.rooms} rooms, Pareto(${p.params.paretoAlpha}) sizes 2-${p.params.maxPeers}; CPU model from the measured us/packet` : ''} |`,
-		`| ... with rooms spreading over workers (ROOM_SPREAD_CPU 0.6): max/mean worker CPU; share of time a worker needed more than a core, spreading / not | ${ratio('tureen, spreading')}; ${overload('tureen, spreading')} / ${overload('tureen')} | the same trace; each peer placed by peerPlacement.ts, pipe streams counted as packets |`,
+		`| ... with rooms spreading over workers (ROOM_SPREAD_CPU ${p?.roomSpreadCpu ?? '?'}, ROOM_SPREAD_MIN_PEERS ${p?.roomSpreadMinPeers ?? '?'}, the defaults): max/mean worker CPU; share of time a worker needed more than a core, spreading / not; worker CPU on pipe streams | ${ratio('tureen, spreading')}; ${share('tureen, spreading', 'overloadedTimeShare')} / ${share('tureen', 'overloadedTimeShare')}; ${share('tureen, spreading', 'pipeCpuShare')} | the same trace; each peer placed by peerPlacement.ts, pipe streams counted as packets; other settings below |`,
 	];
+}
+
+function percent(share: number | undefined): string {
+	return share === undefined ? FAILED : `${(share * 100).toFixed(1)}%`;
+}
+
+/** The placement simulation per policy and per setting of the sweep: what a lower threshold, or no minimum, buys and costs. */
+function placementTable(p: SimResult | undefined): string[] {
+	if (!p) return [];
+	const days = p.params.seconds / 86_400;
+	const pair = (x: { mean: number | undefined; p95: number | undefined }) => `${x.mean?.toFixed(2) ?? FAILED} / ${x.p95?.toFixed(2) ?? FAILED}`;
+	const row = (name: string, r: PolicyResult) =>
+		`| ${name} | ${pair(r.cpuMaxOverMean)} | ${pair(r.busiestWorkerCpu)} | ${percent(r.overloadedTimeShare)} | ${percent(r.pipeCpuShare)} |`;
+	return [
+		`Placement simulation (${days} simulated day${days === 1 ? '' : 's'}, ${p.params.workers} workers, ${(p.meanTotalCpu / p.params.workers).toFixed(2)} core of load offered to each on average before pipes, ${p.params.usPerPacket.toFixed(1)} us/packet, ${p.params.packetsPerConsumer.toFixed(1)} pkt/s per consumer), every policy on the same trace; spreading at ROOM_SPREAD_MIN_PEERS ${p.roomSpreadMinPeers} unless a row says otherwise. Pipe streams add to every worker's CPU, to the mean as well as the max, so compare the busiest worker's CPU too:`,
+		'',
+		"| policy | max/mean worker CPU, mean / p95 | busiest worker's CPU demand (cores), mean / p95 | time a worker needs > 1 core | worker CPU on pipe streams |",
+		'|---|---|---|---|---|',
+		...p.policies.filter((r) => r.policy !== 'tureen, spreading').map((r) => row(r.policy === 'tureen' ? 'tureen, rooms not spread' : r.policy, r)),
+		...p.spreadSweep.map((r) => row(spreadLabel(p, r), r)),
+		'',
+	];
+}
+
+function spreadLabel(p: SimResult, r: SpreadResult): string {
+	const minimum = r.roomSpreadMinPeers === p.roomSpreadMinPeers ? '' : `, ROOM_SPREAD_MIN_PEERS ${r.roomSpreadMinPeers}`;
+	const isDefault = r.roomSpreadCpu === p.roomSpreadCpu && r.roomSpreadMinPeers === p.roomSpreadMinPeers;
+	return `tureen, spreading at ROOM_SPREAD_CPU ${r.roomSpreadCpu}${minimum}${isDefault ? ' (default)' : ''}`;
 }
 
 function capacitySteps(c: CapacityFigures | undefined): StepResult[] {
@@ -200,7 +225,7 @@ export function renderMarkdown(res: BenchResults): string {
 		'|---|---|---|---|',
 		...figures.rows.map((r) => `| ${r.name}${r.note ? ` (${r.note})` : ''} | **${fmt(r.value, r.digits)}** ${r.unit} | ${spread(r)} | ${rounds(r)} |`),
 		'',
-		...(res.only ? [] : ['| once per run | value | notes |', '|---|---|---|', ...singleRows(res), '']),
+		...(res.only ? [] : ['| once per run | value | notes |', '|---|---|---|', ...singleRows(res), '', ...placementTable(res.placement)]),
 		...stepTable([...capacitySteps(res.capacity), ...(res.spreadRoom?.steps ?? [])]),
 	];
 	if (res.errors.length) out.push('', '**Errors** (the run exits non-zero)', '', ...res.errors.map((e) => `- ${e.figure}: ${e.message}`));

@@ -168,6 +168,8 @@ async function main(): Promise<number> {
 				maxPeers: settings.placement.maxPeers,
 				meanLifetimeS: 20 * 60,
 				cpuSimilarThreshold: 0.1,
+				spreadSweep: settings.placement.spreadSweep,
+				spreadCompare: settings.placement.spreadCompare,
 			});
 		});
 		log('rooms spanning workers: a piped consumer against a local one');

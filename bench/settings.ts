@@ -1,6 +1,8 @@
 // Run parameters: --quick (every figure, under 3 minutes on 2 cores) and the
 // full run (more rounds, longer windows, finer steps; under 15 minutes,
 // also with --worker-bin).
+import type { SpreadSetting } from './placementSim.ts';
+
 export type BenchSettings = {
 	quick: boolean;
 	/** Rounds: every configuration is measured once per round; ratios pair figures of one round. */
@@ -44,7 +46,20 @@ export type BenchSettings = {
 	statsRooms: number;
 	statsRequests: number;
 	memoryPeers: number;
-	placement: { workers: number; seconds: number; targetUtilization: number; paretoAlpha: number; maxPeers: number };
+	/**
+	 * The placement simulation; the spreading policy runs at the defaults, at
+	 * each ROOM_SPREAD_CPU of `spreadSweep` (default ROOM_SPREAD_MIN_PEERS) and
+	 * at each setting of `spreadCompare`.
+	 */
+	placement: {
+		workers: number;
+		seconds: number;
+		targetUtilization: number;
+		paretoAlpha: number;
+		maxPeers: number;
+		spreadSweep: number[];
+		spreadCompare: SpreadSetting[];
+	};
 	rtcBasePort: number;
 };
 
@@ -81,7 +96,16 @@ export function benchSettings(quick: boolean, env: Record<string, string | undef
 		statsRooms: 1000,
 		statsRequests: quick ? 200 : 1000,
 		memoryPeers: quick ? 8 : 24,
-		placement: { workers: 4, seconds: quick ? 86_400 : 7 * 86_400, targetUtilization: 0.4, paretoAlpha: 2, maxPeers: 20 },
+		placement: {
+			workers: 4,
+			seconds: quick ? 86_400 : 7 * 86_400,
+			targetUtilization: 0.4,
+			paretoAlpha: 2,
+			maxPeers: 20,
+			spreadSweep: [0.3, 0.4, 0.5, 0.6, 0.7],
+			// Issue 12's policy, before ROOM_SPREAD_MIN_PEERS: what the minimum buys.
+			spreadCompare: [{ roomSpreadCpu: 0.6, roomSpreadMinPeers: 1 }],
+		},
 		rtcBasePort: Number(env.BENCH_RTC_BASE_PORT ?? '40000'),
 	};
 }

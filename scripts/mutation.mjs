@@ -18,6 +18,7 @@ const CONCURRENCY = Number(process.env.STRYKER_CONCURRENCY ?? 2);
 /** Each pure module and the tests that must kill its mutants. */
 const MODULES = [
 	{ name: 'placement', mutate: ['src/services/workers/placement.ts'], tests: ['test/unit/placement.test.ts'] },
+	{ name: 'peerPlacement', mutate: ['src/services/workers/peerPlacement.ts'], tests: ['test/unit/peerPlacement.test.ts'] },
 	{ name: 'nodeSelection', mutate: ['src/cluster/nodeSelection.ts'], tests: ['test/unit/nodeSelection.test.ts'] },
 	{ name: 'respawnPolicy', mutate: ['src/services/workers/respawnPolicy.ts'], tests: ['test/unit/respawnPolicy.test.ts'] },
 	{ name: 'dynacastPolicy', mutate: ['src/services/rooms/dynacastPolicy.ts'], tests: ['test/unit/dynacastPolicy.test.ts'] },

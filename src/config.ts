@@ -15,8 +15,10 @@ export type Config = {
 	logLevel: LogLevel;
 	cpuSampleIntervalMs: number;
 	cpuSimilarThreshold: number;
-	/** A worker at or above this CPU average (fraction of a core) takes no new peers of its rooms while another can. */
+	/** A worker at or above this CPU average (fraction of a core) takes no new peers of its rooms (of roomSpreadMinPeers or more) while another can. */
 	roomSpreadCpu: number;
+	/** roomSpreadCpu applies only to rooms holding at least this many peers; 1 = any room with a peer. */
+	roomSpreadMinPeers: number;
 	/** Peers one router of a room holds before the room opens a router on another worker; Infinity = no cap. */
 	roomMaxPeersPerRouter: number;
 	roomIdleTimeoutMs: number;
@@ -75,6 +77,12 @@ type Env = Record<string, string | undefined>;
 
 /** MAX_TOKEN_TTL's default: a working day plus margin; longer-lived tokens should be re-minted. */
 export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 86_400;
+
+/** ROOM_SPREAD_CPU's default (fraction of a core); the bench's placement simulation runs with it too. */
+export const DEFAULT_ROOM_SPREAD_CPU = 0.4;
+
+/** ROOM_SPREAD_MIN_PEERS's default; the placement simulation runs with it too. */
+export const DEFAULT_ROOM_SPREAD_MIN_PEERS = 4;
 
 /** A bad environment value: names the variable, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -277,7 +285,8 @@ export function loadConfig(env: Env): Config {
 		logLevel: logLevel(env),
 		cpuSampleIntervalMs: integer(env, 'CPU_SAMPLE_INTERVAL_MS', 1000, 100, 60000),
 		cpuSimilarThreshold: fraction(env, 'CPU_SIMILAR_THRESHOLD', 0.1),
-		roomSpreadCpu: fraction(env, 'ROOM_SPREAD_CPU', 0.6),
+		roomSpreadCpu: fraction(env, 'ROOM_SPREAD_CPU', DEFAULT_ROOM_SPREAD_CPU),
+		roomSpreadMinPeers: integer(env, 'ROOM_SPREAD_MIN_PEERS', DEFAULT_ROOM_SPREAD_MIN_PEERS, 1, 10000),
 		roomMaxPeersPerRouter: optionalCap(env, 'ROOM_MAX_PEERS_PER_ROUTER', 1, 10000),
 		roomIdleTimeoutMs: integer(env, 'ROOM_IDLE_TIMEOUT_MS', 30000, 0, 86_400_000),
 		maxPeersPerRoom: integer(env, 'MAX_PEERS_PER_ROOM', 50, 1, 10000),

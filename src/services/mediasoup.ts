@@ -62,6 +62,7 @@ export type WorkerPoolOptions = Pick<
 	| 'cpuSimilarThreshold'
 	| 'workerTimeoutMs'
 	| 'roomSpreadCpu'
+	| 'roomSpreadMinPeers'
 	| 'roomMaxPeersPerRouter'
 > & {
 	logger: Logger;
@@ -166,8 +167,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	 * Throws NO_WORKER_AVAILABLE when none may take the peer.
 	 */
 	placePeerInRoom(routers: readonly RoomRouterSnapshot[]): { kind: 'existing' | 'new'; workerId: number; worker: ms.Worker | undefined } {
-		const { cpuSimilarThreshold, roomSpreadCpu, roomMaxPeersPerRouter } = this.#options;
-		const placed = placePeer(this.snapshots(), routers, { cpuSimilarThreshold, roomSpreadCpu, maxPeersPerRouter: roomMaxPeersPerRouter });
+		const { cpuSimilarThreshold, roomSpreadCpu, roomSpreadMinPeers, roomMaxPeersPerRouter } = this.#options;
+		const placed = placePeer(this.snapshots(), routers, { cpuSimilarThreshold, roomSpreadCpu, roomSpreadMinPeers, maxPeersPerRouter: roomMaxPeersPerRouter });
 		const worker = placed && this.#workers[placed.workerId];
 		if (!placed || !worker) throw new TureenError('NO_WORKER_AVAILABLE', 'no live, non-draining mediasoup worker can take this peer');
 		if (placed.kind === 'new') worker.lastUsedAt = Date.now();

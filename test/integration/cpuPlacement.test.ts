@@ -104,7 +104,7 @@ test('a loaded worker shows a higher CPU reading, and with equal room counts pla
 	}
 });
 
-test('a room whose worker stays above ROOM_SPREAD_CPU puts new peers on another worker, and folds back when they leave', async () => {
+test('a room of ROOM_SPREAD_MIN_PEERS peers whose worker stays above ROOM_SPREAD_CPU puts new peers on another worker, and folds back when they leave', async () => {
 	const spreadCpu = 0.05;
 	const { tureen: server } = await startTestServer({
 		MEDIASOUP_WORKER_COUNT: '2',
@@ -112,13 +112,13 @@ test('a room whose worker stays above ROOM_SPREAD_CPU puts new peers on another 
 		RTC_PORTS_PER_WORKER: '200',
 		CPU_SAMPLE_INTERVAL_MS: '200',
 		ROOM_SPREAD_CPU: String(spreadCpu),
+		ROOM_SPREAD_MIN_PEERS: '2',
 	});
 	try {
 		const room = (await server.rooms.getOrCreateRoom('busy')).room;
 		const home = room.workerId;
-		const idle = await room.takeSeat();
-		assert.equal(idle.router.workerId, home, 'an idle worker keeps the room on one router');
-		idle.release();
+		const seats = [await room.takeSeat()];
+		assert.equal(seats[0]!.router.workerId, home, 'the first peer takes the room\'s router');
 
 		const stop = await loadRouter(room.router);
 		try {
@@ -128,14 +128,17 @@ test('a room whose worker stays above ROOM_SPREAD_CPU puts new peers on another 
 				(avg) => avg > 2 * spreadCpu,
 				{ timeoutMs: 30_000, what: `the room's worker averaging above ${spreadCpu} of a core` },
 			);
-			console.log(`room's worker at ${cpu.toFixed(3)} of a core (5-sample average): the next peer goes elsewhere`);
+			console.log(`room's worker at ${cpu.toFixed(3)} of a core (5-sample average): the third peer goes elsewhere`);
+			seats.push(await room.takeSeat());
+			assert.equal(seats[1]!.router.workerId, home, 'one peer is below ROOM_SPREAD_MIN_PEERS: the hot worker still takes the second');
 			const spread = await room.takeSeat();
-			assert.notEqual(spread.router.workerId, home, 'a new router on the other worker');
+			assert.notEqual(spread.router.workerId, home, 'two peers: a new router on the other worker');
 			assert.deepEqual(room.routers.map((r) => r.workerId), [home, spread.router.workerId]);
 			spread.release();
 			assert.deepEqual(room.routers.map((r) => r.workerId), [home], 'the unused router closed: the room folded back');
 		} finally {
 			stop();
+			for (const seat of seats) seat.release();
 		}
 	} finally {
 		await server.close();

@@ -1256,6 +1256,9 @@ describe('fuzz: WebSocket signalling and HTTP API (seeded)', () => {
 			RTC_BASE_PORT: '56000',
 			ROOM_IDLE_TIMEOUT_MS: '5000',
 			DRAIN_TIMEOUT_MS: '600000',
+			// Up to 22 peers share the victims' room: it spreads over workers only if
+			// its worker averages a whole core, so a busy machine cannot change the run.
+			ROOM_SPREAD_CPU: '1',
 			// The fuzz's own messages must not drown the output.
 			LOG_LEVEL: 'fatal',
 		}));

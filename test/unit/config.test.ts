@@ -37,7 +37,8 @@ describe('loadConfig defaults', () => {
 			logLevel: 'info',
 			cpuSampleIntervalMs: 1000,
 			cpuSimilarThreshold: 0.1,
-			roomSpreadCpu: 0.6,
+			roomSpreadCpu: 0.4,
+			roomSpreadMinPeers: 4,
 			roomMaxPeersPerRouter: Infinity,
 			roomIdleTimeoutMs: 30000,
 			maxPeersPerRoom: 50,
@@ -97,6 +98,7 @@ describe('loadConfig valid values', () => {
 			CPU_SAMPLE_INTERVAL_MS: '250',
 			CPU_SIMILAR_THRESHOLD: '0.25',
 			ROOM_SPREAD_CPU: '0.75',
+			ROOM_SPREAD_MIN_PEERS: '6',
 			ROOM_MAX_PEERS_PER_ROUTER: '2',
 			ROOM_IDLE_TIMEOUT_MS: '0',
 			MAX_PEERS_PER_ROOM: '10',
@@ -134,6 +136,7 @@ describe('loadConfig valid values', () => {
 			cpuSampleIntervalMs: 250,
 			cpuSimilarThreshold: 0.25,
 			roomSpreadCpu: 0.75,
+			roomSpreadMinPeers: 6,
 			roomMaxPeersPerRouter: 2,
 			roomIdleTimeoutMs: 0,
 			maxPeersPerRoom: 10,
@@ -213,9 +216,12 @@ describe('loadConfig valid values', () => {
 		}
 	});
 
-	it('accepts ROOM_SPREAD_CPU from 0 to 1 and ROOM_MAX_PEERS_PER_ROUTER from 1 to 10000', () => {
+	it('accepts ROOM_SPREAD_CPU from 0 to 1, ROOM_SPREAD_MIN_PEERS and ROOM_MAX_PEERS_PER_ROUTER from 1 to 10000', () => {
 		assert.equal(loadConfig({ ROOM_SPREAD_CPU: '0' }).roomSpreadCpu, 0);
 		assert.equal(loadConfig({ ROOM_SPREAD_CPU: '1' }).roomSpreadCpu, 1);
+		assert.equal(loadConfig({ ROOM_SPREAD_MIN_PEERS: '1' }).roomSpreadMinPeers, 1);
+		assert.equal(loadConfig({ ROOM_SPREAD_MIN_PEERS: '10000' }).roomSpreadMinPeers, 10000);
+		assert.equal(loadConfig({ ROOM_SPREAD_MIN_PEERS: ' ' }).roomSpreadMinPeers, 4);
 		assert.equal(loadConfig({ ROOM_MAX_PEERS_PER_ROUTER: '1' }).roomMaxPeersPerRouter, 1);
 		assert.equal(loadConfig({ ROOM_MAX_PEERS_PER_ROUTER: '10000' }).roomMaxPeersPerRouter, 10000);
 		assert.equal(loadConfig({ ROOM_MAX_PEERS_PER_ROUTER: ' ' }).roomMaxPeersPerRouter, Infinity);
@@ -307,6 +313,12 @@ describe('loadConfig invalid values throw ConfigError naming the variable and va
 	for (const value of ['2', '-0.1', '1.01', 'abc', '60%']) {
 		it(`ROOM_SPREAD_CPU=${JSON.stringify(value)}`, () => {
 			assertRejects({ ROOM_SPREAD_CPU: value }, 'ROOM_SPREAD_CPU', value);
+		});
+	}
+
+	for (const value of ['0', '-1', '1.5', 'none', '10001']) {
+		it(`ROOM_SPREAD_MIN_PEERS=${JSON.stringify(value)}`, () => {
+			assertRejects({ ROOM_SPREAD_MIN_PEERS: value }, 'ROOM_SPREAD_MIN_PEERS', value);
 		});
 	}
 

@@ -4,8 +4,9 @@ import { describe, it } from 'node:test';
 import { placePeer, type PeerPlacementOptions, type RoomRouterSnapshot } from '../../src/services/workers/peerPlacement.ts';
 import { chooseWorker, type WorkerSnapshot } from '../../src/services/workers/placement.ts';
 
-const NO_CAP: PeerPlacementOptions = { cpuSimilarThreshold: 0.1, roomSpreadCpu: 0.6, maxPeersPerRouter: Infinity };
+const NO_CAP: PeerPlacementOptions = { cpuSimilarThreshold: 0.1, roomSpreadCpu: 0.6, roomSpreadMinPeers: 1, maxPeersPerRouter: Infinity };
 const CAP2: PeerPlacementOptions = { ...NO_CAP, maxPeersPerRouter: 2 };
+const MIN4: PeerPlacementOptions = { ...NO_CAP, roomSpreadMinPeers: 4 };
 
 function worker(workerId: number, overrides: Partial<WorkerSnapshot> = {}): WorkerSnapshot {
 	return { workerId, alive: true, draining: false, roomCount: 0, cpu: 0, lastUsedAt: 0, ...overrides };
@@ -19,7 +20,7 @@ describe('placePeer: staying on the room\'s router', () => {
 		assert.deepEqual(placePeer(workers, [], NO_CAP), { kind: 'new', workerId: 1 });
 	});
 
-	it('with the defaults (no cap, CPU below 0.6) every peer stays on the one router', () => {
+	it('with no cap and CPU below ROOM_SPREAD_CPU every peer stays on the one router', () => {
 		const workers = [worker(0, { cpu: 0.59, roomCount: 9 }), worker(1)];
 		assert.deepEqual(placePeer(workers, [router(0, 49)], NO_CAP), { kind: 'existing', workerId: 0 });
 	});
@@ -34,6 +35,23 @@ describe('placePeer: staying on the room\'s router', () => {
 	it('skips a router whose worker is at or above ROOM_SPREAD_CPU when another router is below', () => {
 		const workers = [worker(0, { cpu: 0.6 }), worker(1, { cpu: 0.3 })];
 		assert.deepEqual(placePeer(workers, [router(0, 0), router(1, 5)], NO_CAP), { kind: 'existing', workerId: 1 });
+	});
+
+	it('below ROOM_SPREAD_MIN_PEERS a room stays on its hot worker; from the minimum on it spreads', () => {
+		const workers = [worker(0, { cpu: 0.9 }), worker(1)];
+		assert.deepEqual(placePeer(workers, [router(0, 3)], MIN4), { kind: 'existing', workerId: 0 });
+		assert.deepEqual(placePeer(workers, [router(0, 4)], MIN4), { kind: 'new', workerId: 1 });
+	});
+
+	it('counts the peers of every router of the room against ROOM_SPREAD_MIN_PEERS', () => {
+		const workers = [worker(0, { cpu: 0.9 }), worker(1, { cpu: 0.8 }), worker(2)];
+		assert.deepEqual(placePeer(workers, [router(0, 1), router(1, 2)], MIN4), { kind: 'existing', workerId: 0 });
+		assert.deepEqual(placePeer(workers, [router(0, 1), router(1, 3)], MIN4), { kind: 'new', workerId: 2 });
+	});
+
+	it('below ROOM_SPREAD_MIN_PEERS the cap still opens another router', () => {
+		const workers = [worker(0), worker(1)];
+		assert.deepEqual(placePeer(workers, [router(0, 2)], { ...MIN4, maxPeersPerRouter: 2 }), { kind: 'new', workerId: 1 });
 	});
 
 	it('skips a full router (peers = cap) when another has room', () => {
@@ -129,11 +147,14 @@ describe('placePeer: overflow and nowhere', () => {
 function reference(workers: readonly WorkerSnapshot[], routers: readonly RoomRouterSnapshot[], options: PeerPlacementOptions) {
 	type Candidate = { kind: 'existing' | 'new'; workerId: number; tier: number; peers: number; cpu: number };
 	const candidates: Candidate[] = [];
+	let roomPeers = 0;
+	for (const r of routers) roomPeers += r.peerCount;
 	for (const r of routers) {
 		const w = workers.find((x) => x.workerId === r.workerId);
 		if (!w || !w.alive) continue;
 		const hostable = !w.draining && (w.portUse ?? 0) < 1;
-		const fits = hostable && w.cpu < options.roomSpreadCpu && r.peerCount < options.maxPeersPerRouter;
+		const hot = roomPeers >= options.roomSpreadMinPeers && w.cpu >= options.roomSpreadCpu;
+		const fits = hostable && !hot && r.peerCount < options.maxPeersPerRouter;
 		candidates.push({ kind: 'existing', workerId: r.workerId, tier: fits ? 0 : hostable ? 2 : 3, peers: r.peerCount, cpu: w.cpu });
 	}
 	const others = workers.filter((w) => !routers.some((r) => r.workerId === w.workerId));
@@ -163,6 +184,8 @@ describe('placePeer: exhaustive matrix against a reference', () => {
 			{ portUse: 0.95, roomCount: 2 },
 		];
 		const peerCounts = [undefined, 0, 1, 2, 3];
+		// The room holds 0 to 9 peers, so each minimum meets rooms just below, at and above it; 10 is never reached.
+		const optionSets = [NO_CAP, CAP2, { ...CAP2, roomSpreadCpu: 0.3 }].flatMap((o) => [1, 4, 10].map((roomSpreadMinPeers) => ({ ...o, roomSpreadMinPeers })));
 		let cases = 0;
 		for (const s0 of states) {
 			for (const s1 of states) {
@@ -172,7 +195,7 @@ describe('placePeer: exhaustive matrix against a reference', () => {
 						for (const p1 of peerCounts) {
 							for (const p2 of peerCounts) {
 								const routers = [p0, p1, p2].flatMap((n, workerId) => (n === undefined ? [] : [router(workerId, n)]));
-								for (const options of [NO_CAP, CAP2, { ...CAP2, roomSpreadCpu: 0.3 }]) {
+								for (const options of optionSets) {
 									assert.deepEqual(placePeer(workers, routers, options), reference(workers, routers, options), JSON.stringify({ workers, routers, options }));
 									cases++;
 								}
@@ -182,6 +205,6 @@ describe('placePeer: exhaustive matrix against a reference', () => {
 				}
 			}
 		}
-		assert.equal(cases, 8 ** 3 * 5 ** 3 * 3);
+		assert.equal(cases, 8 ** 3 * 5 ** 3 * 9);
 	});
 });

@@ -29,7 +29,7 @@ function placer(cap: number): PeerPlacer & { workers: FakeWorker[]; dead: Set<nu
 				cpu: 0,
 				lastUsedAt: 0,
 			}));
-			const placed = placePeer(snapshots, routers, { cpuSimilarThreshold: 0.1, roomSpreadCpu: 0.6, maxPeersPerRouter: cap });
+			const placed = placePeer(snapshots, routers, { cpuSimilarThreshold: 0.1, roomSpreadCpu: 0.6, roomSpreadMinPeers: 1, maxPeersPerRouter: cap });
 			if (!placed) throw Object.assign(new Error('nowhere'), { code: 'NO_WORKER_AVAILABLE' });
 			return { ...placed, worker: workers[placed.workerId] as unknown as ms.Worker };
 		},

@@ -16,6 +16,8 @@ export type RoomRouterSnapshot = {
 export type PeerPlacementOptions = PlacementOptions & {
 	/** A router whose worker's CPU average is at or above this (fraction of a core) takes no more peers while another can. */
 	roomSpreadCpu: number;
+	/** roomSpreadCpu applies only once the room holds this many peers (1 = any room with a peer). */
+	roomSpreadMinPeers: number;
 	/** Peers a router may hold before the room opens another; Infinity = no cap. */
 	maxPeersPerRouter: number;
 };
@@ -29,7 +31,15 @@ const canHost = (w: WorkerSnapshot): boolean => w.alive && !w.draining && (w.por
  * 1. Stay: among the room's routers whose worker is live, not draining, has
  *    a free port and is below roomSpreadCpu, and that hold fewer than
  *    maxPeersPerRouter peers, the one with the fewest peers (ties: lower CPU,
- *    then lower workerId).
+ *    then lower workerId). While the room holds fewer than
+ *    roomSpreadMinPeers peers (its routers' peerCount summed) CPU is not
+ *    looked at, only the cap. Why: a room of k peers on a busy worker that
+ *    opens a router elsewhere for one more peer saves the busy worker
+ *    nothing: it still forwards the newcomer's media to its k peers (now
+ *    from a pipe producer) and pipes its k peers' producers out, 4k+2
+ *    streams with audio and video, as if the newcomer had stayed. Only
+ *    later peers on the new router relieve it, so spreading a small room
+ *    is pure pipe overhead.
  * 2. Spread: otherwise a new router on the worker chooseWorker picks among
  *    the workers that host no router of this room yet.
  * 3. Overflow: when no other worker can take a router, the room's router
@@ -42,7 +52,7 @@ const canHost = (w: WorkerSnapshot): boolean => w.alive && !w.draining && (w.por
 export function placePeer(
 	workers: readonly WorkerSnapshot[],
 	routers: readonly RoomRouterSnapshot[],
-	{ roomSpreadCpu, maxPeersPerRouter, cpuSimilarThreshold }: PeerPlacementOptions,
+	{ roomSpreadCpu, roomSpreadMinPeers, maxPeersPerRouter, cpuSimilarThreshold }: PeerPlacementOptions,
 ): PeerPlacement | undefined {
 	const byId = new Map(workers.map((w) => [w.workerId, w]));
 	const live = routers.flatMap((r) => {
@@ -53,7 +63,9 @@ export function placePeer(
 	const leastLoaded = (list: typeof live) =>
 		[...list].sort((a, b) => a.peerCount - b.peerCount || a.cpu - b.cpu || a.workerId - b.workerId)[0];
 
-	const stay = leastLoaded(hosted.filter((r) => r.cpu < roomSpreadCpu && r.peerCount < maxPeersPerRouter));
+	const roomPeers = routers.reduce((sum, r) => sum + r.peerCount, 0);
+	const cpuBinds = roomPeers >= roomSpreadMinPeers;
+	const stay = leastLoaded(hosted.filter((r) => (!cpuBinds || r.cpu < roomSpreadCpu) && r.peerCount < maxPeersPerRouter));
 	if (stay) return { kind: 'existing', workerId: stay.workerId };
 
 	const roomWorkers = new Set(routers.map((r) => r.workerId));
