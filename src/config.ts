@@ -17,7 +17,7 @@ export type Config = {
 	cpuSimilarThreshold: number;
 	/** A worker at or above this CPU average (fraction of a core) takes no new peers of its rooms (of roomSpreadMinPeers or more) while another can. */
 	roomSpreadCpu: number;
-	/** roomSpreadCpu applies only to rooms holding at least this many peers; 1 = any room with a peer. */
+	/** roomSpreadCpu applies to a room with 1 to roomSpreadMinPeers - 1 peers not at all (an empty one moves freely); 1 = to every room. */
 	roomSpreadMinPeers: number;
 	/** Peers one router of a room holds before the room opens a router on another worker; Infinity = no cap. */
 	roomMaxPeersPerRouter: number;

@@ -43,6 +43,11 @@ describe('placePeer: staying on the room\'s router', () => {
 		assert.deepEqual(placePeer(workers, [router(0, 4)], MIN4), { kind: 'new', workerId: 1 });
 	});
 
+	it('an empty room on a hot worker still moves (it costs nothing), whatever ROOM_SPREAD_MIN_PEERS', () => {
+		const workers = [worker(0, { cpu: 0.9 }), worker(1)];
+		assert.deepEqual(placePeer(workers, [router(0, 0)], MIN4), { kind: 'new', workerId: 1 });
+	});
+
 	it('counts the peers of every router of the room against ROOM_SPREAD_MIN_PEERS', () => {
 		const workers = [worker(0, { cpu: 0.9 }), worker(1, { cpu: 0.8 }), worker(2)];
 		assert.deepEqual(placePeer(workers, [router(0, 1), router(1, 2)], MIN4), { kind: 'existing', workerId: 0 });
@@ -153,7 +158,8 @@ function reference(workers: readonly WorkerSnapshot[], routers: readonly RoomRou
 		const w = workers.find((x) => x.workerId === r.workerId);
 		if (!w || !w.alive) continue;
 		const hostable = !w.draining && (w.portUse ?? 0) < 1;
-		const hot = roomPeers >= options.roomSpreadMinPeers && w.cpu >= options.roomSpreadCpu;
+		const small = roomPeers > 0 && roomPeers < options.roomSpreadMinPeers;
+		const hot = !small && w.cpu >= options.roomSpreadCpu;
 		const fits = hostable && !hot && r.peerCount < options.maxPeersPerRouter;
 		candidates.push({ kind: 'existing', workerId: r.workerId, tier: fits ? 0 : hostable ? 2 : 3, peers: r.peerCount, cpu: w.cpu });
 	}

@@ -16,7 +16,7 @@ export type RoomRouterSnapshot = {
 export type PeerPlacementOptions = PlacementOptions & {
 	/** A router whose worker's CPU average is at or above this (fraction of a core) takes no more peers while another can. */
 	roomSpreadCpu: number;
-	/** roomSpreadCpu applies only once the room holds this many peers (1 = any room with a peer). */
+	/** roomSpreadCpu applies to a room with peers only once it holds this many (1 = always). */
 	roomSpreadMinPeers: number;
 	/** Peers a router may hold before the room opens another; Infinity = no cap. */
 	maxPeersPerRouter: number;
@@ -31,9 +31,9 @@ const canHost = (w: WorkerSnapshot): boolean => w.alive && !w.draining && (w.por
  * 1. Stay: among the room's routers whose worker is live, not draining, has
  *    a free port and is below roomSpreadCpu, and that hold fewer than
  *    maxPeersPerRouter peers, the one with the fewest peers (ties: lower CPU,
- *    then lower workerId). While the room holds fewer than
- *    roomSpreadMinPeers peers (its routers' peerCount summed) CPU is not
- *    looked at, only the cap. Why: a room of k peers on a busy worker that
+ *    then lower workerId). While the room holds 1 to roomSpreadMinPeers - 1
+ *    peers (its routers' peerCount summed) CPU is not looked at, only the
+ *    cap. Why: a room of k peers on a busy worker that
  *    opens a router elsewhere for one more peer saves the busy worker
  *    nothing: it still forwards the newcomer's media to its k peers (now
  *    from a pipe producer) and pipes its k peers' producers out, 4k+2
@@ -64,7 +64,8 @@ export function placePeer(
 		[...list].sort((a, b) => a.peerCount - b.peerCount || a.cpu - b.cpu || a.workerId - b.workerId)[0];
 
 	const roomPeers = routers.reduce((sum, r) => sum + r.peerCount, 0);
-	const cpuBinds = roomPeers >= roomSpreadMinPeers;
+	// An empty room moves for free (nobody to pipe to), so CPU binds there too: ROOM_SPREAD_MIN_PEERS=1 is the rule without a minimum.
+	const cpuBinds = roomPeers === 0 || roomPeers >= roomSpreadMinPeers;
 	const stay = leastLoaded(hosted.filter((r) => (!cpuBinds || r.cpu < roomSpreadCpu) && r.peerCount < maxPeersPerRouter));
 	if (stay) return { kind: 'existing', workerId: stay.workerId };
 
