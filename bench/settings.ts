@@ -20,6 +20,13 @@ export type BenchSettings = {
 	stallShare: number;
 	/** Per-worker CPU budget (cgroup quota, fraction of a core), the same for every configuration. */
 	workerBudget: number;
+	/**
+	 * Per-worker budget of the spread-room figure (spreadRoom.ts): larger, so
+	 * its rooms (about 17-26 peers) come nearer to what a whole core holds
+	 * and one peer more is a finer step; two workers still leave a fifth of
+	 * the server's core to the replayers.
+	 */
+	spreadRoomBudget: number;
 	roomsPerWorker: number;
 	/** The cost probes run at this share of the budget (predicted from the calibration step). */
 	probeLoad: number;
@@ -66,6 +73,8 @@ export type BenchSettings = {
 export function benchSettings(quick: boolean, env: Record<string, string | undefined> = process.env): BenchSettings {
 	const budget = Number(env.BENCH_WORKER_BUDGET ?? '0.25');
 	if (!(budget >= 0.1 && budget <= 1)) throw new RangeError(`BENCH_WORKER_BUDGET must be 0.1-1, got ${env.BENCH_WORKER_BUDGET}`);
+	const spreadRoomBudget = Number(env.BENCH_SPREAD_ROOM_BUDGET ?? '0.4');
+	if (!(spreadRoomBudget >= 0.1 && spreadRoomBudget <= 0.45)) throw new RangeError(`BENCH_SPREAD_ROOM_BUDGET must be 0.1-0.45 (two workers share one core), got ${env.BENCH_SPREAD_ROOM_BUDGET}`);
 	const rounds = Number(env.BENCH_ROUNDS ?? (quick ? 3 : 4));
 	if (!(Number.isInteger(rounds) && rounds >= 3)) throw new RangeError(`BENCH_ROUNDS must be an integer >= 3, got ${env.BENCH_ROUNDS}`);
 	return {
@@ -75,6 +84,7 @@ export function benchSettings(quick: boolean, env: Record<string, string | undef
 		backlogThreshold: 0.03,
 		stallShare: 0.5,
 		workerBudget: budget,
+		spreadRoomBudget,
 		roomsPerWorker: 3,
 		probeLoad: 0.5,
 		calibrationSubscribers: 16,

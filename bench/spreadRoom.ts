@@ -2,9 +2,9 @@
 // receives every other peer) carried at <= 1% loss per consumer, on 1 worker
 // against the same room spread over 2 workers by Tureen's own peer placement
 // (ROOM_MAX_PEERS_PER_ROUTER at half the room, media piped between the
-// routers). Each round ramps both, in alternating order, under the capacity
-// ramps' per-worker budget and cores, so the 2-worker / 1-worker ratio is
-// paired inside a round. The ramp's unit is one peer: the room's consumers
+// routers). Each round ramps both, in alternating order, with the same
+// per-worker budget (its own, settings.spreadRoomBudget) and cores, so the
+// 2-worker / 1-worker ratio is paired inside a round. The ramp's unit is one peer: the room's consumers
 // grow as N(N - 1) x 2.
 import { describeStep } from './capacityRounds.ts';
 import type { ChildHandle } from './ipc.ts';
@@ -44,7 +44,7 @@ export async function runSpreadRoomRounds(
 	budgetPrefix: string,
 	log: (line: string) => void,
 ): Promise<SpreadRoomFigures> {
-	const timing: StepTiming = { ...settings, budget: settings.workerBudget };
+	const timing: StepTiming = { ...settings, budget: settings.spreadRoomBudget };
 	const steps: StepResult[] = [];
 	const errors: string[] = [];
 	const step = async (config: StepConfig, load: number, round: number): Promise<StepResult> => {
@@ -55,7 +55,7 @@ export async function runSpreadRoomRounds(
 	};
 	// Where to start: a room that would fill the budget at the cost per packet of a small room on one worker.
 	const calibration = await step(LAYOUTS[0]!.config, CALIBRATION_PEERS, 0);
-	const budgetPps = (settings.workerBudget * 1e6) / calibration.usPerPacket;
+	const budgetPps = (settings.spreadRoomBudget * 1e6) / calibration.usPerPacket;
 	const lastKnee = new Map<string, number>();
 	const rounds: SpreadRoomRound[] = [];
 	for (let round = 1; round <= settings.rounds; round++) {
@@ -63,8 +63,11 @@ export async function runSpreadRoomRounds(
 		const order = round % 2 === 1 ? LAYOUTS : [...LAYOUTS].reverse();
 		for (const { key, config } of order) {
 			const start = lastKnee.get(config.label) ?? peersForLoad(budgetPps, config.workers, packetsPerSubscriber);
-			// One peer at a time near the knee: the plan's stride rounds up to +1.
-			const { tried, lo, hi, best } = await rampToSaturation((n) => step(config, n, round), { start, stride: 1.01, maxStrides: settings.maxStrides, bisections: 0, resolution: 0 });
+			// Strides as the capacity ramps (at least one peer), then bisection down to one peer. The
+			// small calibration room's cost per packet overestimates a saturated worker's, so the
+			// first round may climb further: allow more strides.
+			const plan = { start, stride: settings.stride, maxStrides: settings.maxStrides + 4, bisections: 3, resolution: 0 };
+			const { tried, lo, hi, best } = await rampToSaturation((n) => step(config, n, round), plan);
 			if (lo === undefined || hi === undefined || !best) {
 				errors.push(`spread room ${config.label}, round ${round}: ${lo === undefined ? 'no step was carried' : 'never saturated'} (peers ${tried.map((s) => s.load).join(', ')})`);
 				continue;
@@ -77,5 +80,5 @@ export async function runSpreadRoomRounds(
 		}
 		rounds.push(got);
 	}
-	return { budget: settings.workerBudget, calibrationUsPerPacket: calibration.usPerPacket, rounds, steps, errors };
+	return { budget: settings.spreadRoomBudget, calibrationUsPerPacket: calibration.usPerPacket, rounds, steps, errors };
 }
