@@ -218,7 +218,7 @@ export function renderMarkdown(res: BenchResults): string {
 		binaryLine('Worker', res.workerBinaries.main),
 		...(res.workerBinaries.other ? [binaryLine('--worker-bin', res.workerBinaries.other)] : []),
 		`- Packet mix: per publisher VP8 ${Math.round(res.load.videoKbps)} kbit/s at ${res.load.videoPps.toFixed(0)} pkt/s + Opus ${res.load.audioPps.toFixed(0)} pkt/s (replayed ffmpeg capture); a subscriber consumes both: ${res.load.packetsPerSubscriber.toFixed(0)} pkt/s, ${res.load.packetsPerConsumer.toFixed(0)} per consumer`,
-		`- Settings: ${s.rounds} rounds; every worker on core ${res.cores.server} under a cgroup budget of ${s.workerBudget} core, load generators on core ${res.cores.load}; probes at ${res.capacity?.probeSubscribersPerWorker ?? '?'} subscribers/worker; windows ${s.windowMs / 1000} s; a step fails if any consumer loses > ${s.lossThreshold * 100}% or gets < ${s.stallShare * 100}% of what was sent, or all together fall > ${s.backlogThreshold * 100}% behind, or it does not settle within ${s.maxSettleMs / 1000} s`,
+		`- Settings: ${s.rounds} rounds; every worker on core ${res.cores.server} under a cgroup budget of ${s.workerBudget} core (the spread room: ${s.spreadRoomBudget}), load generators on core ${res.cores.load}; probes at ${res.capacity?.probeSubscribersPerWorker ?? '?'} subscribers/worker; windows ${s.windowMs / 1000} s; a step fails if any consumer loses > ${s.lossThreshold * 100}% or gets < ${s.stallShare * 100}% of what was sent, or all together fall > ${s.backlogThreshold * 100}% behind, or it does not settle within ${s.maxSettleMs / 1000} s`,
 		`- Took ${Math.round(res.durationS)} s`,
 		'',
 		'| figure | median | min-max | rounds |',
