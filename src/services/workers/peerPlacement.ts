@@ -33,13 +33,13 @@ const canHost = (w: WorkerSnapshot): boolean => w.alive && !w.draining && (w.por
  *    maxPeersPerRouter peers, the one with the fewest peers (ties: lower CPU,
  *    then lower workerId). While the room holds 1 to roomSpreadMinPeers - 1
  *    peers (its routers' peerCount summed) CPU is not looked at, only the
- *    cap. Why: a room of k peers on a busy worker that
- *    opens a router elsewhere for one more peer saves the busy worker
- *    nothing: it still forwards the newcomer's media to its k peers (now
- *    from a pipe producer) and pipes its k peers' producers out, 4k+2
- *    streams with audio and video, as if the newcomer had stayed. Only
- *    later peers on the new router relieve it, so spreading a small room
- *    is pure pipe overhead.
+ *    cap. Why: a room of k peers on a busy worker that opens a router
+ *    elsewhere for one more peer saves the busy worker nothing: it still
+ *    forwards the newcomer's media to its k peers (now from a pipe
+ *    producer) and pipes its k peers' producers out, 4k+2 streams with
+ *    audio and video, as if the newcomer had stayed. Only later peers on
+ *    the new router relieve it, so spreading a small room is pure pipe
+ *    overhead.
  * 2. Spread: otherwise a new router on the worker chooseWorker picks among
  *    the workers that host no router of this room yet.
  * 3. Overflow: when no other worker can take a router, the room's router
