@@ -4,8 +4,9 @@
 // process was killed by SIGSEGV or SIGBUS is run once more, alone. Our code
 // is JavaScript; in a test process only a native add-on can crash that way,
 // and the one there is the Node WebRTC test client (@roamhq/wrtc), whose
-// libwebrtc crashed a test file about once in a dozen full runs on a busy
-// 2-core machine (never when the file ran alone). The crash and the re-run
+// libwebrtc crashed test/integration/media.test.ts in 2 of 3 full runs on
+// one day on a 2-core machine (each time while its second test joined new
+// peers), never when the file ran alone (7 runs). The crash and the re-run
 // are printed; any other failure, or a second crash, fails the run.
 import { spawn } from 'node:child_process';
 
