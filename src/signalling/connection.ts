@@ -2,6 +2,7 @@ import type { RawData, WebSocket } from 'ws';
 
 import type { Limits } from '../config.ts';
 import { asTureenError, errorReply, TureenError } from '../errors.ts';
+import type { SignallingMethodLabel, SignallingOutcome } from '../metrics/signalling.ts';
 import {
 	describeZodError,
 	isMethod,
@@ -52,11 +53,9 @@ export const CLOSE_CODES = {
 	relocated: 4012,
 } as const;
 
-export type SignallingOutcome = 'ok' | 'error';
-
 /** Where the connection reports each answered frame: its method ("unknown" when none was read) and outcome. */
 export interface SignallingMetrics {
-	recordSignallingRequest(method: Method | 'unknown', outcome: SignallingOutcome): void;
+	recordSignallingRequest(method: SignallingMethodLabel, outcome: SignallingOutcome): void;
 }
 
 /** Warnings caused by clients: no stack, throttled per key. */
