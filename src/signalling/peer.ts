@@ -60,6 +60,8 @@ export class Peer implements RoomMember {
 	readonly #transports = new Map<string, ms.WebRtcTransport>();
 	readonly #producers = new Map<string, ms.Producer>();
 	readonly #consumers = new Map<string, ms.Consumer>();
+	/** The same consumers by the producer they consume: a producer's dynacast reads only its own, not every consumer of the room. */
+	readonly #consumersByProducer = new Map<string, Set<ms.Consumer>>();
 	readonly #dataProducers = new Map<string, ms.DataProducer>();
 	readonly #dataConsumers = new Map<string, ms.DataConsumer>();
 	/** Holds this peer's data producers while it sends over the data rate (none without limits). */
@@ -268,8 +270,11 @@ export class Peer implements RoomMember {
 	adoptConsumer(room: PeerRoom, consumer: ms.Consumer): void {
 		this.#adopt(room, consumer);
 		this.#consumers.set(consumer.id, consumer);
+		const ofProducer = this.#consumersByProducer.get(consumer.producerId) ?? new Set<ms.Consumer>();
+		ofProducer.add(consumer);
+		this.#consumersByProducer.set(consumer.producerId, ofProducer);
 		consumer.observer.once('close', () => {
-			this.#consumers.delete(consumer.id);
+			this.#forgetConsumer(consumer);
 			this.noteConsumerDemand(consumer);
 		});
 		consumer.on('layerschange', (layers) => {
@@ -317,9 +322,7 @@ export class Peer implements RoomMember {
 	 */
 	#producerGone(producerId: string, ownerId: string, closeConsumers: boolean): void {
 		if (closeConsumers) {
-			for (const consumer of [...this.#consumers.values()]) {
-				if (consumer.producerId === producerId) this.#consumerClosed(consumer);
-			}
+			for (const consumer of [...(this.#consumersByProducer.get(producerId) ?? [])]) this.#consumerClosed(consumer);
 		}
 		this.notify({ notification: 'producerClosed', data: { producerId, peerId: ownerId } });
 	}
@@ -347,8 +350,8 @@ export class Peer implements RoomMember {
 			spatialLayers,
 			wants: () =>
 				[...room.members.values()].flatMap((member) =>
-					[...member.#consumers.values()]
-						.filter((c) => c.producerId === producer.id && !c.closed)
+					[...(member.#consumersByProducer.get(producer.id) ?? [])]
+						.filter((c) => !c.closed)
 						.map((c) => ({ preferredSpatialLayer: c.preferredLayers?.spatialLayer ?? spatialLayers - 1, paused: c.paused })),
 				),
 			tell: (maxSpatialLayer) => this.notify({ notification: 'producerLayersWanted', data: { producerId: producer.id, maxSpatialLayer } }),
@@ -376,8 +379,15 @@ export class Peer implements RoomMember {
 		}));
 	}
 
+	#forgetConsumer(consumer: ms.Consumer): boolean {
+		const ofProducer = this.#consumersByProducer.get(consumer.producerId);
+		ofProducer?.delete(consumer);
+		if (ofProducer?.size === 0) this.#consumersByProducer.delete(consumer.producerId);
+		return this.#consumers.delete(consumer.id);
+	}
+
 	#consumerClosed(consumer: ms.Consumer): void {
-		if (!this.#consumers.delete(consumer.id)) return;
+		if (!this.#forgetConsumer(consumer)) return;
 		if (!consumer.closed) consumer.close();
 		this.notify({ notification: 'consumerClosed', data: { consumerId: consumer.id, producerId: consumer.producerId } });
 	}
@@ -454,6 +464,7 @@ export class Peer implements RoomMember {
 		this.#transports.clear();
 		this.#producers.clear();
 		this.#consumers.clear();
+		this.#consumersByProducer.clear();
 		this.#dataProducers.clear();
 		this.#dataConsumers.clear();
 		this.#dataGuard?.stop();
