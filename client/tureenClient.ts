@@ -13,7 +13,7 @@ import type {
 	RoomState,
 	TransportInfo,
 } from '../src/protocol/messages.ts';
-import { MEDIA_SOURCES } from '../src/protocol/messages.ts';
+import { defaultSource, MEDIA_SOURCES } from '../src/protocol/messages.ts';
 import { AdaptiveQuality } from './adaptiveQuality.ts';
 import { connectionStateOf, type ConnectionState } from './connectionState.ts';
 import { DataChannels, type DataMessage, type DataSender } from './dataChannels.ts';
@@ -327,7 +327,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	}
 
 	#sourceOf(track: MediaStreamTrack): MediaSource {
-		return this.#sources.get(track) ?? (track.kind === 'audio' ? 'microphone' : 'camera');
+		return this.#sources.get(track) ?? defaultSource(track.kind);
 	}
 
 	async #produce(track: MediaStreamTrack): Promise<void> {

@@ -17,6 +17,11 @@ const entityId = z.string().min(1).max(64);
 export const MEDIA_SOURCES = ['camera', 'microphone', 'screen'] as const;
 export type MediaSource = (typeof MEDIA_SOURCES)[number];
 
+/** The source of a producer that names none: microphone for audio, camera for video. */
+export function defaultSource(kind: string): MediaSource {
+	return kind === 'audio' ? 'microphone' : 'camera';
+}
+
 // The peer's receive capabilities are stored and handed to mediasoup on every
 // consume, so they get a schema of their own: known fields, bounded sizes, no
 // depth beyond what the format has (unknown keys are dropped).

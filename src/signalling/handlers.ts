@@ -3,7 +3,7 @@ import type { types as ms } from 'mediasoup';
 import type { VerifiedJoin } from '../auth/joinToken.ts';
 import type { Config, Limits } from '../config.ts';
 import { limitReached, TureenError } from '../errors.ts';
-import type { MediaSource, Method, NodeInfo, ParsedRequestData, ResponseData, RoomState } from '../protocol/messages.ts';
+import { defaultSource, type MediaSource, type Method, type NodeInfo, type ParsedRequestData, type ResponseData, type RoomState } from '../protocol/messages.ts';
 import { unconsumableReason } from '../services/rooms/codecMatch.ts';
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
 import { layerHandlers } from './layerHandlers.ts';
@@ -85,7 +85,7 @@ function consumeTarget<T>(
 
 /** A source must fit the kind: a microphone is audio, a camera video; a screen may carry either. */
 function checkSource(kind: 'audio' | 'video', source: MediaSource | undefined): MediaSource {
-	if (source === undefined) return kind === 'audio' ? 'microphone' : 'camera';
+	if (source === undefined) return defaultSource(kind);
 	if ((source === 'microphone' && kind !== 'audio') || (source === 'camera' && kind !== 'video')) {
 		throw new TureenError('BAD_REQUEST', `produce: source "${source}" cannot be ${kind}`);
 	}

@@ -5,6 +5,7 @@ import type { types as ms } from 'mediasoup';
 import { TureenError } from '../errors.ts';
 import type { DataRateLimits } from '../limits/dataRate.ts';
 import {
+	defaultSource,
 	MEDIA_SOURCES,
 	type ConsumerLayerState,
 	type DataProducerInfo,
@@ -41,7 +42,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The source the server stored in the producer's appData at produce. */
 export function sourceOf(producer: Pick<ms.Producer, 'kind' | 'appData'>): MediaSource {
 	const source = MEDIA_SOURCES.find((s) => s === producer.appData.source);
-	return source ?? (producer.kind === 'audio' ? 'microphone' : 'camera');
+	return source ?? defaultSource(producer.kind);
 }
 
 /**
