@@ -117,6 +117,8 @@ class StreamState {
 	pictureId: number;
 	keyFrameRequested = false;
 	lastKeyFrameUs = -Infinity;
+	/** A simulcast layer the publisher has stopped sending (setMaxVideoLayer). */
+	paused = false;
 
 	constructor(track: Track, ssrc: number, payloadType: number, position: number, dueUs: number) {
 		this.track = track;
@@ -146,8 +148,6 @@ export class RtpReplayer {
 	readonly #videos: StreamState[];
 	/** Sub-frame offset of this publisher's frames (spreads many publishers' sends). */
 	readonly #delayUs: number;
-	/** Video streams above this index are not sent (a publisher told by dynacast to stop them). */
-	#maxVideoLayer: number;
 	keyFrameRequests = 0;
 	/** Jump to a key frame when asked (an encoder would); off = natural key frames only. */
 	answerKeyFrameRequests = true;
@@ -158,7 +158,6 @@ export class RtpReplayer {
 		this.#target = target;
 		this.#streams = streams;
 		this.#videos = streams.filter((s) => s.track.kind === 'video');
-		this.#maxVideoLayer = this.#videos.length - 1;
 		this.#delayUs = delayUs;
 		socket.on('message', (message) => this.#onRtcp(message));
 		socket.on('error', () => undefined);
@@ -199,9 +198,9 @@ export class RtpReplayer {
 	/** Sends simulcast layers 0..layer only (as a publisher told by dynacast); a layer turned back on starts at a key frame. */
 	setMaxVideoLayer(layer: number): void {
 		for (const [i, stream] of this.#videos.entries()) {
-			if (i > this.#maxVideoLayer && i <= layer) stream.keyFrameRequested = true;
+			if (stream.paused && i <= layer) stream.keyFrameRequested = true;
+			stream.paused = i > layer;
 		}
-		this.#maxVideoLayer = layer;
 	}
 
 	/** Sends every frame due by `nowUs` (replay clock, microseconds). */
@@ -209,8 +208,8 @@ export class RtpReplayer {
 		if (this.#closed) return;
 		for (const stream of this.#streams) {
 			// After a long stall (or while a layer is off), skip ahead instead of bursting the backlog.
-			if (nowUs - stream.dueUs > 200_000 || this.#videos.indexOf(stream) > this.#maxVideoLayer) stream.dueUs = nowUs;
-			if (this.#videos.indexOf(stream) > this.#maxVideoLayer) continue;
+			if (nowUs - stream.dueUs > 200_000 || stream.paused) stream.dueUs = nowUs;
+			if (stream.paused) continue;
 			while (stream.dueUs <= nowUs) this.#sendFrame(stream);
 		}
 	}
