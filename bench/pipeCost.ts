@@ -5,12 +5,13 @@
 // socket here that counts) either on A's router, or on a router of worker B
 // fed by router.pipeToRouter. Both layouts are measured in every round, in
 // alternating order, so the ratio is paired inside a round.
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 
 import { MEDIA_CODECS } from '../src/services/rooms/codecs.ts';
+import { bindLoopbackUdp } from './loopbackUdp.ts';
 import { processCpuMs } from './procStats.ts';
 import { createPublisher, createSinkTransport, type BenchPublisher } from './publisher.ts';
 import { loadCapture } from './rtpCapture.ts';
@@ -33,9 +34,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function openSink(): Promise<{ socket: Socket; port: number; count: () => number }> {
 	let packets = 0;
-	const socket = createSocket('udp4');
+	const socket = await bindLoopbackUdp();
 	socket.on('message', () => (packets += 1));
-	await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
 	return { socket, port: socket.address().port, count: () => packets };
 }
 

@@ -5,8 +5,9 @@
 // the next key frame of the capture, like an encoder answering a key-frame
 // request (unless answerKeyFrameRequests is off: then only the capture's own
 // key frames, every 2 s). Packets are counted per kind: the "sent" side of loss.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 
+import { bindLoopbackUdp } from './loopbackUdp.ts';
 import type { Capture, CapturedPacket } from './rtpCapture.ts';
 
 type Kind = 'audio' | 'video';
@@ -169,7 +170,7 @@ export class RtpReplayer {
 	 * publishers do not send their frames at the same instant.
 	 */
 	static async create(prepared: PreparedCapture, target: ReplayTarget, streams: ReplayStreams, phase: number): Promise<RtpReplayer> {
-		const socket = await bindReplaySocket();
+		const socket = await bindLoopbackUdp();
 		const { start, delayUs } = startPoint(prepared.video, phase);
 		const video = new StreamState(prepared.video, streams.videoSsrc, streams.videoPt, start, 0);
 		const audioStart = Math.floor((prepared.video.frames[start]?.offsetUs ?? 0) / prepared.audio.frameUs);
@@ -179,7 +180,7 @@ export class RtpReplayer {
 
 	/** Video only, one stream per layer (`layers[i]` with `ssrcs[i]`, smallest first), all from one socket; no audio. */
 	static async createSimulcast(layers: PreparedCapture[], target: ReplayTarget, ssrcs: number[], payloadType: number, phase: number): Promise<RtpReplayer> {
-		const socket = await bindReplaySocket();
+		const socket = await bindLoopbackUdp();
 		const streams = layers.map((layer, i) => new StreamState(layer.video, ssrcs[i]!, payloadType, startPoint(layer.video, phase).start, 0));
 		return new RtpReplayer(socket, target, streams, startPoint(layers[0]!.video, phase).delayUs);
 	}
@@ -273,15 +274,6 @@ export class RtpReplayer {
 		this.#closed = true;
 		this.#socket.close();
 	}
-}
-
-async function bindReplaySocket(): Promise<dgram.Socket> {
-	const socket = dgram.createSocket('udp4');
-	await new Promise<void>((resolve, reject) => {
-		socket.once('error', reject);
-		socket.bind(0, '127.0.0.1', () => resolve());
-	});
-	return socket;
 }
 
 /** Where a publisher with this `phase` starts in the track (a key frame), and its sub-frame offset. */

@@ -19,7 +19,7 @@
 // Figures: bytes/s and packets/s the subscriber receives, packets/s the
 // worker forwards (consumers) and receives (producers), and worker CPU per
 // forwarded packet; median and spread over rounds, ratios paired per round.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { parseArgs } from 'node:util';
 
 import * as mediasoup from 'mediasoup';
@@ -28,6 +28,7 @@ import type { types as ms } from 'mediasoup';
 import { chooseLayer, type StreamView } from '../client/layerChoice.ts';
 import { LAYER_SCALES, SIMULCAST_ENCODINGS } from '../client/simulcast.ts';
 import { decideDynacast, initialDynacastState } from '../src/services/rooms/dynacastPolicy.ts';
+import { bindLoopbackUdp, isRtp } from './loopbackUdp.ts';
 import { defaultWorkerBin, describeMachine, describeWorkerBinary } from './machineInfo.ts';
 import { REPLAY_VP8 } from './publisher.ts';
 import { DEFAULT_CAPTURE, loadCapture, VIDEO_PT } from './rtpCapture.ts';
@@ -119,16 +120,10 @@ async function createPublisher(router: ms.Router, layers: PreparedCapture[], pha
 
 /** The subscriber's end: one UDP socket counting what its PlainTransport sends. */
 async function openSink(): Promise<{ socket: dgram.Socket; counts: { packets: number; bytes: number } }> {
-	const socket = dgram.createSocket('udp4');
-	await new Promise<void>((resolve, reject) => {
-		socket.once('error', reject);
-		socket.bind(0, '127.0.0.1', () => resolve());
-	});
-	socket.setRecvBufferSize(4 * 1024 * 1024);
+	const socket = await bindLoopbackUdp(4 * 1024 * 1024);
 	const counts = { packets: 0, bytes: 0 };
 	socket.on('message', (packet) => {
-		const pt = (packet[1] ?? 0) & 0x7f;
-		if (packet.length < 12 || (pt >= 72 && pt <= 76)) return; // RTCP on the muxed socket
+		if (!isRtp(packet)) return; // RTCP on the muxed socket
 		counts.packets += 1;
 		counts.bytes += packet.length;
 	});
