@@ -11,7 +11,7 @@ import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 
 import { MEDIA_CODECS } from '../src/services/rooms/codecs.ts';
-import { bindLoopbackUdp } from './loopbackUdp.ts';
+import { bindLoopbackUdp, isRtp } from './loopbackUdp.ts';
 import { processCpuMs } from './procStats.ts';
 import { createPublisher, createSinkTransport, type BenchPublisher } from './publisher.ts';
 import { loadCapture } from './rtpCapture.ts';
@@ -35,7 +35,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function openSink(): Promise<{ socket: Socket; port: number; count: () => number }> {
 	let packets = 0;
 	const socket = await bindLoopbackUdp();
-	socket.on('message', () => (packets += 1));
+	// Media only: the consumers' sender reports share the socket (rtcp-mux).
+	socket.on('message', (packet) => {
+		if (isRtp(packet)) packets += 1;
+	});
 	return { socket, port: socket.address().port, count: () => packets };
 }
 
