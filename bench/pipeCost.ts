@@ -6,6 +6,7 @@
 // fed by router.pipeToRouter. Both layouts are measured in every round, in
 // alternating order, so the ratio is paired inside a round.
 import type { Socket } from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
@@ -30,7 +31,6 @@ export type PipeCostRound = {
 };
 
 type Layout = 'local' | 'piped';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function openSink(): Promise<{ socket: Socket; port: number; count: () => number }> {
 	let packets = 0;

@@ -7,6 +7,8 @@
 // consumer (stepVerdict.ts). Fresh each time: an overloaded worker does not
 // fully recover when the load drops, and a big batch of transports created
 // while media flows can itself tip a budgeted worker over.
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { CpuBudget } from './cpuBudget.ts';
 import type { ChildHandle } from './ipc.ts';
 import { consumersBetween, sampleEdge, sum, windowBetween, type Edge, type SinkMap, type WindowResult } from './loadWindow.ts';
@@ -54,8 +56,6 @@ export type StepResult = {
 	window: Omit<WindowResult, 'consumers'>;
 	tookMs: number;
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Rooms of one publisher each, `perWorker` subscribers per worker spread round robin over them. */
 async function deployRooms(server: ChildHandle, sink: ChildHandle, config: StepConfig, perWorker: number, t: StepTiming): Promise<SinkMap> {
