@@ -96,11 +96,12 @@ export async function runCapacityRounds(
 			const probeUs = usPerPacket[config.binary === 'main' ? 'main' : 'other']![round - 1] ?? calibration.usPerPacket;
 			const start = lastKnee.get(config.label) ?? atShare(probeUs, settings.rampStart);
 			const plan = { start, stride: settings.stride, maxStrides: settings.maxStrides, bisections: settings.bisections, resolution: settings.resolution };
-			const { tried, lo, hi, best } = await rampToSaturation((n) => step(config, n, round), plan);
-			if (lo === undefined || hi === undefined || !best) {
-				errors.push(`ramp ${config.label}, round ${round}: ${lo === undefined ? 'no step was carried' : 'never saturated'} (steps ${tried.map((s) => s.load).join(', ')})`);
+			const ramp = await rampToSaturation((n) => step(config, n, round), plan);
+			if (!ramp.saturated) {
+				errors.push(`ramp ${config.label}, round ${round}: ${ramp.why}`);
 				continue;
 			}
+			const { lo, hi, best } = ramp;
 			saturation[config.label]![round - 1] = best.forwardedPps / config.workers;
 			lastKnee.set(config.label, lo);
 			log(`  => ${config.label} round ${round}: carried ${lo}/worker (${Math.round(best.forwardedPps / config.workers)} pkt/s per worker), failed at ${hi}`);

@@ -67,11 +67,12 @@ export async function runSpreadRoomRounds(
 			// small calibration room's cost per packet overestimates a saturated worker's, so the
 			// first round may climb further: allow more strides.
 			const plan = { start, stride: settings.stride, maxStrides: settings.maxStrides + 4, bisections: 3, resolution: 0 };
-			const { tried, lo, hi, best } = await rampToSaturation((n) => step(config, n, round), plan);
-			if (lo === undefined || hi === undefined || !best) {
-				errors.push(`spread room ${config.label}, round ${round}: ${lo === undefined ? 'no step was carried' : 'never saturated'} (peers ${tried.map((s) => s.load).join(', ')})`);
+			const ramp = await rampToSaturation((n) => step(config, n, round), plan);
+			if (!ramp.saturated) {
+				errors.push(`spread room ${config.label}, round ${round}: ${ramp.why}`);
 				continue;
 			}
+			const { lo, hi, best } = ramp;
 			lastKnee.set(config.label, lo);
 			got.peers[key] = lo;
 			got.consumers[key] = best.consumers;
