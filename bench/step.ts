@@ -180,3 +180,26 @@ export async function runStep(
 		for (const budget of budgets) await budget.remove();
 	}
 }
+
+/** Runs steps at one timing, each logged (describeStep) and kept in `steps`, the order they ran. */
+export function recordingSteps(timing: StepTiming, budgetPrefix: string, log: (line: string) => void) {
+	const steps: StepResult[] = [];
+	const run = async (processes: { server: ChildHandle; sink: ChildHandle }, config: StepConfig, load: number, round: number): Promise<StepResult> => {
+		const result = await runStep(processes, config, load, round, timing, budgetPrefix);
+		log(describeStep(result));
+		steps.push(result);
+		return result;
+	};
+	return { steps, run };
+}
+
+function describeStep(s: StepResult): string {
+	const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+	const w = s.window;
+	return (
+		`  ${s.verdict.good ? 'ok ' : 'BAD'} ${s.label} r${s.round} ${s.shape === 'mesh' ? `${s.load} peers, ${s.consumers} consumers` : `${s.load}/worker`}: ${Math.round(s.forwardedPps)} pkt/s, ${s.usPerPacket.toFixed(1)} us/pkt;` +
+		` workers ${Object.values(w.workerCpu).map(pct).join('/')} throttled ${s.throttledShare.map(pct).join('/')}; worst loss ${pct(s.verdict.worstLoss)}, deficit ${pct(s.verdict.deficit)}, stalled ${s.verdict.stalled};` +
+		` node ${pct(w.serverNodeCpu)} sink ${pct(w.sinkCpu)}; UDP buffer drops ${w.udpRcvbufErrors}; settled ${(s.settledAfterMs / 1000).toFixed(1)} s; ${(s.tookMs / 1000).toFixed(1)} s` +
+		(s.verdict.good ? '' : ` (${s.verdict.reasons.join('; ')})`)
+	);
+}
