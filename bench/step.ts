@@ -13,7 +13,7 @@ import { CpuBudget } from './cpuBudget.ts';
 import type { ChildHandle } from './ipc.ts';
 import { consumersBetween, sampleEdge, sum, windowBetween, type Edge, type SinkMap, type WindowResult } from './loadWindow.ts';
 import type { RoomPlaced, ServerMode, SinkSubscriberPlaced, StartResult } from './serverChild.ts';
-import { deficitOf, judgeStep, type StepVerdict } from './stepVerdict.ts';
+import { deficitOf, judgeStep, type StepVerdict, type VerdictLimits } from './stepVerdict.ts';
 
 /**
  * What runs: which binary, Tureen or raw mediasoup (upstream default worker
@@ -23,11 +23,9 @@ import { deficitOf, judgeStep, type StepVerdict } from './stepVerdict.ts';
  */
 export type StepConfig = { label: string; binary: 'main' | 'other'; mode: ServerMode; workers: number; srtp: boolean; shape: 'rooms' | 'mesh' };
 
-export type StepTiming = {
+/** How a step is built, settled, measured and judged (VerdictLimits). */
+export type StepTiming = VerdictLimits & {
 	roomsPerWorker: number;
-	lossThreshold: number;
-	backlogThreshold: number;
-	stallShare: number;
 	settleMs: number;
 	settleIntervalMs: number;
 	maxSettleMs: number;
