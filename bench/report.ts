@@ -110,7 +110,7 @@ function spreadRoomRows(res: BenchResults): Row[] {
 	const per = (value: (r: SpreadRoomRound) => number | undefined) => perRound(res.spreadRoom?.rounds, n, value);
 	const consumers1 = per((r) => r.consumers.oneWorker);
 	const consumers2 = per((r) => r.consumers.twoWorkers);
-	const budget = res.spreadRoom?.budget ?? res.settings.workerBudget;
+	const budget = res.spreadRoom?.budget ?? res.settings.spreadRoomBudget;
 	return [
 		{ name: `Largest all-to-all room (video + audio) at <= 1% loss per consumer, 1 worker at a ${budget}-core budget: peers`, unit: 'peers', digits: 0, value: summary(per((r) => r.peers.oneWorker), n), note: `consumers ${fmt(summary(consumers1, n), 0)}` },
 		{ name: '... the same room spread over 2 workers by peer placement: peers', unit: 'peers', digits: 0, value: summary(per((r) => r.peers.twoWorkers), n), note: `consumers ${fmt(summary(consumers2, n), 0)}` },
