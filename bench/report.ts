@@ -3,7 +3,7 @@
 // (ratios paired inside a round), then the steps behind them.
 import { pairedSummary, summary, type CapacityFigures, type PerRound } from './capacityRounds.ts';
 import type { JoinLatency } from './latency.ts';
-import type { Machine, WorkerBinary } from './machineInfo.ts';
+import { workerBinaryLine, type Machine, type WorkerBinary } from './machineInfo.ts';
 import type { MemoryFigures } from './memory.ts';
 import type { PipeCostRound } from './pipeCost.ts';
 import type { PolicyResult, SimResult, SpreadResult } from './placementSim.ts';
@@ -143,7 +143,7 @@ function fmt(s: Spread | undefined, digits: number): string {
 }
 
 function binaryLine(name: string, b: WorkerBinary): string {
-	return `- ${name}: \`${b.path}\`, sha256 \`${b.sha256.slice(0, 16)}…\`, ${b.origin}, SRTP crypto: **${b.srtpCrypto}**${b.linked.length ? ` (links ${b.linked.join(', ')})` : ''}`;
+	return `- ${name}: ${workerBinaryLine(b)}`;
 }
 
 function singleRows(res: BenchResults): string[] {

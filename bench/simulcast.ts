@@ -29,7 +29,7 @@ import { chooseLayer, type StreamView } from '../client/layerChoice.ts';
 import { LAYER_SCALES, SIMULCAST_ENCODINGS } from '../client/simulcast.ts';
 import { decideDynacast, initialDynacastState } from '../src/services/rooms/dynacastPolicy.ts';
 import { bindLoopbackUdp, isRtp } from './loopbackUdp.ts';
-import { defaultWorkerBin, describeMachine, describeWorkerBinary } from './machineInfo.ts';
+import { defaultWorkerBin, describeMachine, describeWorkerBinary, workerBinaryLine } from './machineInfo.ts';
 import { REPLAY_VP8 } from './publisher.ts';
 import { DEFAULT_CAPTURE, loadCapture, VIDEO_PT } from './rtpCapture.ts';
 import { captureRates, prepareCapture, ReplayScheduler, RtpReplayer, type PreparedCapture } from './rtpReplay.ts';
@@ -249,7 +249,7 @@ function report(results: Map<View['name'], Rates[]>, workerBin: string): void {
 	lines.push('# Simulcast benchmark: a subscriber of a 9-publisher room');
 	lines.push('');
 	lines.push(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.kernel}, load ${machine.loadAverage.start}; Node ${machine.node}, mediasoup ${machine.mediasoup}`);
-	lines.push(`Worker binary: ${binary.path} sha256 ${binary.sha256.slice(0, 16)} (${binary.origin}, SRTP ${binary.srtpCrypto}); consumers on a PlainTransport without SRTP, one per publisher at the view's layer`);
+	lines.push(`Worker binary: ${workerBinaryLine(binary)}; consumers on a PlainTransport without SRTP, one per publisher at the view's layer`);
 	lines.push(`${PUBLISHERS} publishers, ${ROUNDS} rounds, ${WINDOW_MS / 1000} s windows; median (min-max) over rounds`);
 	lines.push('');
 	lines.push('| view | layer | subscriber kbit/s | subscriber packets/s | worker forwarded packets/s | worker received packets/s | worker CPU us (receiving included) / forwarded packet |');
