@@ -30,6 +30,7 @@ import { LAYER_SCALES, SIMULCAST_ENCODINGS } from '../client/simulcast.ts';
 import { decideDynacast, initialDynacastState } from '../src/services/rooms/dynacastPolicy.ts';
 import { bindLoopbackUdp, isRtp } from './loopbackUdp.ts';
 import { defaultWorkerBin, describeMachine, describeWorkerBinary, workerBinaryLine } from './machineInfo.ts';
+import { processCpuMs } from './procStats.ts';
 import { REPLAY_VP8 } from './publisher.ts';
 import { DEFAULT_CAPTURE, loadCapture, VIDEO_PT } from './rtpCapture.ts';
 import { captureRates, prepareCapture, ReplayScheduler, RtpReplayer, type PreparedCapture } from './rtpReplay.ts';
@@ -140,12 +141,8 @@ async function packetCount(entities: { getStats(): Promise<unknown[]> }[], type:
 	return total;
 }
 
-async function workerCpuUs(worker: ms.Worker): Promise<number> {
-	const usage = await worker.getResourceUsage();
-	return (usage.ru_utime + usage.ru_stime) * 1000;
-}
-
-type Sample = { sinkBytes: number; sinkPackets: number; forwarded: number; received: number; cpuUs: number; atMs: number };
+/** The subscriber's counts and the worker's CPU at one instant (from /proc: asking the worker would cost it CPU). */
+type Edge = { atMs: number; cpuMs: number; sinkBytes: number; sinkPackets: number };
 type Rates = { bytesPerS: number; packetsPerS: number; forwardedPerS: number; receivedPerS: number; cpuUsPerForwarded: number };
 
 type Setup = {
@@ -177,25 +174,26 @@ async function measureView(view: View, { router, scheduler, layers, subscriber, 
 		}
 		for (const { replayer } of publishers) scheduler.add(replayer);
 		await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-		const sample = async (): Promise<Sample> => ({
-			sinkBytes: sink.counts.bytes,
-			sinkPackets: sink.counts.packets,
+		// The worker's packet counters come from getStats, which the worker answers: the CPU
+		// window lies inside the two getStats edges, so it holds none of that work.
+		const workerCounts = async () => ({
 			forwarded: await packetCount(consumers, 'outbound-rtp'),
 			received: await packetCount(publishers.flatMap((p) => p.layers), 'inbound-rtp'),
-			cpuUs: await workerCpuUs(worker),
-			atMs: performance.now(),
 		});
-		const a = await sample();
+		const edge = (): Edge => ({ atMs: performance.now(), cpuMs: processCpuMs(worker.pid) ?? NaN, sinkBytes: sink.counts.bytes, sinkPackets: sink.counts.packets });
+		const countsBefore = await workerCounts();
+		const a = edge();
 		await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
-		const b = await sample();
+		const b = edge();
+		const countsAfter = await workerCounts();
 		const seconds = (b.atMs - a.atMs) / 1000;
-		const forwarded = b.forwarded - a.forwarded;
+		const forwarded = countsAfter.forwarded - countsBefore.forwarded;
 		return {
 			bytesPerS: (b.sinkBytes - a.sinkBytes) / seconds,
 			packetsPerS: (b.sinkPackets - a.sinkPackets) / seconds,
 			forwardedPerS: forwarded / seconds,
-			receivedPerS: (b.received - a.received) / seconds,
-			cpuUsPerForwarded: forwarded > 0 ? (b.cpuUs - a.cpuUs) / forwarded : NaN,
+			receivedPerS: (countsAfter.received - countsBefore.received) / seconds,
+			cpuUsPerForwarded: forwarded > 0 ? ((b.cpuMs - a.cpuMs) * 1000) / forwarded : NaN,
 		};
 	} finally {
 		for (const { replayer, layers: producers } of publishers) {
