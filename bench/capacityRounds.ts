@@ -87,7 +87,8 @@ export async function runCapacityRounds(
 			else errors.push(`probe ${config.label}, round ${round}: not carried twice at ${probeSubscribers}/worker (${result.verdict.reasons.join('; ')})`);
 		}
 		for (const config of rotate(ramps, round - 1)) {
-			const probeUs = usPerPacket[config.binary === 'main' ? 'main' : 'other']![round - 1] ?? calibration.usPerPacket;
+			// The probe of the ramp's binary (each binary's SRTP probe is labelled by it).
+			const probeUs = usPerPacket[config.binary]![round - 1] ?? calibration.usPerPacket;
 			const start = lastKnee.get(config.label) ?? atShare(probeUs, settings.rampStart);
 			const plan = { start, stride: settings.stride, maxStrides: settings.maxStrides, bisections: settings.bisections, resolution: settings.resolution };
 			const ramp = await rampToSaturation((n) => step(config, n, round), plan);
