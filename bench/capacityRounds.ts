@@ -15,7 +15,7 @@ import type { ChildHandle } from './ipc.ts';
 import { rampToSaturation } from './ramp.ts';
 import type { BenchSettings } from './settings.ts';
 import { pairedRatios, spreadOf, type Spread } from './stats.ts';
-import { runStep, type StepConfig, type StepResult, type StepTiming } from './step.ts';
+import { recordingSteps, type StepConfig, type StepResult, type StepTiming } from './step.ts';
 
 export type Binary = StepConfig['binary'];
 
@@ -63,15 +63,9 @@ export async function runCapacityRounds(
 	const withOther = processes.servers.other !== undefined;
 	const probes = PROBES.filter((c) => withOther || c.binary === 'main');
 	const ramps = RAMPS.filter((c) => withOther || c.binary === 'main');
-	const steps: StepResult[] = [];
+	const { steps, run } = recordingSteps(timing, budgetPrefix, log);
 	const errors: string[] = [];
-	const step = async (config: StepConfig, perWorker: number, round: number): Promise<StepResult> => {
-		const server = processes.servers[config.binary]!;
-		const result = await runStep({ server, sink: processes.sink }, config, perWorker, round, timing, budgetPrefix);
-		log(describeStep(result));
-		steps.push(result);
-		return result;
-	};
+	const step = (config: StepConfig, perWorker: number, round: number) => run({ server: processes.servers[config.binary]!, sink: processes.sink }, config, perWorker, round);
 	/** Subscribers per worker a worker at `usPerPacket` carries at `share` of its budget. */
 	const atShare = (usPerPacket: number, share: number) => (share * settings.workerBudget * 1e6) / usPerPacket / packetsPerSubscriber;
 
@@ -93,14 +87,16 @@ export async function runCapacityRounds(
 			else errors.push(`probe ${config.label}, round ${round}: not carried twice at ${probeSubscribers}/worker (${result.verdict.reasons.join('; ')})`);
 		}
 		for (const config of rotate(ramps, round - 1)) {
-			const probeUs = usPerPacket[config.binary === 'main' ? 'main' : 'other']![round - 1] ?? calibration.usPerPacket;
+			// The probe of the ramp's binary (each binary's SRTP probe is labelled by it).
+			const probeUs = usPerPacket[config.binary]![round - 1] ?? calibration.usPerPacket;
 			const start = lastKnee.get(config.label) ?? atShare(probeUs, settings.rampStart);
 			const plan = { start, stride: settings.stride, maxStrides: settings.maxStrides, bisections: settings.bisections, resolution: settings.resolution };
-			const { tried, lo, hi, best } = await rampToSaturation((n) => step(config, n, round), plan);
-			if (lo === undefined || hi === undefined || !best) {
-				errors.push(`ramp ${config.label}, round ${round}: ${lo === undefined ? 'no step was carried' : 'never saturated'} (steps ${tried.map((s) => s.load).join(', ')})`);
+			const ramp = await rampToSaturation((n) => step(config, n, round), plan);
+			if (!ramp.saturated) {
+				errors.push(`ramp ${config.label}, round ${round}: ${ramp.why}`);
 				continue;
 			}
+			const { lo, hi, best } = ramp;
 			saturation[config.label]![round - 1] = best.forwardedPps / config.workers;
 			lastKnee.set(config.label, lo);
 			log(`  => ${config.label} round ${round}: carried ${lo}/worker (${Math.round(best.forwardedPps / config.workers)} pkt/s per worker), failed at ${hi}`);
@@ -136,15 +132,4 @@ export function pairedSummary(numerator: PerRound | undefined, denominator: PerR
 	const n = summary(numerator, rounds);
 	const d = summary(denominator, rounds);
 	return n && d ? spreadOf(pairedRatios(n.rounds, d.rounds).map((r) => r * scale)) : undefined;
-}
-
-export function describeStep(s: StepResult): string {
-	const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-	const w = s.window;
-	return (
-		`  ${s.verdict.good ? 'ok ' : 'BAD'} ${s.label} r${s.round} ${s.shape === 'mesh' ? `${s.load} peers, ${s.consumers} consumers` : `${s.load}/worker`}: ${Math.round(s.forwardedPps)} pkt/s, ${s.usPerPacket.toFixed(1)} us/pkt;` +
-		` workers ${Object.values(w.workerCpu).map(pct).join('/')} throttled ${s.throttledShare.map(pct).join('/')}; worst loss ${pct(s.verdict.worstLoss)}, deficit ${pct(s.verdict.deficit)}, stalled ${s.verdict.stalled};` +
-		` node ${pct(w.serverNodeCpu)} sink ${pct(w.sinkCpu)}; UDP buffer drops ${w.udpRcvbufErrors}; settled ${(s.settledAfterMs / 1000).toFixed(1)} s; ${(s.tookMs / 1000).toFixed(1)} s` +
-		(s.verdict.good ? '' : ` (${s.verdict.reasons.join('; ')})`)
-	);
 }

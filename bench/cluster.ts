@@ -8,7 +8,7 @@
 //    which counts the commands inside the Lua scripts) and round trips per
 //    second per node (EVALSHA/EVAL calls), with no room and with `--rooms`
 //    rooms hosted, over a window of heartbeats.
-// Figures only, printed with the machine; nothing is asserted.
+// Figures only, printed with the machine and the worker binary; nothing is asserted.
 import { parseArgs } from 'node:util';
 
 import { createClient } from '@redis/client';
@@ -16,7 +16,7 @@ import { createClient } from '@redis/client';
 import { freePort, startNode, startRedis, waitFor, type NodeProcess } from '../scripts/localCluster.ts';
 import { TEST_NODE_ENV } from '../test/support/cluster.ts';
 import { WsTestClient } from '../test/support/wsClient.ts';
-import { describeMachine } from './machineInfo.ts';
+import { defaultWorkerBin, describeMachine, describeWorkerBinary, workerBinaryLine } from './machineInfo.ts';
 import { percentile } from './stats.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '100' }, rooms: { type: 'string', default: '1000' }, window: { type: 'string', default: '20' } } });
@@ -102,6 +102,8 @@ function summarise(values: number[]): string {
 
 async function main(): Promise<void> {
 	const machine = describeMachine();
+	// The binary every node's worker runs (MEDIASOUP_WORKER_BIN reaches the nodes, scripts/localCluster.ts).
+	const workerBinary = describeWorkerBinary(defaultWorkerBin());
 	const redisProcess = await startRedis(await freePort());
 	const nodes: NodeProcess[] = [];
 	const probe = createClient({ url: redisProcess.url });
@@ -143,6 +145,7 @@ async function main(): Promise<void> {
 
 		console.log(`# Tureen cluster benchmark\n`);
 		console.log(`Machine: ${machine.cpuModel}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}, mediasoup ${machine.mediasoup}, load average ${machine.loadAverage.start.toFixed(2)}`);
+		console.log(`Worker binary: ${workerBinaryLine(workerBinary)}`);
 		console.log(`Cluster: redis-server 127.0.0.1 (loopback), 2 nodes with 1 worker each, heartbeat every 2 s.\n`);
 		console.log(`| figure | value |`);
 		console.log(`| --- | --- |`);

@@ -1,7 +1,7 @@
 // Gives a process a fixed CPU budget (a fraction of one core) with a cgroup
-// cpu controller (v1 cpu.cfs_quota_us, or v2 cpu.max). bench/capacity.ts uses
-// it to shrink each mediasoup worker's core until the 1-core client side can
-// saturate it, so capacity is measured server-bound; see bench/README.md.
+// cpu controller (v1 cpu.cfs_quota_us, or v2 cpu.max). step.ts puts every
+// mediasoup worker of a step under one, so the 1-core load side can saturate
+// it and capacity is measured server-bound; see bench/README.md.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -105,3 +105,8 @@ export function describeWorkerBinary(path: string): WorkerBinary {
 	const linked = [...lddOutput.matchAll(/^\s*(lib(?:srtp2|nss3|ssl|crypto|uring)[^\s]*)/gm)].map((m) => m[1]!);
 	return { path: absolute, sha256, origin, srtpCrypto: srtpCrypto(lddOutput, bytes), linked, ...(buildInfo ? { buildInfo } : {}) };
 }
+
+/** A worker binary in one line of Markdown, as every bench report names it. */
+export function workerBinaryLine(b: WorkerBinary): string {
+	return `\`${b.path}\`, sha256 \`${b.sha256.slice(0, 16)}…\`, ${b.origin}, SRTP crypto: **${b.srtpCrypto}**${b.linked.length ? ` (links ${b.linked.join(', ')})` : ''}`;
+}

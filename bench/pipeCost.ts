@@ -5,12 +5,14 @@
 // socket here that counts) either on A's router, or on a router of worker B
 // fed by router.pipeToRouter. Both layouts are measured in every round, in
 // alternating order, so the ratio is paired inside a round.
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 
 import { MEDIA_CODECS } from '../src/services/rooms/codecs.ts';
+import { bindLoopbackUdp, isRtp } from './loopbackUdp.ts';
 import { processCpuMs } from './procStats.ts';
 import { createPublisher, createSinkTransport, type BenchPublisher } from './publisher.ts';
 import { loadCapture } from './rtpCapture.ts';
@@ -29,13 +31,14 @@ export type PipeCostRound = {
 };
 
 type Layout = 'local' | 'piped';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function openSink(): Promise<{ socket: Socket; port: number; count: () => number }> {
 	let packets = 0;
-	const socket = createSocket('udp4');
-	socket.on('message', () => (packets += 1));
-	await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+	const socket = await bindLoopbackUdp();
+	// Media only: the consumers' sender reports share the socket (rtcp-mux).
+	socket.on('message', (packet) => {
+		if (isRtp(packet)) packets += 1;
+	});
 	return { socket, port: socket.address().port, count: () => packets };
 }
 

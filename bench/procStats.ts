@@ -110,7 +110,8 @@ export function coreUseBetween(a: CoreTimes[], b: CoreTimes[]): { busy: number; 
 
 /**
  * Datagrams the kernel dropped, machine-wide, because a UDP socket's receive
- * buffer was full (/proc/net/snmp Udp RcvbufErrors); 0 where unreadable.
+ * buffer was full (/proc/net/snmp Udp RcvbufErrors); 0 where the kernel
+ * does not report that counter.
  */
 export function udpReceiveBufferErrors(): number {
 	const rows = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Udp:'));

@@ -3,14 +3,11 @@
 import { bracket, nextRampStep, type RampPlan, type Tried } from './rampPlan.ts';
 import type { StepResult } from './step.ts';
 
-export type RampOutcome = {
-	tried: StepResult[];
-	/** Highest carried load below the lowest failed one, and that failed one (undefined when the ramp never found it). */
-	lo: number | undefined;
-	hi: number | undefined;
-	/** The carried step at `lo`. */
-	best: StepResult | undefined;
-};
+export type RampOutcome =
+	/** `lo`: the highest carried load below the lowest failed one, `hi`; `best`: the carried step at `lo`. */
+	| { saturated: true; tried: StepResult[]; lo: number; hi: number; best: StepResult }
+	/** Why the ramp found no such pair, with the loads it tried. */
+	| { saturated: false; tried: StepResult[]; why: string };
 
 export async function rampToSaturation(step: (load: number) => Promise<StepResult>, plan: RampPlan): Promise<RampOutcome> {
 	const tried: StepResult[] = [];
@@ -18,5 +15,6 @@ export async function rampToSaturation(step: (load: number) => Promise<StepResul
 	for (let load = nextRampStep([], plan); load !== undefined; load = nextRampStep(judged(), plan)) tried.push(await step(load));
 	const { lo, hi } = bracket(judged());
 	const best = lo === undefined ? undefined : tried.find((s) => s.load === lo && s.verdict.good);
-	return { tried, lo, hi, best };
+	if (lo !== undefined && hi !== undefined && best) return { saturated: true, tried, lo, hi, best };
+	return { saturated: false, tried, why: `${lo === undefined ? 'no step was carried' : 'never saturated'} (tried ${tried.map((s) => s.load).join(', ')})` };
 }

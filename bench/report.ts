@@ -3,14 +3,14 @@
 // (ratios paired inside a round), then the steps behind them.
 import { pairedSummary, summary, type CapacityFigures, type PerRound } from './capacityRounds.ts';
 import type { JoinLatency } from './latency.ts';
-import type { Machine, WorkerBinary } from './machineInfo.ts';
+import { workerBinaryLine, type Machine, type WorkerBinary } from './machineInfo.ts';
 import type { MemoryFigures } from './memory.ts';
 import type { PipeCostRound } from './pipeCost.ts';
 import type { PolicyResult, SimResult, SpreadResult } from './placementSim.ts';
-import type { SpreadRoomFigures } from './spreadRoom.ts';
+import type { SpreadRoomFigures, SpreadRoomRound } from './spreadRoom.ts';
 import type { BenchSettings } from './settings.ts';
 import type { StepResult } from './step.ts';
-import { spreadOf, type Spread } from './stats.ts';
+import type { Spread } from './stats.ts';
 import type { TureenCostRound } from './tureenCost.ts';
 
 export type BenchResults = {
@@ -47,15 +47,20 @@ function map(values: PerRound | undefined, f: (x: number) => number): PerRound |
 	return values?.map((x) => (x === undefined ? undefined : f(x)));
 }
 
+/** One value per round of the run from a figure's per-round records (undefined where a round has none). */
+function perRound<T>(records: readonly (T | undefined)[] | undefined, rounds: number, value: (r: T) => number | undefined): PerRound {
+	return Array.from({ length: rounds }, (_, i) => {
+		const r = records?.[i];
+		return r === undefined ? undefined : value(r);
+	});
+}
+
 function costRounds(res: BenchResults, key: 'msPerJoin' | 'cpuPerPeer' | 'msPerStatsCall', scale = 1): Spread | undefined {
-	const rounds = res.tureenCost ?? [];
-	if (rounds.length !== res.settings.rounds || rounds.some((r) => r === undefined)) return undefined;
-	return spreadOf(rounds.map((r) => r![key] * scale));
+	return summary(perRound(res.tureenCost, res.settings.rounds, (r) => r[key] * scale), res.settings.rounds);
 }
 
 function pipeRounds(res: BenchResults, value: (r: PipeCostRound) => number): Spread | undefined {
-	const rounds = res.pipeCost ?? [];
-	return rounds.length === res.settings.rounds ? spreadOf(rounds.map(value)) : undefined;
+	return summary(perRound(res.pipeCost, res.settings.rounds, value), res.settings.rounds);
 }
 
 export function computeFigures(res: BenchResults): Figures {
@@ -102,11 +107,10 @@ function capacityRows(res: BenchResults): Row[] {
 
 function spreadRoomRows(res: BenchResults): Row[] {
 	const n = res.settings.rounds;
-	const rounds = res.spreadRoom?.rounds ?? [];
-	const per = (value: (r: SpreadRoomFigures['rounds'][number]) => number | undefined): PerRound => Array.from({ length: n }, (_, i) => (rounds[i] ? value(rounds[i]) : undefined));
+	const per = (value: (r: SpreadRoomRound) => number | undefined) => perRound(res.spreadRoom?.rounds, n, value);
 	const consumers1 = per((r) => r.consumers.oneWorker);
 	const consumers2 = per((r) => r.consumers.twoWorkers);
-	const budget = res.spreadRoom?.budget ?? res.settings.workerBudget;
+	const budget = res.spreadRoom?.budget ?? res.settings.spreadRoomBudget;
 	return [
 		{ name: `Largest all-to-all room (video + audio) at <= 1% loss per consumer, 1 worker at a ${budget}-core budget: peers`, unit: 'peers', digits: 0, value: summary(per((r) => r.peers.oneWorker), n), note: `consumers ${fmt(summary(consumers1, n), 0)}` },
 		{ name: '... the same room spread over 2 workers by peer placement: peers', unit: 'peers', digits: 0, value: summary(per((r) => r.peers.twoWorkers), n), note: `consumers ${fmt(summary(consumers2, n), 0)}` },
@@ -139,7 +143,7 @@ function fmt(s: Spread | undefined, digits: number): string {
 }
 
 function binaryLine(name: string, b: WorkerBinary): string {
-	return `- ${name}: \`${b.path}\`, sha256 \`${b.sha256.slice(0, 16)}…\`, ${b.origin}, SRTP crypto: **${b.srtpCrypto}**${b.linked.length ? ` (links ${b.linked.join(', ')})` : ''}`;
+	return `- ${name}: ${workerBinaryLine(b)}`;
 }
 
 function singleRows(res: BenchResults): string[] {

@@ -5,10 +5,11 @@
 // timestamp and loops it.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import dgram from 'node:dgram';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { bindLoopbackUdp } from './loopbackUdp.ts';
 
 export type CapturedPacket = { kind: 'audio' | 'video'; atUs: number; data: Buffer };
 export type Capture = { packets: CapturedPacket[]; durationUs: number; params: CaptureParams };
@@ -66,21 +67,11 @@ function cacheKey(p: CaptureParams): string {
 	return createHash('sha256').update(JSON.stringify(p)).digest('hex').slice(0, 12);
 }
 
-async function bindSocket(): Promise<dgram.Socket> {
-	const socket = dgram.createSocket('udp4');
-	await new Promise<void>((resolve, reject) => {
-		socket.once('error', reject);
-		socket.bind(0, '127.0.0.1', () => resolve());
-	});
-	socket.setRecvBufferSize(4 * 1024 * 1024);
-	return socket;
-}
-
 /** Runs ffmpeg for `seconds` and records every RTP packet it sends. */
 async function record(p: CaptureParams): Promise<Capture> {
-	const video = await bindSocket();
-	const audio = await bindSocket();
-	const rtcp = await bindSocket();
+	const video = await bindLoopbackUdp(4 * 1024 * 1024);
+	const audio = await bindLoopbackUdp(4 * 1024 * 1024);
+	const rtcp = await bindLoopbackUdp(4 * 1024 * 1024);
 	const packets: CapturedPacket[] = [];
 	const t0 = process.hrtime.bigint();
 	const onPacket = (kind: 'audio' | 'video') => (data: Buffer) => {

@@ -5,8 +5,9 @@
 // the next key frame of the capture, like an encoder answering a key-frame
 // request (unless answerKeyFrameRequests is off: then only the capture's own
 // key frames, every 2 s). Packets are counted per kind: the "sent" side of loss.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 
+import { bindLoopbackUdp } from './loopbackUdp.ts';
 import type { Capture, CapturedPacket } from './rtpCapture.ts';
 
 type Kind = 'audio' | 'video';
@@ -117,6 +118,8 @@ class StreamState {
 	pictureId: number;
 	keyFrameRequested = false;
 	lastKeyFrameUs = -Infinity;
+	/** A simulcast layer the publisher has stopped sending (setMaxVideoLayer). */
+	paused = false;
 
 	constructor(track: Track, ssrc: number, payloadType: number, position: number, dueUs: number) {
 		this.track = track;
@@ -146,8 +149,6 @@ export class RtpReplayer {
 	readonly #videos: StreamState[];
 	/** Sub-frame offset of this publisher's frames (spreads many publishers' sends). */
 	readonly #delayUs: number;
-	/** Video streams above this index are not sent (a publisher told by dynacast to stop them). */
-	#maxVideoLayer: number;
 	keyFrameRequests = 0;
 	/** Jump to a key frame when asked (an encoder would); off = natural key frames only. */
 	answerKeyFrameRequests = true;
@@ -158,7 +159,6 @@ export class RtpReplayer {
 		this.#target = target;
 		this.#streams = streams;
 		this.#videos = streams.filter((s) => s.track.kind === 'video');
-		this.#maxVideoLayer = this.#videos.length - 1;
 		this.#delayUs = delayUs;
 		socket.on('message', (message) => this.#onRtcp(message));
 		socket.on('error', () => undefined);
@@ -170,7 +170,7 @@ export class RtpReplayer {
 	 * publishers do not send their frames at the same instant.
 	 */
 	static async create(prepared: PreparedCapture, target: ReplayTarget, streams: ReplayStreams, phase: number): Promise<RtpReplayer> {
-		const socket = await bindReplaySocket();
+		const socket = await bindLoopbackUdp();
 		const { start, delayUs } = startPoint(prepared.video, phase);
 		const video = new StreamState(prepared.video, streams.videoSsrc, streams.videoPt, start, 0);
 		const audioStart = Math.floor((prepared.video.frames[start]?.offsetUs ?? 0) / prepared.audio.frameUs);
@@ -180,7 +180,7 @@ export class RtpReplayer {
 
 	/** Video only, one stream per layer (`layers[i]` with `ssrcs[i]`, smallest first), all from one socket; no audio. */
 	static async createSimulcast(layers: PreparedCapture[], target: ReplayTarget, ssrcs: number[], payloadType: number, phase: number): Promise<RtpReplayer> {
-		const socket = await bindReplaySocket();
+		const socket = await bindLoopbackUdp();
 		const streams = layers.map((layer, i) => new StreamState(layer.video, ssrcs[i]!, payloadType, startPoint(layer.video, phase).start, 0));
 		return new RtpReplayer(socket, target, streams, startPoint(layers[0]!.video, phase).delayUs);
 	}
@@ -199,9 +199,9 @@ export class RtpReplayer {
 	/** Sends simulcast layers 0..layer only (as a publisher told by dynacast); a layer turned back on starts at a key frame. */
 	setMaxVideoLayer(layer: number): void {
 		for (const [i, stream] of this.#videos.entries()) {
-			if (i > this.#maxVideoLayer && i <= layer) stream.keyFrameRequested = true;
+			if (stream.paused && i <= layer) stream.keyFrameRequested = true;
+			stream.paused = i > layer;
 		}
-		this.#maxVideoLayer = layer;
 	}
 
 	/** Sends every frame due by `nowUs` (replay clock, microseconds). */
@@ -209,8 +209,8 @@ export class RtpReplayer {
 		if (this.#closed) return;
 		for (const stream of this.#streams) {
 			// After a long stall (or while a layer is off), skip ahead instead of bursting the backlog.
-			if (nowUs - stream.dueUs > 200_000 || this.#videos.indexOf(stream) > this.#maxVideoLayer) stream.dueUs = nowUs;
-			if (this.#videos.indexOf(stream) > this.#maxVideoLayer) continue;
+			if (nowUs - stream.dueUs > 200_000 || stream.paused) stream.dueUs = nowUs;
+			if (stream.paused) continue;
 			while (stream.dueUs <= nowUs) this.#sendFrame(stream);
 		}
 	}
@@ -274,15 +274,6 @@ export class RtpReplayer {
 		this.#closed = true;
 		this.#socket.close();
 	}
-}
-
-async function bindReplaySocket(): Promise<dgram.Socket> {
-	const socket = dgram.createSocket('udp4');
-	await new Promise<void>((resolve, reject) => {
-		socket.once('error', reject);
-		socket.bind(0, '127.0.0.1', () => resolve());
-	});
-	return socket;
 }
 
 /** Where a publisher with this `phase` starts in the track (a key frame), and its sub-frame offset. */

@@ -19,7 +19,7 @@
 // Figures: bytes/s and packets/s the subscriber receives, packets/s the
 // worker forwards (consumers) and receives (producers), and worker CPU per
 // forwarded packet; median and spread over rounds, ratios paired per round.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { parseArgs } from 'node:util';
 
 import * as mediasoup from 'mediasoup';
@@ -28,7 +28,9 @@ import type { types as ms } from 'mediasoup';
 import { chooseLayer, type StreamView } from '../client/layerChoice.ts';
 import { LAYER_SCALES, SIMULCAST_ENCODINGS } from '../client/simulcast.ts';
 import { decideDynacast, initialDynacastState } from '../src/services/rooms/dynacastPolicy.ts';
-import { defaultWorkerBin, describeMachine, describeWorkerBinary } from './machineInfo.ts';
+import { bindLoopbackUdp, isRtp } from './loopbackUdp.ts';
+import { defaultWorkerBin, describeMachine, describeWorkerBinary, workerBinaryLine } from './machineInfo.ts';
+import { processCpuMs } from './procStats.ts';
 import { REPLAY_VP8 } from './publisher.ts';
 import { DEFAULT_CAPTURE, loadCapture, VIDEO_PT } from './rtpCapture.ts';
 import { captureRates, prepareCapture, ReplayScheduler, RtpReplayer, type PreparedCapture } from './rtpReplay.ts';
@@ -119,16 +121,10 @@ async function createPublisher(router: ms.Router, layers: PreparedCapture[], pha
 
 /** The subscriber's end: one UDP socket counting what its PlainTransport sends. */
 async function openSink(): Promise<{ socket: dgram.Socket; counts: { packets: number; bytes: number } }> {
-	const socket = dgram.createSocket('udp4');
-	await new Promise<void>((resolve, reject) => {
-		socket.once('error', reject);
-		socket.bind(0, '127.0.0.1', () => resolve());
-	});
-	socket.setRecvBufferSize(4 * 1024 * 1024);
+	const socket = await bindLoopbackUdp(4 * 1024 * 1024);
 	const counts = { packets: 0, bytes: 0 };
 	socket.on('message', (packet) => {
-		const pt = (packet[1] ?? 0) & 0x7f;
-		if (packet.length < 12 || (pt >= 72 && pt <= 76)) return; // RTCP on the muxed socket
+		if (!isRtp(packet)) return; // RTCP on the muxed socket
 		counts.packets += 1;
 		counts.bytes += packet.length;
 	});
@@ -145,12 +141,8 @@ async function packetCount(entities: { getStats(): Promise<unknown[]> }[], type:
 	return total;
 }
 
-async function workerCpuUs(worker: ms.Worker): Promise<number> {
-	const usage = await worker.getResourceUsage();
-	return (usage.ru_utime + usage.ru_stime) * 1000;
-}
-
-type Sample = { sinkBytes: number; sinkPackets: number; forwarded: number; received: number; cpuUs: number; atMs: number };
+/** The subscriber's counts and the worker's CPU at one instant (from /proc: asking the worker would cost it CPU). */
+type Edge = { atMs: number; cpuMs: number; sinkBytes: number; sinkPackets: number };
 type Rates = { bytesPerS: number; packetsPerS: number; forwardedPerS: number; receivedPerS: number; cpuUsPerForwarded: number };
 
 type Setup = {
@@ -182,25 +174,26 @@ async function measureView(view: View, { router, scheduler, layers, subscriber, 
 		}
 		for (const { replayer } of publishers) scheduler.add(replayer);
 		await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-		const sample = async (): Promise<Sample> => ({
-			sinkBytes: sink.counts.bytes,
-			sinkPackets: sink.counts.packets,
+		// The worker's packet counters come from getStats, which the worker answers: the CPU
+		// window lies inside the two getStats edges, so it holds none of that work.
+		const workerCounts = async () => ({
 			forwarded: await packetCount(consumers, 'outbound-rtp'),
 			received: await packetCount(publishers.flatMap((p) => p.layers), 'inbound-rtp'),
-			cpuUs: await workerCpuUs(worker),
-			atMs: performance.now(),
 		});
-		const a = await sample();
+		const edge = (): Edge => ({ atMs: performance.now(), cpuMs: processCpuMs(worker.pid) ?? NaN, sinkBytes: sink.counts.bytes, sinkPackets: sink.counts.packets });
+		const countsBefore = await workerCounts();
+		const a = edge();
 		await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
-		const b = await sample();
+		const b = edge();
+		const countsAfter = await workerCounts();
 		const seconds = (b.atMs - a.atMs) / 1000;
-		const forwarded = b.forwarded - a.forwarded;
+		const forwarded = countsAfter.forwarded - countsBefore.forwarded;
 		return {
 			bytesPerS: (b.sinkBytes - a.sinkBytes) / seconds,
 			packetsPerS: (b.sinkPackets - a.sinkPackets) / seconds,
 			forwardedPerS: forwarded / seconds,
-			receivedPerS: (b.received - a.received) / seconds,
-			cpuUsPerForwarded: forwarded > 0 ? (b.cpuUs - a.cpuUs) / forwarded : NaN,
+			receivedPerS: (countsAfter.received - countsBefore.received) / seconds,
+			cpuUsPerForwarded: forwarded > 0 ? ((b.cpuMs - a.cpuMs) * 1000) / forwarded : NaN,
 		};
 	} finally {
 		for (const { replayer, layers: producers } of publishers) {
@@ -254,7 +247,7 @@ function report(results: Map<View['name'], Rates[]>, workerBin: string): void {
 	lines.push('# Simulcast benchmark: a subscriber of a 9-publisher room');
 	lines.push('');
 	lines.push(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.kernel}, load ${machine.loadAverage.start}; Node ${machine.node}, mediasoup ${machine.mediasoup}`);
-	lines.push(`Worker binary: ${binary.path} sha256 ${binary.sha256.slice(0, 16)} (${binary.origin}, SRTP ${binary.srtpCrypto}); consumers on a PlainTransport without SRTP, one per publisher at the view's layer`);
+	lines.push(`Worker binary: ${workerBinaryLine(binary)}; consumers on a PlainTransport without SRTP, one per publisher at the view's layer`);
 	lines.push(`${PUBLISHERS} publishers, ${ROUNDS} rounds, ${WINDOW_MS / 1000} s windows; median (min-max) over rounds`);
 	lines.push('');
 	lines.push('| view | layer | subscriber kbit/s | subscriber packets/s | worker forwarded packets/s | worker received packets/s | worker CPU us (receiving included) / forwarded packet |');

@@ -3,9 +3,10 @@
 // the sequence-number gaps (the RTP header is not encrypted by SRTP). It
 // costs a few microseconds per packet, against ~100 for a wrtc subscriber
 // that decodes, so the server side can be pushed to saturation.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 
 import { serveParent } from './ipc.ts';
+import { bindLoopbackUdp, isRtp } from './loopbackUdp.ts';
 import { selfCpuMs } from './procStats.ts';
 
 type SsrcCount = { received: number; firstSeq: number; highest: number };
@@ -16,10 +17,8 @@ const sockets = new Map<number, dgram.Socket>();
 const counts = new Map<number, Map<number, SsrcCount>>();
 
 function onPacket(port: number, packet: Buffer): void {
-	if (packet.length < 12) return;
-	const pt = (packet[1] ?? 0) & 0x7f;
-	// RTCP (sender reports) shares the socket with rtcp-mux: payload types 72-76 once the marker bit is masked.
-	if (pt >= 72 && pt <= 76) return;
+	// RTCP (sender reports) shares the socket with rtcp-mux.
+	if (!isRtp(packet)) return;
 	const seq = packet.readUInt16BE(2);
 	const ssrc = packet.readUInt32BE(8);
 	const bySsrc = counts.get(port)!;
@@ -37,12 +36,7 @@ function onPacket(port: number, packet: Buffer): void {
 async function open({ count }: { count: number }): Promise<{ ports: number[] }> {
 	const ports: number[] = [];
 	for (let i = 0; i < count; i++) {
-		const socket = dgram.createSocket('udp4');
-		await new Promise<void>((resolve, reject) => {
-			socket.once('error', reject);
-			socket.bind(0, '127.0.0.1', () => resolve());
-		});
-		socket.setRecvBufferSize(1024 * 1024);
+		const socket = await bindLoopbackUdp(1024 * 1024);
 		const port = socket.address().port;
 		counts.set(port, new Map());
 		socket.on('message', (packet) => onPacket(port, packet));

@@ -6,11 +6,10 @@
 // per-worker budget (its own, settings.spreadRoomBudget) and cores, so the
 // 2-worker / 1-worker ratio is paired inside a round. The ramp's unit is one peer: the room's consumers
 // grow as N(N - 1) x 2.
-import { describeStep } from './capacityRounds.ts';
 import type { ChildHandle } from './ipc.ts';
 import { rampToSaturation } from './ramp.ts';
 import type { BenchSettings } from './settings.ts';
-import { runStep, type StepConfig, type StepResult, type StepTiming } from './step.ts';
+import { recordingSteps, type StepConfig, type StepResult, type StepTiming } from './step.ts';
 
 export type SpreadRoomRound = {
 	round: number;
@@ -45,14 +44,9 @@ export async function runSpreadRoomRounds(
 	log: (line: string) => void,
 ): Promise<SpreadRoomFigures> {
 	const timing: StepTiming = { ...settings, budget: settings.spreadRoomBudget };
-	const steps: StepResult[] = [];
+	const { steps, run } = recordingSteps(timing, budgetPrefix, log);
 	const errors: string[] = [];
-	const step = async (config: StepConfig, load: number, round: number): Promise<StepResult> => {
-		const result = await runStep(processes, config, load, round, timing, budgetPrefix);
-		log(describeStep(result));
-		steps.push(result);
-		return result;
-	};
+	const step = (config: StepConfig, load: number, round: number) => run(processes, config, load, round);
 	// Where to start: a room that would fill the budget at the cost per packet of a small room on one worker.
 	const calibration = await step(LAYOUTS[0]!.config, CALIBRATION_PEERS, 0);
 	const budgetPps = (settings.spreadRoomBudget * 1e6) / calibration.usPerPacket;
@@ -67,11 +61,12 @@ export async function runSpreadRoomRounds(
 			// small calibration room's cost per packet overestimates a saturated worker's, so the
 			// first round may climb further: allow more strides.
 			const plan = { start, stride: settings.stride, maxStrides: settings.maxStrides + 4, bisections: 3, resolution: 0 };
-			const { tried, lo, hi, best } = await rampToSaturation((n) => step(config, n, round), plan);
-			if (lo === undefined || hi === undefined || !best) {
-				errors.push(`spread room ${config.label}, round ${round}: ${lo === undefined ? 'no step was carried' : 'never saturated'} (peers ${tried.map((s) => s.load).join(', ')})`);
+			const ramp = await rampToSaturation((n) => step(config, n, round), plan);
+			if (!ramp.saturated) {
+				errors.push(`spread room ${config.label}, round ${round}: ${ramp.why}`);
 				continue;
 			}
+			const { lo, hi, best } = ramp;
 			lastKnee.set(config.label, lo);
 			got.peers[key] = lo;
 			got.consumers[key] = best.consumers;

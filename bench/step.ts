@@ -7,11 +7,13 @@
 // consumer (stepVerdict.ts). Fresh each time: an overloaded worker does not
 // fully recover when the load drops, and a big batch of transports created
 // while media flows can itself tip a budgeted worker over.
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { CpuBudget } from './cpuBudget.ts';
 import type { ChildHandle } from './ipc.ts';
 import { consumersBetween, sampleEdge, sum, windowBetween, type Edge, type SinkMap, type WindowResult } from './loadWindow.ts';
 import type { RoomPlaced, ServerMode, SinkSubscriberPlaced, StartResult } from './serverChild.ts';
-import { deficitOf, judgeStep, type StepVerdict } from './stepVerdict.ts';
+import { deficitOf, judgeStep, type StepVerdict, type VerdictLimits } from './stepVerdict.ts';
 
 /**
  * What runs: which binary, Tureen or raw mediasoup (upstream default worker
@@ -21,11 +23,9 @@ import { deficitOf, judgeStep, type StepVerdict } from './stepVerdict.ts';
  */
 export type StepConfig = { label: string; binary: 'main' | 'other'; mode: ServerMode; workers: number; srtp: boolean; shape: 'rooms' | 'mesh' };
 
-export type StepTiming = {
+/** How a step is built, settled, measured and judged (VerdictLimits). */
+export type StepTiming = VerdictLimits & {
 	roomsPerWorker: number;
-	lossThreshold: number;
-	backlogThreshold: number;
-	stallShare: number;
 	settleMs: number;
 	settleIntervalMs: number;
 	maxSettleMs: number;
@@ -54,8 +54,6 @@ export type StepResult = {
 	window: Omit<WindowResult, 'consumers'>;
 	tookMs: number;
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Rooms of one publisher each, `perWorker` subscribers per worker spread round robin over them. */
 async function deployRooms(server: ChildHandle, sink: ChildHandle, config: StepConfig, perWorker: number, t: StepTiming): Promise<SinkMap> {
@@ -179,4 +177,27 @@ export async function runStep(
 		await server.request('stop', {}, 60_000).catch(() => undefined);
 		for (const budget of budgets) await budget.remove();
 	}
+}
+
+/** Runs steps at one timing, each logged (describeStep) and kept in `steps`, the order they ran. */
+export function recordingSteps(timing: StepTiming, budgetPrefix: string, log: (line: string) => void) {
+	const steps: StepResult[] = [];
+	const run = async (processes: { server: ChildHandle; sink: ChildHandle }, config: StepConfig, load: number, round: number): Promise<StepResult> => {
+		const result = await runStep(processes, config, load, round, timing, budgetPrefix);
+		log(describeStep(result));
+		steps.push(result);
+		return result;
+	};
+	return { steps, run };
+}
+
+function describeStep(s: StepResult): string {
+	const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+	const w = s.window;
+	return (
+		`  ${s.verdict.good ? 'ok ' : 'BAD'} ${s.label} r${s.round} ${s.shape === 'mesh' ? `${s.load} peers, ${s.consumers} consumers` : `${s.load}/worker`}: ${Math.round(s.forwardedPps)} pkt/s, ${s.usPerPacket.toFixed(1)} us/pkt;` +
+		` workers ${Object.values(w.workerCpu).map(pct).join('/')} throttled ${s.throttledShare.map(pct).join('/')}; worst loss ${pct(s.verdict.worstLoss)}, deficit ${pct(s.verdict.deficit)}, stalled ${s.verdict.stalled};` +
+		` node ${pct(w.serverNodeCpu)} sink ${pct(w.sinkCpu)}; UDP buffer drops ${w.udpRcvbufErrors}; settled ${(s.settledAfterMs / 1000).toFixed(1)} s; ${(s.tookMs / 1000).toFixed(1)} s` +
+		(s.verdict.good ? '' : ` (${s.verdict.reasons.join('; ')})`)
+	);
 }

@@ -3,6 +3,8 @@
 // per connected peer (steady state), and per GET /stats call. Each is the
 // server Node process's CPU over the operation minus its idle rate (the
 // replayed publisher runs in that process too), measured once per round.
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { JoinResult } from './clientChild.ts';
 import type { ChildHandle } from './ipc.ts';
 import { createRoomsOverHttp, measureStats } from './latency.ts';
@@ -23,8 +25,6 @@ export type TureenCostRound = {
 };
 
 export type TureenCostOptions = { peers: number; statsCalls: number; rooms: number; windowMs: number; rtcBasePort: number };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function measureTureenCost(server: ChildHandle, client: ChildHandle, o: TureenCostOptions): Promise<TureenCostRound> {
 	const node = async () => {
