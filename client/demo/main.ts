@@ -149,7 +149,10 @@ async function refreshQuality(): Promise<void> {
 
 function listen(c: TureenClient): void {
 	c.on('track', showTrack);
-	c.on('trackEnded', ({ peerId, source, kind }) => tiles.detach(peerId, source, kind));
+	c.on('trackEnded', ({ consumerId, peerId, source, kind }) => {
+		lastSamples.delete(consumerId);
+		tiles.detach(peerId, source, kind);
+	});
 	c.on('trackPaused', ({ peerId, source, paused }) => tiles.setPaused(peerId, source, paused));
 	c.on('peerJoined', ({ peerId, displayName }) => tiles.setName(peerId, displayName));
 	c.on('peerLeft', ({ peerId }) => tiles.removePeer(peerId));
