@@ -388,8 +388,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	 * by itself when a transport fails); an app may call it on a network change.
 	 */
 	async restartIce(): Promise<void> {
-		const transports = [this.#sendTransport, this.#recvTransport].filter((t): t is msc.Transport => t !== undefined && !t.closed);
-		await Promise.all(transports.map((t) => this.#restartIce(t)));
+		await Promise.all(this.#openTransports().map((t) => this.#restartIce(t)));
 	}
 
 	async #restartIce(transport: msc.Transport): Promise<void> {
@@ -401,9 +400,12 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		}
 	}
 
+	#openTransports(): msc.Transport[] {
+		return [this.#sendTransport, this.#recvTransport].filter((t): t is msc.Transport => t !== undefined && !t.closed);
+	}
+
 	#updateConnectionState(): void {
-		const transports = [this.#sendTransport, this.#recvTransport].filter((t): t is msc.Transport => t !== undefined && !t.closed);
-		const state = connectionStateOf(!(this.#channel?.closed ?? true), transports.map((t) => t.connectionState));
+		const state = connectionStateOf(!(this.#channel?.closed ?? true), this.#openTransports().map((t) => t.connectionState));
 		if (state === this.#connectionState) return;
 		this.#connectionState = state;
 		this.emit('connectionState', state);
