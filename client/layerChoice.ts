@@ -33,10 +33,14 @@ export function shownWidth({ boxWidth, boxHeight, devicePixelRatio, cover }: Ele
 	return Math.max(0, fitted) * devicePixelRatio;
 }
 
+/** The scales of a consumer with `spatialLayers` layers: the top ones of `scales`, smallest first. */
+function usedScales(scales: readonly number[], spatialLayers: number): readonly number[] {
+	return scales.slice(Math.max(0, scales.length - spatialLayers));
+}
+
 /** Width of each spatial layer, smallest first; the top `spatialLayers` of `scales` apply. */
 export function layerWidths({ spatialLayers, topWidth, scales }: StreamView): number[] {
-	const used = scales.slice(Math.max(0, scales.length - spatialLayers));
-	return used.map((scale) => topWidth / scale);
+	return usedScales(scales, spatialLayers).map((scale) => topWidth / scale);
 }
 
 /**
@@ -63,7 +67,6 @@ export function topWidthFromDecoded(
 	scales: readonly number[],
 ): number | undefined {
 	if (!(decodedWidth > 0) || currentLayer === undefined) return undefined;
-	const used = scales.slice(Math.max(0, scales.length - spatialLayers));
-	const scale = used[currentLayer];
+	const scale = usedScales(scales, spatialLayers)[currentLayer];
 	return scale === undefined ? undefined : decodedWidth * scale;
 }

@@ -124,6 +124,8 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	#channel: SignallingChannel | undefined;
 	#device: Device | undefined;
 	#sendTransport: msc.Transport | undefined;
+	/** The send transport being created: callers at the same moment (publish, openDataChannel) share it. */
+	#sendTransportCreating: Promise<msc.Transport> | undefined;
 	#recvTransport: msc.Transport | undefined;
 	readonly #published: MediaStreamTrack[] = [];
 	readonly #sources = new Map<MediaStreamTrack, MediaSource>();
@@ -152,7 +154,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		this.#options = options;
 		this.#data = new DataChannels({
 			request: (method, data) => this.#request().request(method, data),
-			sendTransport: async () => (this.#sendTransport ??= await this.#createTransport('send')),
+			sendTransport: () => this.#ensureSendTransport(),
 			recvTransport: () => this.#recvTransport,
 			maxMessageSize: () => this.#maxDataMessageSize,
 			onData: (message) => this.emit('data', message),
@@ -331,14 +333,23 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	}
 
 	async #produce(track: MediaStreamTrack): Promise<void> {
-		this.#sendTransport ??= await this.#createTransport('send');
+		const sendTransport = await this.#ensureSendTransport();
 		const source = this.#sourceOf(track);
 		// A screen is one high-resolution encoding; camera video goes out as simulcast (unless opted out).
 		const options =
 			source === 'screen' ? screenProduceOptions(track) : produceOptions(track, this.#options.simulcast ?? true, this.#device?.rtpCapabilities.codecs ?? []);
-		const producer = await this.#sendTransport.produce({ track, stopTracks: false, ...options, appData: { source } });
+		const producer = await sendTransport.produce({ track, stopTracks: false, ...options, appData: { source } });
 		this.#producers.set(track, producer);
 		if (this.#pausedTracks.has(track)) await this.#applyPaused(producer, true);
+	}
+
+	/** The send transport, created on first use, once however many ask for it at the same time. */
+	#ensureSendTransport(): Promise<msc.Transport> {
+		if (this.#sendTransport) return Promise.resolve(this.#sendTransport);
+		this.#sendTransportCreating ??= this.#createTransport('send')
+			.then((transport) => (this.#sendTransport = transport))
+			.finally(() => (this.#sendTransportCreating = undefined));
+		return this.#sendTransportCreating;
 	}
 
 	async #applyPaused(producer: msc.Producer, paused: boolean): Promise<void> {
@@ -388,8 +399,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	 * by itself when a transport fails); an app may call it on a network change.
 	 */
 	async restartIce(): Promise<void> {
-		const transports = [this.#sendTransport, this.#recvTransport].filter((t): t is msc.Transport => t !== undefined && !t.closed);
-		await Promise.all(transports.map((t) => this.#restartIce(t)));
+		await Promise.all(this.#openTransports().map((t) => this.#restartIce(t)));
 	}
 
 	async #restartIce(transport: msc.Transport): Promise<void> {
@@ -401,9 +411,12 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		}
 	}
 
+	#openTransports(): msc.Transport[] {
+		return [this.#sendTransport, this.#recvTransport].filter((t): t is msc.Transport => t !== undefined && !t.closed);
+	}
+
 	#updateConnectionState(): void {
-		const transports = [this.#sendTransport, this.#recvTransport].filter((t): t is msc.Transport => t !== undefined && !t.closed);
-		const state = connectionStateOf(!(this.#channel?.closed ?? true), transports.map((t) => t.connectionState));
+		const state = connectionStateOf(!(this.#channel?.closed ?? true), this.#openTransports().map((t) => t.connectionState));
 		if (state === this.#connectionState) return;
 		this.#connectionState = state;
 		this.emit('connectionState', state);

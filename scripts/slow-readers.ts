@@ -13,7 +13,9 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { describeMachine, describeWorkerBinary } from '../bench/machineInfo.ts';
 import { processRssKb } from '../bench/procStats.ts';
+import { waitFor } from './localCluster.ts';
 
 const { values } = parseArgs({
 	options: {
@@ -61,17 +63,18 @@ function openSlowReader(): Promise<{ socket: Socket; cut: () => boolean }> {
 	});
 }
 
+// What produced the figures: the machine, and the worker binary the server under test runs.
+const machine = describeMachine();
+const worker = describeWorkerBinary(process.env.MEDIASOUP_WORKER_BIN ?? resolve(SERVER_DIR, 'node_modules/mediasoup/worker/out/Release/mediasoup-worker'));
 const server = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
 	cwd: SERVER_DIR,
 	env: { ...process.env, PORT: String(PORT), HTTP_HOST: '127.0.0.1', MEDIASOUP_WORKER_COUNT: '1', RTC_BASE_PORT: '48000', LOG_LEVEL: 'error' },
 	stdio: ['ignore', 'ignore', 'inherit'],
 });
 try {
-	for (let i = 0; i < 300; i++) {
-		const ok = await fetch(`http://127.0.0.1:${PORT}/health`).then((r) => r.ok, () => false);
-		if (ok) break;
-		await sleep(100);
-	}
+	await waitFor(`the server on port ${PORT}`, async () => (await fetch(`http://127.0.0.1:${PORT}/health`)).ok, 30_000, {
+		giveUp: () => (server.exitCode === null ? undefined : `it exited with ${server.exitCode}`),
+	});
 	const pid = server.pid!;
 	await sleep(2000);
 	const baseline = processRssKb(pid);
@@ -96,7 +99,8 @@ try {
 	await sleep(10_000);
 	const after = processRssKb(pid);
 	console.log(
-		`server ${SERVER_DIR}\n${READERS} slow readers for ${SECONDS} s: baseline ${mib(baseline)}, peak ${mib(peak)} (+${mib(peak - (baseline ?? 0))}), ` +
+		`server ${SERVER_DIR} on ${machine.cpuModel}, ${machine.cores} cores (load average ${machine.loadAverage.start.toFixed(1)} at the start), Node ${machine.node}, ` +
+			`worker ${worker.path} (sha256 ${worker.sha256.slice(0, 16)}, ${worker.origin}, SRTP ${worker.srtpCrypto})\n${READERS} slow readers for ${SECONDS} s: baseline ${mib(baseline)}, peak ${mib(peak)} (+${mib(peak - (baseline ?? 0))}), ` +
 			`cut by the server ${cut}/${READERS}, 10 s after they closed ${mib(after)}`,
 	);
 } finally {

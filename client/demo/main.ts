@@ -7,10 +7,8 @@ import { CAMERA_CONSTRAINTS } from '../simulcast.ts';
 import { TureenClient, type ConnectionState, type RemoteTrack } from '../tureenClient.ts';
 import { ChatPanel } from './chatPanel.ts';
 import { qualityBadge, type InboundVideoSample } from './quality.ts';
+import { audioStats, inboundRtp, videoStats } from './stats.ts';
 import { TileBoard } from './tiles.ts';
-
-type VideoStat = { peerId: string; consumerId: string; framesDecoded: number };
-type AudioStat = { peerId: string; consumerId: string; packetsReceived: number; totalSamplesReceived: number };
 
 const QUALITY_INTERVAL_MS = 2000;
 const SCREEN_CONSTRAINTS: DisplayMediaStreamOptions = { video: { width: { ideal: 1920 }, height: { ideal: 1080 }, frameRate: { ideal: 15 } }, audio: false };
@@ -142,52 +140,19 @@ async function leave(): Promise<void> {
 async function refreshQuality(): Promise<void> {
 	for (const remote of client?.remoteTracks ?? []) {
 		if (remote.kind !== 'video') continue;
-		let sample: InboundVideoSample | undefined;
-		const report = await remote.consumer.getStats();
-		report.forEach((s: InboundVideoSample & { type: string }) => {
-			if (s.type === 'inbound-rtp') sample = s;
-		});
+		const sample = (await inboundRtp(remote)).at(-1);
 		if (!sample) continue;
 		tiles.setQuality(remote.peerId, remote.source, qualityBadge(sample, lastSamples.get(remote.consumerId)));
 		lastSamples.set(remote.consumerId, sample);
 	}
 }
 
-async function videoStats(): Promise<VideoStat[]> {
-	const stats: VideoStat[] = [];
-	for (const remote of client?.remoteTracks ?? []) {
-		if (remote.kind !== 'video') continue;
-		let framesDecoded = 0;
-		const report = await remote.consumer.getStats();
-		report.forEach((s: { type: string; framesDecoded?: number }) => {
-			if (s.type === 'inbound-rtp') framesDecoded += s.framesDecoded ?? 0;
-		});
-		stats.push({ peerId: remote.peerId, consumerId: remote.consumerId, framesDecoded });
-	}
-	return stats;
-}
-
-/** Audio received and decoded per remote audio track (totalSamplesReceived counts decoded samples). */
-async function audioStats(): Promise<AudioStat[]> {
-	const stats: AudioStat[] = [];
-	for (const remote of client?.remoteTracks ?? []) {
-		if (remote.kind !== 'audio') continue;
-		let packetsReceived = 0;
-		let totalSamplesReceived = 0;
-		const report = await remote.consumer.getStats();
-		report.forEach((s: { type: string; packetsReceived?: number; totalSamplesReceived?: number }) => {
-			if (s.type !== 'inbound-rtp') return;
-			packetsReceived += s.packetsReceived ?? 0;
-			totalSamplesReceived += s.totalSamplesReceived ?? 0;
-		});
-		stats.push({ peerId: remote.peerId, consumerId: remote.consumerId, packetsReceived, totalSamplesReceived });
-	}
-	return stats;
-}
-
 function listen(c: TureenClient): void {
 	c.on('track', showTrack);
-	c.on('trackEnded', ({ peerId, source, kind }) => tiles.detach(peerId, source, kind));
+	c.on('trackEnded', ({ consumerId, peerId, source, kind }) => {
+		lastSamples.delete(consumerId);
+		tiles.detach(peerId, source, kind);
+	});
 	c.on('trackPaused', ({ peerId, source, paused }) => tiles.setPaused(peerId, source, paused));
 	c.on('peerJoined', ({ peerId, displayName }) => tiles.setName(peerId, displayName));
 	c.on('peerLeft', ({ peerId }) => tiles.removePeer(peerId));
@@ -284,7 +249,7 @@ Object.assign(window, {
 		get chat() {
 			return chat;
 		},
-		videoStats,
-		audioStats,
+		videoStats: () => videoStats(client?.remoteTracks ?? []),
+		audioStats: () => audioStats(client?.remoteTracks ?? []),
 	},
 });

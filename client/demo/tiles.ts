@@ -40,9 +40,9 @@ export class TileBoard {
 
 	/** The tile for this peer and source, made on first use. */
 	tile(peerId: string, source: TileSource): HTMLDivElement {
-		let tile = this.#grid.querySelector<HTMLDivElement>(`.tile[data-peer-id="${CSS.escape(peerId)}"][data-source="${source}"]`);
-		if (tile) return tile;
-		tile = document.createElement('div');
+		const found = this.#find(peerId, source);
+		if (found) return found;
+		const tile = document.createElement('div');
 		tile.className = 'tile';
 		tile.dataset.peerId = peerId;
 		tile.dataset.source = source;

@@ -10,7 +10,7 @@ import type { Tureen } from '../../src/server.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { openDemo, pollUntil } from '../support/demoPage.ts';
 import { startTestServer } from '../support/server.ts';
-import { callClient, inboundVideo, outboundVideo, type OutboundEncoding } from '../support/simulcastStats.ts';
+import { callClient, inboundVideo, outboundVideo, topEncodingGrowth } from '../support/simulcastStats.ts';
 
 const ROOM = 'simulcast';
 let tureen: Tureen;
@@ -24,8 +24,7 @@ before(async () => {
 	browser = await launchBrowser();
 	publisher = await openDemo(browser.context, baseUrl, ROOM, 'publisher');
 	// The watcher publishes nothing and leaves layers to the test (adaptive quality off).
-	watcher = await browser.context.newPage();
-	await watcher.goto(`${baseUrl}/?room=${ROOM}&name=watcher&publish=off&adaptive=off`);
+	watcher = await openDemo(browser.context, baseUrl, ROOM, 'watcher', { publish: 'off', adaptive: 'off' });
 });
 
 after(async () => {
@@ -38,14 +37,6 @@ type RoomDetails = { peers: { displayName: string; consumers: ConsumerLayerState
 async function videoConsumerOf(name: string): Promise<ConsumerLayerState | undefined> {
 	const room = (await (await fetch(`${baseUrl}/rooms/${ROOM}`)).json()) as RoomDetails;
 	return room.peers.find((p) => p.displayName === name)?.consumers.find((c) => c.kind === 'video');
-}
-
-/** The top encoding's bytes over `ms`: rising means it is being sent (NaN while it has no stats). */
-async function topEncodingGrowth(page: Page, ms = 1000): Promise<number> {
-	const top = (encodings: OutboundEncoding[]) => encodings.find((e) => e.rid === 'r2')?.bytesSent ?? NaN;
-	const before = top(await outboundVideo(page));
-	await new Promise((resolve) => setTimeout(resolve, ms));
-	return top(await outboundVideo(page)) - before;
 }
 
 test('simulcast layers: the watcher decodes ~1280-wide frames at the top layer and ~320-wide after preferring spatial layer 0', async () => {
@@ -96,9 +87,8 @@ test('simulcast dynacast: with every subscriber on layer 0 the publisher stops i
 
 test('simulcast adaptive layers: a hidden tile pauses its consumer on the server and bytes stop; showing it resumes', async () => {
 	// Adaptive quality on (the default), watching only.
-	const viewer = await browser.context.newPage();
+	const viewer = await openDemo(browser.context, baseUrl, ROOM, 'viewer', { publish: 'off' });
 	try {
-		await viewer.goto(`${baseUrl}/?room=${ROOM}&name=viewer&publish=off`);
 		await pollUntil(() => inboundVideo(viewer), (v) => v.length === 1 && v[0]!.framesDecoded > 0, { what: 'the viewer decoding' });
 		// Adaptive quality picked a layer for the tile's size (it is not the whole window).
 		await pollUntil(() => videoConsumerOf('viewer'), (c) => c?.preferredLayers !== null && c?.paused === false, { what: 'adaptive layer chosen' });

@@ -9,9 +9,9 @@ import type { Page } from 'playwright-core';
 
 import type { Tureen } from '../../src/server.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { pollUntil } from '../support/demoPage.ts';
+import { openDemo, pollUntil } from '../support/demoPage.ts';
 import { startTestServer } from '../support/server.ts';
-import { callClient, inboundVideo, outboundVideo } from '../support/simulcastStats.ts';
+import { callClient, inboundVideo, outboundVideo, topEncodingGrowth } from '../support/simulcastStats.ts';
 
 const ROOM = 'simulcast-span';
 let tureen: Tureen;
@@ -28,10 +28,8 @@ before(async () => {
 		ROOM_MAX_PEERS_PER_ROUTER: '1',
 	}));
 	browser = await launchBrowser();
-	publisher = await browser.context.newPage();
-	await publisher.goto(`${baseUrl}/?room=${ROOM}&name=publisher`);
-	watcher = await browser.context.newPage();
-	await watcher.goto(`${baseUrl}/?room=${ROOM}&name=watcher&publish=off&adaptive=off`);
+	publisher = await openDemo(browser.context, baseUrl, ROOM, 'publisher');
+	watcher = await openDemo(browser.context, baseUrl, ROOM, 'watcher', { publish: 'off', adaptive: 'off' });
 });
 
 after(async () => {
@@ -55,14 +53,5 @@ test('layers cross a pipe: the watcher on the other worker decodes the top layer
 		{ timeoutMs: 15_000, what: 'the smallest layer (about 320 wide) decoded' },
 	);
 	// Dynacast: the only subscriber (on the other worker) wants layer 0, so the publisher stops r2.
-	const r2 = async () => (await outboundVideo(publisher)).find((e) => e.rid === 'r2')?.bytesSent ?? NaN;
-	await pollUntil(
-		async () => {
-			const before = await r2();
-			await new Promise((resolve) => setTimeout(resolve, 1000));
-			return (await r2()) - before;
-		},
-		(growth) => growth === 0,
-		{ timeoutMs: 20_000, what: 'the top encoding stopped' },
-	);
+	await pollUntil(() => topEncodingGrowth(publisher), (growth) => growth === 0, { timeoutMs: 20_000, what: 'the top encoding stopped' });
 });

@@ -10,6 +10,7 @@ import { SignallingError } from '../../client/tureenClient.ts';
 import type { Tureen } from '../../src/server.ts';
 import { pollUntil } from '../support/demoPage.ts';
 import { joinNodePeer, type NodePeer, type NodePeerOptions } from '../support/nodeClient.ts';
+import { createSyntheticAudioTrack } from '../support/nodeWebRtc.ts';
 import { startTestServer } from '../support/server.ts';
 
 let tureen: Tureen;
@@ -121,4 +122,17 @@ test('ICE restart: new credentials from the server for both transports, and medi
 	const later = await packetsFrom(receiver, sender);
 	await pollUntil(() => packetsFrom(receiver, sender), (p) => p.audio > later.audio, { what: 'audio after the automatic restart' });
 	assert.deepEqual(errors, []);
+});
+
+test('publish and openDataChannel at the same moment share one send transport', async () => {
+	const peer = await join({ roomId: 'one-send-transport', displayName: 'eager', publish: {} });
+	const audio = createSyntheticAudioTrack();
+	peer.tracks.push(audio);
+	// Both need the send transport, which does not exist yet: it is created once.
+	await Promise.all([peer.client.publish([audio.track]), peer.client.openDataChannel('cursor')]);
+	const member = tureen.rooms.getRoom('one-send-transport')!.members.get(peer.joined.peerId)!;
+	assert.equal(member.transports.size, 2, 'one receive and one send transport on the server');
+	assert.equal(member.producers.size, 1);
+	assert.ok(peer.client.sendTransport);
+	assert.ok([...member.transports.keys()].includes(peer.client.sendTransport.id), 'the client sends on the transport the server has');
 });

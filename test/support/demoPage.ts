@@ -1,7 +1,8 @@
 import type { BrowserContext, Page } from 'playwright-core';
 
-export type VideoStat = { peerId: string; consumerId: string; framesDecoded: number };
-export type AudioStat = { peerId: string; consumerId: string; packetsReceived: number; totalSamplesReceived: number };
+import type { AudioStat, VideoStat } from '../../client/demo/stats.ts';
+
+export type { AudioStat, VideoStat } from '../../client/demo/stats.ts';
 
 /**
  * Opens the demo page, which joins `room` at once and publishes the fake

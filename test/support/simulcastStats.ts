@@ -42,6 +42,14 @@ export function outboundVideo(page: Page): Promise<OutboundEncoding[]> {
 	});
 }
 
+/** The top encoding's (r2) bytes sent over `ms`: rising means it is being sent (NaN while it has no stats). */
+export async function topEncodingGrowth(page: Page, ms = 1000): Promise<number> {
+	const top = (encodings: OutboundEncoding[]) => encodings.find((e) => e.rid === 'r2')?.bytesSent ?? NaN;
+	const before = top(await outboundVideo(page));
+	await new Promise((resolve) => setTimeout(resolve, ms));
+	return top(await outboundVideo(page)) - before;
+}
+
 /** Calls a method of the page's TureenClient (layer control) by name. */
 export function callClient(page: Page, method: string, ...args: unknown[]): Promise<void> {
 	return page.evaluate(
