@@ -10,7 +10,7 @@ import type { ConsumerLayerState, RoomCloseReason, RoomMoveReason } from '../pro
 import type { AudioLevel } from './rooms/audioLevelsPolicy.ts';
 import { MEDIA_CODECS } from './rooms/codecs.ts';
 import { ProducerPipes, type Piped } from './rooms/producerPipes.ts';
-import { RoomAudio } from './rooms/roomAudio.ts';
+import { RoomAudio, type WatchedProducer } from './rooms/roomAudio.ts';
 import { RoomRouter } from './rooms/roomRouter.ts';
 import type { RoomRouterSnapshot } from './workers/peerPlacement.ts';
 import type { RoomIndex, WorkerLoad } from './mediasoup.ts';
@@ -77,7 +77,7 @@ export class RoomSeat<Member> {
 	}
 }
 /** An audio producer as the room's speaker detection needs it (and when it closes). */
-export type ObservableProducer = Parameters<RoomAudio['observe']>[0] & { readonly observer: Pick<ms.Producer['observer'], 'once'> };
+export type ObservableProducer = WatchedProducer;
 
 /**
  * One room: its members and its routers, at most one per worker. Each member

@@ -203,7 +203,9 @@ export class FakeRtpObserver extends FakeClosable {
 		super('observer');
 	}
 
+	/** As mediasoup's ActiveSpeakerObserver: a producer added twice is refused. */
 	async addProducer({ producerId }: { producerId: string }): Promise<void> {
+		if (this.producerIds.includes(producerId)) throw new Error('Producer already in map');
 		this.producerIds.push(producerId);
 	}
 }

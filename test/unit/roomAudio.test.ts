@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import type { AudioLevel } from '../../src/services/rooms/audioLevelsPolicy.ts';
+import { Room, type RoomMember } from '../../src/services/room.ts';
 import { RoomAudio } from '../../src/services/rooms/roomAudio.ts';
 import { FakeProducer, FakeRouter } from '../support/fakeMedia.ts';
 
@@ -26,6 +27,15 @@ describe('RoomAudio (speaker detection of one router)', () => {
 		const mic = new FakeProducer('audio', { peerId: 'a' });
 		await audio.observe(mic);
 		await audio.observe(new FakeProducer('video', { peerId: 'a' }));
+		assert.deepEqual(speaker.producerIds, [mic.id]);
+		assert.deepEqual(levels.producerIds, [mic.id]);
+	});
+
+	it('adds a producer once however often it is asked, also concurrently', async () => {
+		const { audio, speaker, levels } = await setup();
+		const mic = new FakeProducer('audio', { peerId: 'a' });
+		await Promise.all([audio.observe(mic), audio.observe(mic)]);
+		await audio.observe(mic);
 		assert.deepEqual(speaker.producerIds, [mic.id]);
 		assert.deepEqual(levels.producerIds, [mic.id]);
 	});
@@ -57,5 +67,24 @@ describe('RoomAudio (speaker detection of one router)', () => {
 		router.close();
 		await sleep(POLICY.minIntervalMs + 40);
 		assert.equal(sent.length, 1);
+	});
+});
+
+describe('Room speaker detection', () => {
+	const member = (peerId: string): RoomMember => ({ peerId, displayName: peerId, close: () => undefined, moved: () => undefined });
+
+	it('a second audio producer arriving while the detector is being made is observed once, not refused', async () => {
+		const router = new FakeRouter();
+		const room = new Room('r', 0, router.asRouter());
+		const [a, b] = [member('a'), member('b')];
+		room.addMember(a);
+		room.addMember(b);
+		const micA = new FakeProducer('audio', { peerId: 'a' });
+		const micB = new FakeProducer('audio', { peerId: 'b' });
+		// micB asks while micA's request is still making the detector, which re-observes every recorded producer.
+		await Promise.all([room.observeAudio(micA, a), room.observeAudio(micB, b)]);
+		const [speaker, levels] = router.observers;
+		assert.deepEqual([...speaker!.producerIds].sort(), [micA.id, micB.id].sort());
+		assert.deepEqual([...levels!.producerIds].sort(), [micA.id, micB.id].sort());
 	});
 });

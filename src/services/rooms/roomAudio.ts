@@ -8,6 +8,8 @@ import { decideLevels, type AudioLevel, type AudioLevelsPolicy, type LevelsSent 
 export type AudioObservingRouter = Pick<ms.Router, 'createActiveSpeakerObserver' | 'createAudioLevelObserver'>;
 /** The producer fields room audio reads: who owns it (appData.peerId, set by the server) and its id. */
 type ObservedProducer = Pick<ms.Producer, 'id' | 'appData'>;
+/** What observe() needs of a producer: also its kind, whether it closed, and when it closes. */
+export type WatchedProducer = ObservedProducer & Pick<ms.Producer, 'kind' | 'closed'> & { readonly observer: { once(event: 'close', listener: () => void): unknown } };
 
 export type RoomAudioEvents = {
 	/** The dominant speaker changed (mediasoup's ActiveSpeakerObserver). */
@@ -39,6 +41,8 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
 	readonly #speaker: ms.ActiveSpeakerObserver;
 	readonly #levels: ms.AudioLevelObserver;
 	readonly #policy: AudioLevelsPolicy;
+	/** Producers added (or being added) to the observers: mediasoup refuses one twice. */
+	readonly #observed = new Set<string>();
 	#latest: AudioLevel[] = [];
 	#lastSent: LevelsSent | undefined;
 	#timer: NodeJS.Timeout | undefined;
@@ -70,12 +74,19 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
 		return new RoomAudio(speaker, levels, policy);
 	}
 
-	/** Watches an audio producer of this router; a producer closed meanwhile is skipped. */
-	async observe(producer: ObservedProducer & Pick<ms.Producer, 'kind' | 'closed'>): Promise<void> {
-		if (producer.kind !== 'audio' || this.#speaker.closed) return;
+	/**
+	 * Watches an audio producer of this router, once however often it is
+	 * asked (a detector being made re-observes every producer, including one
+	 * whose own request is on its way); a producer closed meanwhile is skipped.
+	 */
+	async observe(producer: WatchedProducer): Promise<void> {
+		if (producer.kind !== 'audio' || this.#speaker.closed || this.#observed.has(producer.id)) return;
+		this.#observed.add(producer.id);
+		producer.observer.once('close', () => this.#observed.delete(producer.id));
 		try {
 			await Promise.all([this.#speaker.addProducer({ producerId: producer.id }), this.#levels.addProducer({ producerId: producer.id })]);
 		} catch (error) {
+			this.#observed.delete(producer.id);
 			// Closed between produce and here (peer left, router moved): nothing to watch.
 			if (!producer.closed && !this.#speaker.closed) throw error;
 		}
