@@ -39,6 +39,8 @@ after(async () => {
 
 test('layers cross a pipe: the watcher on the other worker decodes the top layer, then ~320 wide after preferring layer 0; the publisher drops its top encoding', async () => {
 	await pollUntil(() => outboundVideo(publisher), (e) => e.length === 3, { what: 'three simulcast encodings sent' });
+	// The watcher's page joins after the publisher's: wait for it rather than race it.
+	await pollUntil(async () => tureen.rooms.getRoom(ROOM)?.members.size ?? 0, (n) => n === 2, { what: 'both pages joined' });
 	const room = tureen.rooms.getRoom(ROOM)!;
 	assert.equal(room.routers.length, 2, 'publisher and watcher on two workers');
 	const top = await pollUntil(
