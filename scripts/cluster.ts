@@ -2,8 +2,8 @@
 // a local Tureen cluster for trying it out: a throwaway redis-server and N
 // nodes on 127.0.0.1, node i on HTTP port PORT+i with its own RTC port range.
 // Ctrl-C stops everything (nodes drain first). Not for production: there,
-// each machine runs one node against a shared Redis (README "Running several
-// machines").
+// each machine runs one node against a shared Redis (docs/cluster.md,
+// "Running several machines").
 import { parseArgs } from 'node:util';
 
 import { startNode, startRedis, type Child, type NodePlan } from './localCluster.ts';

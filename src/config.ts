@@ -36,7 +36,7 @@ export type Config = {
 	maxTokenTtlSeconds: number;
 	/** Origins allowed to open /ws; undefined = any (non-browser clients send none). */
 	allowedOrigins: readonly string[] | undefined;
-	/** Present only with REDIS_URL: this process is one node of a cluster (README "Running several machines"). */
+	/** Present only with REDIS_URL: this process is one node of a cluster (docs/cluster.md). */
 	cluster?: ClusterConfig;
 };
 
@@ -50,7 +50,7 @@ export type ClusterConfig = {
 	region: string | undefined;
 };
 
-/** Caps that keep one client (or one address) from starving the others; see README "Limits". */
+/** Caps that keep one client (or one address) from starving the others; see docs/limits.md. */
 export type Limits = {
 	transportsPerPeer: number;
 	producersPerPeer: number;

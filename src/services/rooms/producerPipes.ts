@@ -11,7 +11,7 @@ export type PipeSource = Pick<ms.Router, 'id' | 'closed' | 'pipeToRouter'>;
  * overflows the default 208 KiB; each packet dropped there is lost for every
  * consumer of that producer on the far worker. The bench's spread room
  * showed it (UDP RcvbufErrors only in layouts with pipes). Linux caps the
- * request at net.core.rmem_max and wmem_max (see the README).
+ * request at net.core.rmem_max and wmem_max (see docs/placement.md).
  */
 export const PIPE_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
