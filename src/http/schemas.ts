@@ -14,7 +14,7 @@ export const errorSchema = {
 				message: { type: 'string' },
 				details: {
 					type: 'object',
-					description: 'LIMIT_REACHED only: which limit and its value',
+					description: 'LIMIT_REACHED: which limit and its value ({ limit, max }); WRONG_NODE: the node that owns the room and its signalling URL ({ nodeId, url }); no other code has details',
 					properties: { limit: { type: 'string' }, max: { type: 'integer' } },
 				},
 			},

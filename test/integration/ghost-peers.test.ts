@@ -1,4 +1,8 @@
-// Finding 1 (ghost peers): requests queued or in flight on a socket that
+// Hardening finding 1, ghost peers (issue 10): requests already queued on a
+// WebSocket still ran after its close handler had run leave(), so a queued
+// join entered the room and queued transports bound ports, and that member
+// never left (52 such sockets filled a room; 13 bound all 1000 ports of a
+// worker). Tested here: requests queued or in flight on a socket that
 // closes must not put a member in a room or leave ports bound. Each test
 // closes the socket at a chosen point between two awaits (a gate in the
 // server's path, released by the test), so the outcome does not depend on
@@ -14,7 +18,7 @@ import { connect } from '../support/wsClient.ts';
 
 const portsInUse = (tureen: Tureen) => tureen.pool.workers.reduce((n, w) => n + w.portsInUse, 0);
 
-describe('no ghost peers (finding 1)', () => {
+describe('no ghost peers: a socket that closes leaves no member in a room and no port bound', () => {
 	let tureen: Tureen;
 	let baseUrl: string;
 	let caps: Record<string, unknown>;

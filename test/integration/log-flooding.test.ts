@@ -1,4 +1,6 @@
-// Finding 7 (log flooding): client mistakes (oversize frames, invalid UTF-8,
+// Hardening finding 7, log flooding (issue 10): oversize frames, invalid
+// UTF-8 and failed transports each logged a full stack trace at error level.
+// Tested here: client mistakes (oversize frames, invalid UTF-8,
 // transports refused for want of ports, limits hit) log at warn, without a
 // stack trace, once per kind per minute, however often they happen.
 import assert from 'node:assert/strict';
@@ -14,7 +16,7 @@ import { connect } from '../support/wsClient.ts';
 type Line = { level: number; msg: string; err?: { stack?: string }; code?: string; limit?: string };
 const WARN = 40;
 
-describe('log flooding (finding 7)', () => {
+describe('log flooding: client mistakes log at warn without stack traces, once per kind per minute', () => {
 	let tureen: Tureen;
 	let wsUrl: string;
 	const lines: Line[] = [];

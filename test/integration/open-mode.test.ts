@@ -1,4 +1,7 @@
-// Finding 8 (open mode): without ADMIN_TOKEN, a web page on another site must
+// Hardening finding 8, open mode (issue 10): a cross-origin text/plain
+// POST /workers/0/undrain was accepted, so a web page could drive the workers
+// of a server without ADMIN_TOKEN, and /ws did not check Origin.
+// Tested here: without ADMIN_TOKEN, a web page on another site must
 // not drive the operator endpoints through a visitor's browser; bodies must
 // be application/json; /ws honours ALLOWED_ORIGINS.
 import assert from 'node:assert/strict';
@@ -9,7 +12,7 @@ import WebSocket from 'ws';
 import type { Tureen } from '../../src/server.ts';
 import { startTestServer } from '../support/server.ts';
 
-describe('open mode and origins (finding 8)', () => {
+describe('open mode and origins: a page of another site cannot drive the operator endpoints, and /ws honours ALLOWED_ORIGINS', () => {
 	let tureen: Tureen;
 	let baseUrl: string;
 

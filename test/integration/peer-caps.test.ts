@@ -1,4 +1,8 @@
-// Finding 2 (one peer exhausts a worker's ports): per-peer caps on
+// Hardening finding 2, one peer exhausts a worker's ports (issue 10): with no
+// cap on transports one peer made 970 transports, after which every peer on
+// that worker got INTERNAL for new transports while /ready stayed 200 and
+// placement kept choosing it; one peer also made 300 producers and 500
+// consumers of one producer. Tested here: per-peer caps on
 // transports, producers and consumers answer LIMIT_REACHED naming the limit;
 // a worker out of ports answers NO_PORTS_AVAILABLE, says so in /workers and
 // /metrics, and placement sends new rooms elsewhere.
@@ -18,7 +22,7 @@ async function joined(tureen: Tureen, roomId: string, name: string): Promise<Fak
 	return socket;
 }
 
-describe('per-peer caps (finding 2)', () => {
+describe('per-peer caps: one peer cannot take all the ports of its worker or flood a room with producers and consumers', () => {
 	let tureen: Tureen;
 
 	before(async () => {
@@ -65,7 +69,7 @@ describe('per-peer caps (finding 2)', () => {
 	});
 });
 
-describe('port exhaustion is a known state (finding 2)', () => {
+describe('port exhaustion is a known state: reported and avoided by placement, not answered INTERNAL', () => {
 	let tureen: Tureen;
 	let baseUrl: string;
 

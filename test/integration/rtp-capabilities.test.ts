@@ -1,4 +1,7 @@
-// Finding 6 (bad capabilities reach mediasoup): join checks rtpCapabilities
+// Hardening finding 6, bad capabilities reach mediasoup (issue 10): join
+// stored rtpCapabilities unchecked, and 3000 levels of nesting made a later
+// consume throw RangeError inside mediasoup (INTERNAL).
+// Tested here: join checks rtpCapabilities
 // against a bounded schema (sizes, known fields, no deep nesting) and refuses
 // capabilities that can receive none of the room's codecs, with the reason.
 import assert from 'node:assert/strict';
@@ -25,7 +28,7 @@ function assertBadRequest(reply: ResponseMessage, pattern: RegExp): void {
 
 const OPUS = { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 } as const;
 
-describe('join validates rtpCapabilities (finding 6)', () => {
+describe('join validates rtpCapabilities: unbounded or unusable capabilities never reach mediasoup', () => {
 	let tureen: Tureen;
 	let caps: Record<string, unknown> & { codecs: Record<string, unknown>[] };
 	const sockets: FakeSocket[] = [];

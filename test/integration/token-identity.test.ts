@@ -1,4 +1,8 @@
-// Finding 4 (tokens not bound to one identity): `sub` is the peer's identity
+// Hardening finding 4, tokens not bound to one identity (issue 10): one token
+// joined 50 times at once, `sub` was thrown away, the client chose its own
+// display name, sessions outlived `exp`, an `exp` in year 9999 was accepted
+// and a 2,501-character `name` claim skipped the 1-64 limit.
+// Tested here: `sub` is the peer's identity
 // and peerId; one live session per (room, sub), a second join replacing the
 // first; the token's name is length-checked; exp - iat is bounded by
 // MAX_TOKEN_TTL; a session ends when its token expires, told first.
@@ -19,7 +23,7 @@ function sign(claims: Record<string, unknown>): Promise<string> {
 	return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(JOIN_SECRET));
 }
 
-describe('tokens bound to one identity (finding 4)', () => {
+describe('tokens bound to one identity: one session per (room, sub), the name checked, the lifetime bounded', () => {
 	let tureen: Tureen;
 	let wsUrl: string;
 	let caps: Record<string, unknown>;
