@@ -43,8 +43,8 @@ describe('a cluster of 3 nodes on one Redis', () => {
 			assert.equal(view.nodeId, node.plan.nodeId);
 			assert.equal(view.redis, 'up');
 			assert.deepEqual(
-				view.nodes.map((n) => [n.nodeId, n.alive, n.draining, n.url]),
-				cluster.nodes.map((n) => [n.plan.nodeId, true, false, n.baseUrl]),
+				view.nodes.map((n) => [n.nodeId, n.alive, n.draining, n.httpUrl, n.signallingUrl]),
+				cluster.nodes.map((n) => [n.plan.nodeId, true, false, n.baseUrl, n.wsUrl]),
 			);
 			const ready = await getJson<{ status: string; cluster?: string }>(`${node.baseUrl}/ready`);
 			assert.equal(ready.status, 200);
@@ -68,7 +68,8 @@ describe('a cluster of 3 nodes on one Redis', () => {
 			const { status, body } = await postRoom(entry, `spread-${i}`);
 			assert.equal(status, 201);
 			assert.equal(body.created, true);
-			assert.equal(body.url, `${cluster.node(body.nodeId).wsUrl}`);
+			assert.equal(body.signallingUrl, cluster.node(body.nodeId).wsUrl);
+			assert.equal(body.url, body.signallingUrl, 'the deprecated url still names the signalling URL');
 			// A room placed here is created here (it has a worker); one placed elsewhere waits for its first client there.
 			assert.equal(body.workerId !== undefined, body.nodeId === entry.plan.nodeId);
 			placed.set(body.nodeId, (placed.get(body.nodeId) ?? 0) + 1);
