@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 
 import type { ClusterConfig } from '../config.ts';
 import { TureenError, wrongNode } from '../errors.ts';
-import type { ClusterNode, ClusterView, NodeRecord } from '../protocol/cluster.ts';
+import { signallingUrl, type ClusterNode, type ClusterView, type NodeRecord } from '../protocol/cluster.ts';
 import { chooseNode, type NodeSnapshot } from './nodeSelection.ts';
 import { RedisStore, RedisUnavailableError, type RegisteredNode, type StoreLogger } from './redisStore.ts';
 
@@ -36,11 +36,6 @@ export type ClusterEvents = {
 	/** Another live node owns a room this node hosts (claimed while Redis was out of reach): its peers must go there. */
 	roomLost: [roomId: string, owner: Placement | undefined];
 };
-
-/** The signalling WebSocket URL of a node from its httpUrl (PUBLIC_URL). */
-export function signallingUrl(httpUrl: string): string {
-	return `${httpUrl.replace(/^http/, 'ws')}/ws`;
-}
 
 function snapshot({ record, ownedRooms, lastPlacedSeq }: RegisteredNode): NodeSnapshot {
 	return {

@@ -11,6 +11,11 @@ import { z } from 'zod';
 
 const count = z.int().nonnegative();
 
+/** A node's signalling URL from its httpUrl (PUBLIC_URL): ws: or wss:, and /ws. */
+export function signallingUrl(httpUrl: string): string {
+	return `${httpUrl.replace(/^http/, 'ws')}/ws`;
+}
+
 /** What each node publishes about itself every heartbeat (the value of tureen:node:<id>). */
 export const nodeRecordSchema = z.object({
 	nodeId: z.string(),
