@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { clusterViewSchema } from '../../src/protocol/cluster.ts';
 import { pollUntil } from '../support/demoPage.ts';
 import { clusterView, expectMediaBetween, getJson, postRoom, startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { joinNodePeer, type NodePeer } from '../support/nodeClient.ts';
@@ -39,7 +40,8 @@ describe('a cluster of 3 nodes on one Redis', () => {
 	it('GET /cluster on every node shows the 3 nodes alive, and /ready says the cluster is reachable', async () => {
 		for (const node of cluster.nodes) {
 			await pollUntil(() => liveIds(node), (ids) => ids.length === 3, { what: `3 nodes seen from ${node.plan.nodeId}` });
-			const view = await clusterView(node);
+			// The one definition of the shape (src/protocol/cluster.ts) holds for what the node serves.
+			const view = clusterViewSchema.parse(await clusterView(node));
 			assert.equal(view.nodeId, node.plan.nodeId);
 			assert.equal(view.redis, 'up');
 			assert.deepEqual(
