@@ -12,7 +12,9 @@ import {
 	workerStatsSchema,
 	type RoomDescription,
 	type RoomDistribution,
+	type Rooms,
 	type Stats,
+	type Workers,
 	type WorkerStats,
 } from '../protocol/stats.ts';
 import type { Room } from '../services/room.ts';
@@ -96,13 +98,13 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 	app.get(
 		'/workers',
 		{ schema: { response: { 200: responses.workers, ...errors } } },
-		async () => ({ workers: pool.getWorkerStats() }),
+		async (): Promise<Workers> => ({ workers: pool.getWorkerStats() }),
 	);
 
 	app.get(
 		'/rooms',
 		{ schema: { response: { 200: responses.rooms, ...errors } } },
-		async () => ({ rooms: rooms.rooms.map(describeRoom) }),
+		async (): Promise<Rooms> => ({ rooms: rooms.rooms.map(describeRoom) }),
 	);
 
 	app.post<{ Body: { roomId: string } }>(

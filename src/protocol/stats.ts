@@ -54,6 +54,7 @@ export type Stats = z.infer<typeof statsSchema>;
 
 /** GET /workers. */
 export const workersSchema = z.object({ workers: z.array(workerStatsSchema) });
+export type Workers = z.infer<typeof workersSchema>;
 
 /** A room as GET /rooms and GET /rooms/:roomId describe it. */
 export const roomDescriptionSchema = z.object({
