@@ -51,9 +51,9 @@ export async function openRoomChannel<C extends RoutableChannel>(
 			return { channel, rtpCapabilities };
 		} catch (error) {
 			const redirect = error instanceof SignallingError && error.code === 'WRONG_NODE' ? error.details : undefined;
-			if (!redirect || !('url' in redirect) || hop > 0) throw error;
+			if (!redirect || !('signallingUrl' in redirect) || hop > 0) throw error;
 			channel.close();
-			target = redirect.url;
+			target = redirect.signallingUrl;
 		}
 	}
 	throw new SignallingError('WRONG_NODE', 'redirected more than once');

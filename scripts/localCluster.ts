@@ -6,6 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+import { signallingUrl } from '../src/protocol/cluster.ts';
+
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const REDIS_SERVER = '/usr/bin/redis-server';
 
@@ -176,7 +178,7 @@ export async function startNode(plan: NodePlan, extra: Record<string, string> = 
 		stdio: ['ignore', 'pipe', 'pipe'],
 	});
 	const baseUrl = nodeBaseUrl(plan);
-	const node: NodeProcess = { ...watch(child, onLine), plan, baseUrl, wsUrl: `${baseUrl.replace(/^http/, 'ws')}/ws` };
+	const node: NodeProcess = { ...watch(child, onLine), plan, baseUrl, wsUrl: signallingUrl(baseUrl) };
 	try {
 		const ready = async () => (await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(2000) })).status === 200;
 		await waitFor(`node ${plan.nodeId} to be ready`, ready, readyTimeoutMs, {

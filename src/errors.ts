@@ -64,7 +64,7 @@ export function errorReply(code: ErrorCode, message: string, details?: ErrorDeta
 function errorBody(code: ErrorCode, message: string, details: ErrorDetails | undefined): ErrorBody {
 	if (code === 'LIMIT_REACHED' || code === 'WRONG_NODE') {
 		if (code === 'LIMIT_REACHED' && details && 'limit' in details) return { code, message, details };
-		if (code === 'WRONG_NODE' && details && 'url' in details) return { code, message, details };
+		if (code === 'WRONG_NODE' && details && 'signallingUrl' in details) return { code, message, details };
 		return { code: 'INTERNAL', message: 'internal error' };
 	}
 	return { code, message };
@@ -75,9 +75,9 @@ export function limitReached(limit: LimitName, max: number, what: string): Turee
 	return new TureenError('LIMIT_REACHED', `${what}: the limit is ${max}`, { limit, max });
 }
 
-/** WRONG_NODE naming the node that owns the room and its signalling URL, for the client to follow. */
-export function wrongNode(nodeId: string, url: string): TureenError {
-	return new TureenError('WRONG_NODE', `the room is served by node ${nodeId}: connect to ${url}`, { nodeId, url });
+/** WRONG_NODE naming the node that owns the room and its signalling URL, for the client to follow (`url`: the same, deprecated). */
+export function wrongNode(nodeId: string, signallingUrl: string): TureenError {
+	return new TureenError('WRONG_NODE', `the room is served by node ${nodeId}: connect to ${signallingUrl}`, { nodeId, signallingUrl, url: signallingUrl });
 }
 
 export function isTureenError(error: unknown): error is TureenError {

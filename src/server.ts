@@ -203,8 +203,9 @@ export class Tureen {
 		// In a cluster: draining in the registry first, so no node places a room here meanwhile.
 		await this.cluster?.beginDrain();
 		const deadline = Date.now() + this.config.drainTimeoutMs;
-		const url = this.cluster?.suggestedUrl();
-		this.signalling.notifyAll({ notification: 'serverDraining', data: { deadlineMs: deadline, ...(url ? { url } : {}) } });
+		const signallingUrl = this.cluster?.suggestedUrl();
+		// `url` is the deprecated name of signallingUrl, sent for one more release.
+		this.signalling.notifyAll({ notification: 'serverDraining', data: { deadlineMs: deadline, ...(signallingUrl ? { signallingUrl, url: signallingUrl } : {}) } });
 		this.logger.info({ peers: this.rooms.totalPeers, deadline: new Date(deadline).toISOString() }, 'draining');
 		while (this.rooms.totalPeers > 0 && Date.now() < deadline) {
 			await new Promise((resolve) => setTimeout(resolve, 100));

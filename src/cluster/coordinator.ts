@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events';
 
 import type { ClusterConfig } from '../config.ts';
 import { TureenError, wrongNode } from '../errors.ts';
+import { signallingUrl, type ClusterNode, type ClusterView, type NodeRecord } from '../protocol/cluster.ts';
 import { chooseNode, type NodeSnapshot } from './nodeSelection.ts';
-import { RedisStore, RedisUnavailableError, type NodeRecord, type RegisteredNode, type StoreLogger } from './redisStore.ts';
+import { RedisStore, RedisUnavailableError, type RegisteredNode, type StoreLogger } from './redisStore.ts';
 
 /** Every node rewrites its registry entry this often. */
 export const HEARTBEAT_MS = 2000;
@@ -29,21 +30,12 @@ export type ClusterDeps = {
 };
 
 /** Where a room lives: here, or on another node (with the WebSocket URL its clients connect to). */
-export type Placement = { nodeId: string; url: string; here: boolean; created: boolean };
-
-/** A node as GET /cluster shows it. */
-export type ClusterNodeView = NodeRecord & { alive: true; self: boolean; ownedRooms: number; signallingUrl: string };
-export type ClusterView = { nodeId: string; redis: 'up' | 'down'; nodes: ClusterNodeView[] };
+export type Placement = { nodeId: string; signallingUrl: string; here: boolean; created: boolean };
 
 export type ClusterEvents = {
 	/** Another live node owns a room this node hosts (claimed while Redis was out of reach): its peers must go there. */
 	roomLost: [roomId: string, owner: Placement | undefined];
 };
-
-/** The signalling WebSocket URL of a node from its PUBLIC_URL. */
-export function signallingUrl(publicUrl: string): string {
-	return `${publicUrl.replace(/^http/, 'ws')}/ws`;
-}
 
 function snapshot({ record, ownedRooms, lastPlacedSeq }: RegisteredNode): NodeSnapshot {
 	return {
@@ -106,7 +98,7 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 		const { cluster, settings, version } = this.#deps;
 		return {
 			nodeId: cluster.nodeId,
-			url: cluster.publicUrl,
+			httpUrl: cluster.publicUrl,
 			...(cluster.region ? { region: cluster.region } : {}),
 			draining: this.#draining,
 			...this.#deps.load(),
@@ -140,8 +132,8 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 		}
 	}
 
-	#placement(record: Pick<NodeRecord, 'nodeId' | 'url'>, created: boolean): Placement {
-		return { nodeId: record.nodeId, url: signallingUrl(record.url), here: record.nodeId === this.nodeId, created };
+	#placement(record: Pick<NodeRecord, 'nodeId' | 'httpUrl'>, created: boolean): Placement {
+		return { nodeId: record.nodeId, signallingUrl: signallingUrl(record.httpUrl), here: record.nodeId === this.nodeId, created };
 	}
 
 	async #ownerPlacement(roomId: string): Promise<Placement | undefined> {
@@ -201,7 +193,7 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 	 */
 	async admit(roomId: string): Promise<void> {
 		const placement = await this.place(roomId);
-		if (!placement.here) throw wrongNode(placement.nodeId, placement.url);
+		if (!placement.here) throw wrongNode(placement.nodeId, placement.signallingUrl);
 	}
 
 	/** The room closed here: the room map forgets it (if Redis is out of reach, its key lapses instead). */
@@ -238,12 +230,12 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 		const others = this.#lastNodes.filter((n) => n.record.nodeId !== this.nodeId);
 		const chosen = chooseNode(others.map(snapshot), { cpuSimilarThreshold: this.#deps.settings.cpuSimilarThreshold });
 		const record = others.find((n) => n.record.nodeId === chosen)?.record;
-		return record ? signallingUrl(record.url) : undefined;
+		return record ? signallingUrl(record.httpUrl) : undefined;
 	}
 
 	/** Signalling URLs of the other live, non-draining nodes, as of the last heartbeat. */
 	alternateUrls(): string[] {
-		return this.#lastNodes.filter((n) => n.record.nodeId !== this.nodeId && !n.record.draining).map((n) => signallingUrl(n.record.url));
+		return this.#lastNodes.filter((n) => n.record.nodeId !== this.nodeId && !n.record.draining).map((n) => signallingUrl(n.record.httpUrl));
 	}
 
 	/** The registry now (or, without Redis, as last seen). */
@@ -261,9 +253,9 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 		return { nodeId: this.nodeId, redis: this.#store.up ? 'up' : 'down', nodes: this.#describe(this.#lastNodes) };
 	}
 
-	#describe(nodes: readonly RegisteredNode[]): ClusterNodeView[] {
+	#describe(nodes: readonly RegisteredNode[]): ClusterNode[] {
 		return nodes
-			.map(({ record, ownedRooms }) => ({ ...record, alive: true as const, self: record.nodeId === this.nodeId, ownedRooms, signallingUrl: signallingUrl(record.url) }))
+			.map(({ record, ownedRooms }) => ({ ...record, alive: true as const, self: record.nodeId === this.nodeId, ownedRooms, signallingUrl: signallingUrl(record.httpUrl) }))
 			.sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
 	}
 

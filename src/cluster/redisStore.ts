@@ -4,28 +4,8 @@ import { EventEmitter } from 'node:events';
 import { createClient, ErrorReply } from '@redis/client';
 import { z } from 'zod';
 
+import { nodeRecordSchema, type NodeRecord } from '../protocol/cluster.ts';
 import { CLAIM, HEARTBEAT, READ_NODES, RELEASE, ROOM_OWNER, UNREGISTER } from './redisScripts.ts';
-
-/** What each node publishes about itself every heartbeat (the value of tureen:node:<id>). */
-export const nodeRecordSchema = z.object({
-	nodeId: z.string(),
-	/** PUBLIC_URL. */
-	url: z.string(),
-	region: z.string().optional(),
-	draining: z.boolean(),
-	workers: z.number().int().nonnegative(),
-	workersAlive: z.number().int().nonnegative(),
-	/** Rooms it hosts right now. */
-	rooms: z.number().int().nonnegative(),
-	peers: z.number().int().nonnegative(),
-	consumers: z.number().int().nonnegative(),
-	/** Mean CPU of its live workers, fraction of a core. */
-	cpu: z.number().nonnegative(),
-	maxRooms: z.number().int().positive(),
-	version: z.string(),
-	startedAt: z.number(),
-});
-export type NodeRecord = z.infer<typeof nodeRecordSchema>;
 
 /** A live node as the registry shows it: its record, the rooms the room map gives it, its last placement. */
 export type RegisteredNode = { record: NodeRecord; ownedRooms: number; lastPlacedSeq: number };
@@ -79,7 +59,11 @@ const SCRIPTS = {
 
 const stringList = z.array(z.string());
 
-/** A node's record as stored, or undefined when it is not one (another version's, or garbage). */
+/**
+ * A node's record as stored, or undefined when it is not one (another
+ * version's, or garbage). A record of the release before, which named
+ * httpUrl `url`, still reads (for a rolling upgrade; drop with serializeRecord's `url`).
+ */
 function parseRecord(nodeId: string, json: string): NodeRecord | undefined {
 	let value: unknown;
 	try {
@@ -87,8 +71,13 @@ function parseRecord(nodeId: string, json: string): NodeRecord | undefined {
 	} catch {
 		return undefined;
 	}
+	if (value && typeof value === 'object' && !('httpUrl' in value) && 'url' in value) value = { ...value, httpUrl: value.url };
 	const record = nodeRecordSchema.safeParse(value);
 	return record.success && record.data.nodeId === nodeId ? record.data : undefined;
+}
+/** The record as stored; it carries httpUrl as `url` too, for nodes of the release before (drop in the next). */
+function serializeRecord(record: NodeRecord): string {
+	return JSON.stringify({ ...record, url: record.httpUrl });
 }
 const claimReply = z.tuple([z.number(), z.string()]);
 const ownerReply = z.tuple([z.string(), z.string()]);
@@ -205,7 +194,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 
 	/** Publishes the record, renews the hosted rooms; returns those another live node owns now. */
 	async heartbeat(record: NodeRecord, hostedRoomIds: readonly string[], nodeTtlMs: number, roomTtlMs: number): Promise<string[]> {
-		const reply = await this.#run('heartbeat', [record.nodeId, JSON.stringify(record), String(nodeTtlMs), String(roomTtlMs), ...hostedRoomIds]);
+		const reply = await this.#run('heartbeat', [record.nodeId, serializeRecord(record), String(nodeTtlMs), String(roomTtlMs), ...hostedRoomIds]);
 		return stringList.parse(reply);
 	}
 

@@ -2,25 +2,30 @@ import type { FastifyInstance } from 'fastify';
 
 import type { Placement } from '../cluster/coordinator.ts';
 import { TureenError } from '../errors.ts';
+import { roomPlacementSchema, type RoomPlacementAnswer } from '../protocol/cluster.ts';
 import type { RoomCloseReason } from '../protocol/messages.ts';
-import type { WorkerStats } from '../services/mediasoup.ts';
-import type { Room } from '../services/room.ts';
 import {
-	createRoomBodySchema,
-	errorSchema,
-	roomIdParamsSchema,
-	roomSchema,
+	roomDescriptionSchema,
+	roomsSchema,
 	statsSchema,
-	workerIdParamsSchema,
+	workersSchema,
 	workerStatsSchema,
-} from './schemas.ts';
+	type RoomDescription,
+	type RoomDistribution,
+	type Rooms,
+	type Stats,
+	type Workers,
+	type WorkerStats,
+} from '../protocol/stats.ts';
+import type { Room } from '../services/room.ts';
+import { createRoomBodySchema, errorSchema, jsonSchema, roomIdParamsSchema, workerIdParamsSchema } from './schemas.ts';
 
 /** Which versions run; /stats reports them. */
 export type BuildInfo = { version: string; mediasoupVersion: string };
 
 /** What the operator endpoints need from the server, and nothing more. */
 export type AdminRouteDeps = {
-	pool: { getWorkerStats(): WorkerStats[]; getRoomDistribution(): Record<string, string[]> };
+	pool: { getWorkerStats(): WorkerStats[]; getRoomDistribution(): RoomDistribution };
 	rooms: {
 		readonly rooms: readonly Room[];
 		readonly totalPeers: number;
@@ -47,7 +52,7 @@ export type ProbeDeps = {
 	clusterReachable?: () => boolean;
 };
 
-function describeRoom(room: Room) {
+function describeRoom(room: Room): RoomDescription {
 	return {
 		roomId: room.roomId,
 		workerId: room.workerId,
@@ -58,16 +63,19 @@ function describeRoom(room: Room) {
 	};
 }
 
-const roomPlacementSchema = {
-	type: 'object',
-	properties: {
-		roomId: { type: 'string' },
-		nodeId: { type: 'string', description: 'cluster only: the node that owns the room' },
-		url: { type: 'string', description: "cluster only: the owner's signalling URL (its /ws)" },
-		workerId: { type: 'integer', description: 'the worker hosting the room; in a cluster, only when the room is on the node asked' },
-		created: { type: 'boolean' },
-	},
-} as const;
+const responses = {
+	stats: jsonSchema(statsSchema),
+	workers: jsonSchema(workersSchema),
+	worker: jsonSchema(workerStatsSchema),
+	rooms: jsonSchema(roomsSchema),
+	room: jsonSchema(roomDescriptionSchema),
+	placement: jsonSchema(roomPlacementSchema),
+};
+
+/** Where a room placed on a cluster node lives; `url` is the deprecated name of signallingUrl, sent for one more release. */
+function owner(placement: Placement): Pick<RoomPlacementAnswer, 'nodeId' | 'signallingUrl' | 'url'> {
+	return { nodeId: placement.nodeId, signallingUrl: placement.signallingUrl, url: placement.signallingUrl };
+}
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 415: errorSchema, 429: errorSchema, 503: errorSchema };
 
@@ -75,7 +83,7 @@ const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: erro
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
 	const { pool, rooms } = deps;
 
-	app.get('/stats', { schema: { response: { 200: statsSchema, ...errors } } }, async () => ({
+	app.get('/stats', { schema: { response: { 200: responses.stats, ...errors } } }, async (): Promise<Stats> => ({
 		workers: pool.getWorkerStats(),
 		distribution: pool.getRoomDistribution(),
 		totalRooms: rooms.rooms.length,
@@ -89,14 +97,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 
 	app.get(
 		'/workers',
-		{ schema: { response: { 200: { type: 'object', properties: { workers: { type: 'array', items: workerStatsSchema } } }, ...errors } } },
-		async () => ({ workers: pool.getWorkerStats() }),
+		{ schema: { response: { 200: responses.workers, ...errors } } },
+		async (): Promise<Workers> => ({ workers: pool.getWorkerStats() }),
 	);
 
 	app.get(
 		'/rooms',
-		{ schema: { response: { 200: { type: 'object', properties: { rooms: { type: 'array', items: roomSchema } } }, ...errors } } },
-		async () => ({ rooms: rooms.rooms.map(describeRoom) }),
+		{ schema: { response: { 200: responses.rooms, ...errors } } },
+		async (): Promise<Rooms> => ({ rooms: rooms.rooms.map(describeRoom) }),
 	);
 
 	app.post<{ Body: { roomId: string } }>(
@@ -104,28 +112,28 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 		{
 			schema: {
 				body: createRoomBodySchema,
-				response: { 200: roomPlacementSchema, 201: roomPlacementSchema, ...errors },
+				response: { 200: responses.placement, 201: responses.placement, ...errors },
 			},
 		},
-		async (request, reply) => {
+		async (request, reply): Promise<RoomPlacementAnswer> => {
 			const creator = deps.adminTokenSet ? undefined : request.ip;
 			const placement = await deps.placeRoom?.(request.body.roomId);
 			if (placement && !placement.here) {
 				// Placed on another node: it creates the room when the first client arrives there.
 				reply.code(placement.created ? 201 : 200);
-				return { roomId: request.body.roomId, nodeId: placement.nodeId, url: placement.url, created: placement.created };
+				return { roomId: request.body.roomId, ...owner(placement), created: placement.created };
 			}
 			const { room, created: createdHere } = await rooms.getOrCreateRoom(request.body.roomId, creator);
 			// In a cluster "created" is the placement's: two nodes asked at once answer one creation.
 			const created = placement ? placement.created : createdHere;
 			reply.code(created ? 201 : 200);
-			return { roomId: room.roomId, ...(placement ? { nodeId: placement.nodeId, url: placement.url } : {}), workerId: room.workerId, created };
+			return { roomId: room.roomId, ...(placement ? owner(placement) : {}), workerId: room.workerId, created };
 		},
 	);
 
 	app.get<{ Params: { roomId: string } }>(
 		'/rooms/:roomId',
-		{ schema: { params: roomIdParamsSchema, response: { 200: roomSchema, ...errors } } },
+		{ schema: { params: roomIdParamsSchema, response: { 200: responses.room, ...errors } } },
 		async (request) => describeRoom(rooms.requireRoom(request.params.roomId)),
 	);
 
@@ -141,7 +149,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 	for (const action of ['drain', 'undrain'] as const) {
 		app.post<{ Params: { workerId: string } }>(
 			`/workers/:workerId/${action}`,
-			{ schema: { params: workerIdParamsSchema, response: { 200: workerStatsSchema, ...errors } } },
+			{ schema: { params: workerIdParamsSchema, response: { 200: responses.worker, ...errors } } },
 			async (request) => {
 				const workerId = Number(request.params.workerId);
 				deps.setWorkerDraining(workerId, action === 'drain');

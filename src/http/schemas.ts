@@ -1,59 +1,31 @@
 // JSON schemas of the HTTP API: Fastify validates requests and serialises
-// responses with them, and /openapi.json is generated from them.
+// responses with them, and /openapi.json is generated from them. Response
+// shapes are defined once, as zod in src/protocol/ (stats.ts, cluster.ts), and
+// their JSON schema is derived here; the request schemas below exist only here.
+import { z } from 'zod';
+
 import { ROOM_ID_PATTERN } from '../protocol/ids.ts';
+import { errorBodySchema } from '../protocol/messages.ts';
 
-export const errorSchema = {
-	type: 'object',
-	required: ['error'],
-	properties: {
-		error: {
-			type: 'object',
-			required: ['code', 'message'],
-			properties: {
-				code: { type: 'string' },
-				message: { type: 'string' },
-				details: {
-					type: 'object',
-					description: 'LIMIT_REACHED: which limit and its value ({ limit, max }); WRONG_NODE: the node that owns the room and its signalling URL ({ nodeId, url }); no other code has details',
-					properties: { limit: { type: 'string' }, max: { type: 'integer' } },
-				},
-			},
+/**
+ * The JSON schema of a zod shape, in the OpenAPI 3.0 dialect @fastify/swagger
+ * publishes (`nullable: true`). Left out: zod's safe-integer bounds on every
+ * integer (noise to a reader) and `additionalProperties: false` (a response
+ * may gain fields; clients should not be told it never will).
+ */
+export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+	return z.toJSONSchema(schema, {
+		target: 'openapi-3.0',
+		override: ({ jsonSchema: out }) => {
+			if (out.minimum === Number.MIN_SAFE_INTEGER) delete out.minimum;
+			if (out.maximum === Number.MAX_SAFE_INTEGER) delete out.maximum;
+			if (out.additionalProperties === false) delete out.additionalProperties;
 		},
-	},
-} as const;
+	}) as Record<string, unknown>;
+}
 
-const portRangeSchema = {
-	type: 'object',
-	required: ['min', 'max'],
-	properties: { min: { type: 'integer' }, max: { type: 'integer' } },
-} as const;
-
-export const workerStatsSchema = {
-	type: 'object',
-	required: ['workerId', 'pid', 'closed', 'roomCount', 'peerCount', 'cpuUsage', 'portRange', 'restarts'],
-	properties: {
-		workerId: { type: 'integer' },
-		pid: { type: ['integer', 'null'] },
-		closed: { type: 'boolean' },
-		draining: { type: 'boolean' },
-		roomCount: { type: 'integer', description: 'rooms with a router on this worker (a room spanning workers counts on each)' },
-		peerCount: { type: 'integer', description: 'peers whose router is on this worker' },
-		pipeTransports: { type: 'integer', description: 'pipe transports linking routers here to other routers of their rooms' },
-		pipedProducers: { type: 'integer', description: 'producers of other workers made available here through pipes' },
-		cpuUsage: { type: 'number', description: 'CPU over the last sample interval, fraction of one core' },
-		cpuUsageAvg: { type: 'number', description: 'moving average of cpuUsage; used by placement' },
-		portRange: portRangeSchema,
-		ports: {
-			type: 'object',
-			description: 'RTC ports in use (each transport binds one UDP and one TCP port); exhausted: a transport was refused for want of a port',
-			properties: { inUse: { type: 'integer' }, capacity: { type: 'integer' }, exhausted: { type: 'boolean' } },
-		},
-		memory: { type: 'object', properties: { ru_maxrss: { type: 'integer', description: 'KiB' } } },
-		lastUsedAt: { type: ['string', 'null'] },
-		restarts: { type: 'integer' },
-		uptimeMs: { type: 'integer' },
-	},
-} as const;
+/** Every HTTP error body: `{ error: { code, message, details? } }`. */
+export const errorSchema = jsonSchema(z.object({ error: errorBodySchema }));
 
 export const roomIdParamsSchema = {
 	type: 'object',
@@ -75,75 +47,3 @@ export const createRoomBodySchema = {
 	properties: { roomId: { type: 'string', pattern: ROOM_ID_PATTERN } },
 } as const;
 
-const layersSchema = {
-	type: ['object', 'null'],
-	properties: { spatialLayer: { type: 'integer' }, temporalLayer: { type: ['integer', 'null'] } },
-} as const;
-
-/** ConsumerLayerState (src/protocol/layers.ts). */
-const consumerLayersSchema = {
-	type: 'object',
-	properties: {
-		consumerId: { type: 'string' },
-		producerId: { type: 'string' },
-		kind: { type: 'string', enum: ['audio', 'video'] },
-		type: { type: 'string', description: "mediasoup's consumer type; 'simulcast' and 'svc' have layers" },
-		paused: { type: 'boolean', description: 'paused by its subscriber (pauseConsumer, or not yet resumed)' },
-		producerPaused: { type: 'boolean' },
-		currentLayers: { ...layersSchema, description: 'the layers forwarded now; null when none' },
-		preferredLayers: { ...layersSchema, description: 'the highest layers the subscriber asked for' },
-		priority: { type: 'integer' },
-		score: { type: 'integer' },
-	},
-} as const;
-
-export const roomSchema = {
-	type: 'object',
-	required: ['roomId', 'workerId', 'peerCount', 'workers'],
-	properties: {
-		roomId: { type: 'string' },
-		workerId: { type: 'integer', description: "the room's home worker (its oldest router)" },
-		peerCount: { type: 'integer' },
-		workers: {
-			type: 'array',
-			description: 'every worker with a router of the room, oldest first, and the peers placed on it',
-			items: {
-				type: 'object',
-				required: ['workerId', 'peerCount'],
-				properties: { workerId: { type: 'integer' }, peerCount: { type: 'integer' } },
-			},
-		},
-		peers: {
-			type: 'array',
-			items: {
-				type: 'object',
-				properties: {
-					peerId: { type: 'string' },
-					displayName: { type: 'string' },
-					consumers: { type: 'array', description: "the peer's consumers and the layers they forward", items: consumerLayersSchema },
-				},
-			},
-		},
-		createdAt: { type: 'string' },
-	},
-} as const;
-
-export const statsSchema = {
-	type: 'object',
-	required: ['workers', 'distribution', 'totalRooms'],
-	properties: {
-		workers: { type: 'array', items: workerStatsSchema },
-		distribution: {
-			type: 'object',
-			description: 'room ids per workerId; a room with routers on several workers is listed under each (totalRooms counts it once)',
-			additionalProperties: { type: 'array', items: { type: 'string' } },
-		},
-		totalRooms: { type: 'integer', description: 'distinct rooms' },
-		totalPeers: { type: 'integer' },
-		uptimeMs: { type: 'integer' },
-		version: { type: 'string' },
-		mediasoupVersion: { type: 'string' },
-		draining: { type: 'boolean' },
-		nodeId: { type: 'string', description: 'cluster nodes only: this node (GET /cluster lists them all)' },
-	},
-} as const;

@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 
-import type { ClusterView } from '../cluster/coordinator.ts';
+import type { ClusterView } from '../protocol/cluster.ts';
 
 /** What the cluster metrics read: this node's view of the registry as of its last heartbeat (no Redis call at scrape time). */
 export type ClusterMetricsSource = { lastView(): ClusterView };

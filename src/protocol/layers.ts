@@ -39,18 +39,19 @@ export type LayerNotifications = {
 	producerLayersWanted: { producerId: string; maxSpatialLayer: number };
 };
 
+const forwardedLayers = z.object({ spatialLayer: z.int(), temporalLayer: z.int().nullable() }).nullable();
+
 /** One consumer's layers, as GET /rooms/:roomId shows them. */
-export type ConsumerLayerState = {
-	consumerId: string;
-	producerId: string;
-	kind: 'audio' | 'video';
-	/** mediasoup's consumer type: 'simulcast' (and 'svc') have layers, 'simple' does not. */
-	type: string;
-	/** Paused by its subscriber (pauseConsumer, or not yet resumed). */
-	paused: boolean;
-	producerPaused: boolean;
-	currentLayers: { spatialLayer: number; temporalLayer: number | null } | null;
-	preferredLayers: { spatialLayer: number; temporalLayer: number | null } | null;
-	priority: number;
-	score: number;
-};
+export const consumerLayerStateSchema = z.object({
+	consumerId: z.string(),
+	producerId: z.string(),
+	kind: z.enum(['audio', 'video']),
+	type: z.string().describe("mediasoup's consumer type: 'simulcast' (and 'svc') have layers, 'simple' does not"),
+	paused: z.boolean().describe('paused by its subscriber (pauseConsumer, or not yet resumed)'),
+	producerPaused: z.boolean(),
+	currentLayers: forwardedLayers.describe('the layers forwarded now; null when none'),
+	preferredLayers: forwardedLayers.describe('the highest layers the subscriber asked for'),
+	priority: z.int(),
+	score: z.int(),
+});
+export type ConsumerLayerState = z.infer<typeof consumerLayerStateSchema>;

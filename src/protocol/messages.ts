@@ -3,6 +3,7 @@
 // import this file (esbuild bundles it for the browser).
 import { z } from 'zod';
 
+import { deprecatedUrl } from './cluster.ts';
 import { roomIdSchema } from './ids.ts';
 import { layerRequestSchemas, type LayerNotifications, type LayerResponseData } from './layers.ts';
 
@@ -203,12 +204,12 @@ export type Notifications = {
 	 * client re-creates them (the peer stays joined). See docs/protocol.md.
 	 */
 	roomMoved: { workerId: number; reason: RoomMoveReason };
-	/** The server is shutting down: finish up; the socket closes by the deadline. */
 	/**
 	 * The server is shutting down: finish up; the socket closes by the deadline.
-	 * `url` only from a cluster node: the signalling URL of the node to move to now.
+	 * `signallingUrl` only from a cluster node: the signalling URL of the node
+	 * to move to now (`url`, the same, is deprecated and goes in the next release).
 	 */
-	serverDraining: { deadlineMs: number; url?: string };
+	serverDraining: { deadlineMs: number; signallingUrl?: string; /** @deprecated use signallingUrl */ url?: string };
 	/** The room is gone; the socket stays open and may join again. */
 	roomClosed: { reason: RoomCloseReason };
 	/**
@@ -264,14 +265,29 @@ export const LIMIT_NAMES = [
 	'roomsPerIpPerMinute',
 ] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
-export type LimitDetails = { limit: LimitName; max: number };
+export const limitDetailsSchema = z.object({ limit: z.enum(LIMIT_NAMES), max: z.int() });
+export type LimitDetails = z.infer<typeof limitDetailsSchema>;
 /** Where a room lives: its owner node and that node's signalling URL (connect there and ask again). */
-export type WrongNodeDetails = { nodeId: string; url: string };
+export const wrongNodeDetailsSchema = z.object({
+	nodeId: z.string(),
+	signallingUrl: z.string().describe("the owner's WebSocket signalling URL"),
+	url: deprecatedUrl,
+});
+export type WrongNodeDetails = z.infer<typeof wrongNodeDetailsSchema>;
+/** An error as the server sends it: a WebSocket error response's `error`, an HTTP error body's `error`. */
+export const errorBodySchema = z.object({
+	code: z.enum(ERROR_CODES),
+	message: z.string(),
+	details: z
+		.union([limitDetailsSchema, wrongNodeDetailsSchema])
+		.optional()
+		.describe('only on LIMIT_REACHED (which limit, and its value) and WRONG_NODE (where the room lives; signalling only)'),
+});
 export type ErrorDetails = LimitDetails | WrongNodeDetails;
 
 /** The codes whose error carries no details. */
 export type PlainErrorCode = Exclude<SignallingErrorCode, 'LIMIT_REACHED' | 'WRONG_NODE'>;
-/** `details` only on LIMIT_REACHED (which limit, and its value) and WRONG_NODE (where the room lives). */
+/** errorBodySchema with `details` tied to its code: only on LIMIT_REACHED (which limit, and its value) and WRONG_NODE (where the room lives). */
 export type ErrorBody =
 	| { code: 'LIMIT_REACHED'; message: string; details: LimitDetails }
 	| { code: 'WRONG_NODE'; message: string; details: WrongNodeDetails }
@@ -319,7 +335,7 @@ export function isNotification(message: ServerMessage): message is NotificationM
 const serverMessageSchema = z.union([
 	z.object({ notification: z.string(), data: z.record(z.string(), z.unknown()) }),
 	z.object({ id: z.number(), ok: z.literal(true), data: z.unknown() }),
-	z.object({ id: z.number().nullable(), ok: z.literal(false), error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }).loose() }),
+	z.object({ id: z.number().nullable(), ok: z.literal(false), error: errorBodySchema.pick({ code: true, message: true }).loose() }),
 ]);
 
 /**

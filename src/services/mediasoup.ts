@@ -5,10 +5,11 @@ import type { Logger } from 'pino';
 
 import type { Config } from '../config.ts';
 import { TureenError } from '../errors.ts';
+import type { RoomDistribution, WorkerStats } from '../protocol/stats.ts';
 import { ManagedWorker } from './workers/managedWorker.ts';
 import { placePeer, type RoomRouterSnapshot } from './workers/peerPlacement.ts';
 import { chooseWorker, type WorkerSnapshot } from './workers/placement.ts';
-import { portRangeFor, type PortRange } from './workers/portPlan.ts';
+import { portRangeFor } from './workers/portPlan.ts';
 import { DEFAULT_RESPAWN_POLICY, decideRespawn, recentDeaths, type RespawnPolicy } from './workers/respawnPolicy.ts';
 
 /** What the pool needs to know about rooms; the room registry provides it. */
@@ -20,32 +21,6 @@ export interface RoomIndex {
 /** What the rooms put on one worker: rooms with a router there, their peers there, and the pipes between routers. */
 export type WorkerLoad = { roomIds: string[]; peers: number; pipeTransports: number; pipedProducers: number };
 const NO_LOAD: WorkerLoad = { roomIds: [], peers: 0, pipeTransports: 0, pipedProducers: 0 };
-
-export type WorkerStats = {
-	workerId: number;
-	pid: number | null;
-	closed: boolean;
-	draining: boolean;
-	/** Rooms with a router on this worker (a room spanning workers counts on each). */
-	roomCount: number;
-	/** Peers whose router is on this worker. */
-	peerCount: number;
-	/** Pipe transports linking this worker's routers to other routers of their rooms. */
-	pipeTransports: number;
-	/** Producers of other workers made available here through pipes. */
-	pipedProducers: number;
-	/** CPU over the last sample interval, fraction of one core. */
-	cpuUsage: number;
-	/** Mean of the last samples; what placement uses. */
-	cpuUsageAvg: number;
-	portRange: PortRange;
-	/** RTC ports in use (per protocol) and whether a transport was refused for want of one. */
-	ports: { inUse: number; capacity: number; exhausted: boolean };
-	memory: { ru_maxrss: number };
-	lastUsedAt: string | null;
-	restarts: number;
-	uptimeMs: number;
-};
 
 export type WorkerPoolEvents = {
 	workerDied: [workerId: number, reason: string];
@@ -198,7 +173,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	}
 
 	/** Room ids per workerId (as string keys, for JSON); a room spanning workers is listed under each. */
-	getRoomDistribution(): Record<string, string[]> {
+	getRoomDistribution(): RoomDistribution {
 		const load = this.#rooms.loadByWorker();
 		return Object.fromEntries(this.#workers.map((w) => [String(w.workerId), (load.get(w.workerId) ?? NO_LOAD).roomIds]));
 	}

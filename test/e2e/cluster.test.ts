@@ -51,4 +51,6 @@ test('the dashboard of a node shows the cluster: one row per node, this node mar
 	);
 	assert.deepEqual(rows, ['node-1', 'node-2']);
 	assert.equal(await page.$eval('#cluster tr[data-node-id="node-2"]', (tr) => tr.textContent?.includes('this node')), true);
+	// Each row links to that node's own dashboard, at its httpUrl.
+	assert.equal(await page.$eval('#cluster tr[data-node-id="node-1"] a', (a) => (a as HTMLAnchorElement).href), `${cluster.node('node-1').baseUrl}/dashboard`);
 });

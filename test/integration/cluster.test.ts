@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { clusterViewSchema } from '../../src/protocol/cluster.ts';
 import { pollUntil } from '../support/demoPage.ts';
 import { clusterView, expectMediaBetween, getJson, postRoom, startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { joinNodePeer, type NodePeer } from '../support/nodeClient.ts';
@@ -39,12 +40,13 @@ describe('a cluster of 3 nodes on one Redis', () => {
 	it('GET /cluster on every node shows the 3 nodes alive, and /ready says the cluster is reachable', async () => {
 		for (const node of cluster.nodes) {
 			await pollUntil(() => liveIds(node), (ids) => ids.length === 3, { what: `3 nodes seen from ${node.plan.nodeId}` });
-			const view = await clusterView(node);
+			// The one definition of the shape (src/protocol/cluster.ts) holds for what the node serves.
+			const view = clusterViewSchema.parse(await clusterView(node));
 			assert.equal(view.nodeId, node.plan.nodeId);
 			assert.equal(view.redis, 'up');
 			assert.deepEqual(
-				view.nodes.map((n) => [n.nodeId, n.alive, n.draining, n.url]),
-				cluster.nodes.map((n) => [n.plan.nodeId, true, false, n.baseUrl]),
+				view.nodes.map((n) => [n.nodeId, n.alive, n.draining, n.httpUrl, n.signallingUrl]),
+				cluster.nodes.map((n) => [n.plan.nodeId, true, false, n.baseUrl, n.wsUrl]),
 			);
 			const ready = await getJson<{ status: string; cluster?: string }>(`${node.baseUrl}/ready`);
 			assert.equal(ready.status, 200);
@@ -68,7 +70,8 @@ describe('a cluster of 3 nodes on one Redis', () => {
 			const { status, body } = await postRoom(entry, `spread-${i}`);
 			assert.equal(status, 201);
 			assert.equal(body.created, true);
-			assert.equal(body.url, `${cluster.node(body.nodeId).wsUrl}`);
+			assert.equal(body.signallingUrl, cluster.node(body.nodeId).wsUrl);
+			assert.equal(body.url, body.signallingUrl, 'the deprecated url still names the signalling URL');
 			// A room placed here is created here (it has a worker); one placed elsewhere waits for its first client there.
 			assert.equal(body.workerId !== undefined, body.nodeId === entry.plan.nodeId);
 			placed.set(body.nodeId, (placed.get(body.nodeId) ?? 0) + 1);

@@ -48,7 +48,7 @@ describe('ClusterCoordinator against a real redis-server', () => {
 		const placed = [];
 		for (let i = 0; i < 4; i++) placed.push(await a.coordinator.place(`p${i}`));
 		assert.deepEqual(
-			placed.map((p) => [p.nodeId, p.here, p.created, p.url]),
+			placed.map((p) => [p.nodeId, p.here, p.created, p.signallingUrl]),
 			[
 				['a', true, true, 'ws://a.test:3000/ws'],
 				['b', false, true, 'ws://b.test:3000/ws'],
@@ -56,12 +56,12 @@ describe('ClusterCoordinator against a real redis-server', () => {
 				['b', false, true, 'ws://b.test:3000/ws'],
 			],
 		);
-		assert.deepEqual(await b.coordinator.place('p0'), { nodeId: 'a', url: 'ws://a.test:3000/ws', here: false, created: false });
+		assert.deepEqual(await b.coordinator.place('p0'), { nodeId: 'a', signallingUrl: 'ws://a.test:3000/ws', here: false, created: false });
 	});
 
 	it('admit passes for a room that belongs here and throws WRONG_NODE naming the owner otherwise', async () => {
 		await a.coordinator.admit('p0');
-		await assert.rejects(b.coordinator.admit('p0'), { code: 'WRONG_NODE', details: { nodeId: 'a', url: 'ws://a.test:3000/ws' } });
+		await assert.rejects(b.coordinator.admit('p0'), { code: 'WRONG_NODE', details: { nodeId: 'a', signallingUrl: 'ws://a.test:3000/ws', url: 'ws://a.test:3000/ws' } });
 	});
 
 	it('the view lists both nodes with their owned rooms; suggestions and alternates name the other node', async () => {

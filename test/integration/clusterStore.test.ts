@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { RedisStore, reconnectDelay, type NodeRecord } from '../../src/cluster/redisStore.ts';
+import { createClient } from '@redis/client';
+
+import { RedisStore, reconnectDelay } from '../../src/cluster/redisStore.ts';
+import type { NodeRecord } from '../../src/protocol/cluster.ts';
 import { freePort, startRedis, waitFor, type RedisProcess } from '../../scripts/localCluster.ts';
 
 const quiet = { error() {}, warn() {}, info() {} };
@@ -14,7 +17,7 @@ const LONG_TTL = 60_000;
 function record(nodeId: string, overrides: Partial<NodeRecord> = {}): NodeRecord {
 	return {
 		nodeId,
-		url: `http://127.0.0.1/${nodeId}`,
+		httpUrl: `http://127.0.0.1/${nodeId}`,
 		draining: false,
 		workers: 1,
 		workersAlive: 1,
@@ -151,6 +154,22 @@ describe('RedisStore against a real redis-server', () => {
 		await a.heartbeat(record('leaving'), [], LONG_TTL, LONG_TTL);
 		await a.unregister('leaving');
 		assert.ok(!(await a.readNodes()).some((n) => n.record.nodeId === 'leaving'));
+	});
+
+	it("stores httpUrl also as the previous release's `url`, and reads a record of that release (url, no httpUrl)", async () => {
+		const raw = createClient({ url: redis.url });
+		await raw.connect();
+		try {
+			await a.heartbeat(record('mixed'), [], LONG_TTL, LONG_TTL);
+			const stored = JSON.parse((await raw.get('tureen:node:mixed')) ?? '{}') as Record<string, unknown>;
+			assert.equal(stored.url, stored.httpUrl);
+			const { httpUrl, ...legacy } = record('legacy');
+			await a.heartbeat(record('legacy'), [], LONG_TTL, LONG_TTL);
+			await raw.set('tureen:node:legacy', JSON.stringify({ ...legacy, url: httpUrl }), { KEEPTTL: true });
+			assert.deepEqual((await b.readNodes()).find((n) => n.record.nodeId === 'legacy')?.record, record('legacy'));
+		} finally {
+			await raw.close();
+		}
 	});
 
 	it('skips a record that does not parse', async () => {

@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 
 import type { types as ms } from 'mediasoup';
 
+import { jsonSchema } from '../../src/http/schemas.ts';
+import { roomDescriptionSchema, statsSchema, workersSchema, type Stats, type WorkerStats } from '../../src/protocol/stats.ts';
 import type { Tureen } from '../../src/server.ts';
 import { startTestServer } from '../support/server.ts';
 
@@ -38,20 +40,6 @@ function assertErrorShape(reply: Reply, status: number, code?: string): void {
 	assert.ok((body.error.message as string).length > 0);
 	if (code) assert.equal(body.error.code, code);
 }
-
-type WorkerStats = {
-	workerId: number;
-	pid: number | null;
-	closed: boolean;
-	roomCount: number;
-	peerCount: number;
-	cpuUsage: number;
-	portRange: { min: number; max: number };
-	memory: { ru_maxrss: number };
-	lastUsedAt: string | null;
-	restarts: number;
-};
-type Stats = { workers: WorkerStats[]; distribution: Record<string, string[]>; totalRooms: number };
 
 const WORKERS = 4;
 const BASE_PORT = 42000;
@@ -132,6 +120,8 @@ describe('HTTP API on 4 workers', () => {
 			assert.equal(w.closed, false);
 		}
 		assert.deepEqual(Object.keys(s.distribution as object).sort(), ['0', '1', '2', '3']);
+		// The one definition of the shape (src/protocol/stats.ts) holds for what the server sends.
+		statsSchema.parse(s);
 	});
 
 	it('each worker pid is a live mediasoup-worker process, a child of this server', async () => {
@@ -191,7 +181,7 @@ describe('HTTP API on 4 workers', () => {
 	it('GET /rooms/:roomId describes a room', async () => {
 		const reply = await get('/rooms/room-0');
 		assert.equal(reply.status, 200);
-		const body = reply.body as { roomId: string; workerId: number; peerCount: number };
+		const body = roomDescriptionSchema.parse(reply.body);
 		assert.equal(body.roomId, 'room-0');
 		assert.equal(body.peerCount, 0);
 		assert.ok((await stats()).distribution[String(body.workerId)]?.includes('room-0'));
@@ -294,6 +284,13 @@ describe('HTTP API on 4 workers', () => {
 		assert.equal(typeof doc.openapi, 'string');
 		assert.ok(doc.paths && '/stats' in doc.paths, 'paths has /stats');
 		assert.ok(doc.paths && '/workers' in doc.paths, 'paths has /workers');
+		// What OpenAPI shows is the JSON schema derived from the shapes in src/protocol/stats.ts.
+		const shown = (path: string, method = 'get') =>
+			(doc.paths?.[path] as Record<string, { responses: Record<string, { content: Record<string, { schema: unknown }> }> }>)[method]?.responses['200']
+				?.content['application/json']?.schema;
+		assert.deepEqual(shown('/workers'), jsonSchema(workersSchema));
+		assert.deepEqual(shown('/rooms/{roomId}'), jsonSchema(roomDescriptionSchema));
+		assert.deepEqual(shown('/stats'), jsonSchema(statsSchema));
 	});
 
 	it('an unknown route is 404 JSON', async () => {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import type { RoomDescription, Stats } from '../../src/protocol/stats.ts';
 import type { Tureen } from '../../src/server.ts';
 import { handlers } from '../../src/signalling/handlers.ts';
 import type { Peer } from '../../src/signalling/peer.ts';
@@ -61,10 +62,10 @@ async function expectFullMesh(room: NodePeer[], timeoutMs = 30_000): Promise<voi
 	}
 }
 
-async function roomInfo(roomId: string): Promise<{ workers: { workerId: number; peerCount: number }[]; peerCount: number }> {
+async function roomInfo(roomId: string): Promise<RoomDescription> {
 	const response = await fetch(`${baseUrl}/rooms/${roomId}`);
 	assert.equal(response.status, 200);
-	return (await response.json()) as { workers: { workerId: number; peerCount: number }[]; peerCount: number };
+	return (await response.json()) as RoomDescription;
 }
 
 function serverPeer(roomId: string, peerId: string): Peer {
@@ -117,11 +118,7 @@ describe('a room spanning workers (ROOM_MAX_PEERS_PER_ROUTER=2, 3 workers)', () 
 		assert.equal(new Set(info.workers.map((w) => w.workerId)).size, 3);
 		await expectFullMesh(room);
 
-		const stats = (await (await fetch(`${baseUrl}/stats`)).json()) as {
-			totalRooms: number;
-			distribution: Record<string, string[]>;
-			workers: { pipeTransports: number; pipedProducers: number }[];
-		};
+		const stats = (await (await fetch(`${baseUrl}/stats`)).json()) as Stats;
 		assert.equal(stats.totalRooms, 1, 'a spanning room counts once');
 		for (const w of ['0', '1', '2']) assert.deepEqual(stats.distribution[w], ['span'], `listed under worker ${w}`);
 		for (const w of stats.workers) {

@@ -3,6 +3,7 @@
 // the way `npm run cluster` starts them.
 import { freePort, startNode, startRedis, type NodePlan, type NodeProcess, type RedisProcess } from '../../scripts/localCluster.ts';
 import { pollUntil } from './demoPage.ts';
+import type { ClusterView, RoomPlacementAnswer } from '../../src/protocol/cluster.ts';
 import type { NodePeer } from './nodeClient.ts';
 
 /** The env every test node gets: generous per-address caps, as startTestServer gives. */
@@ -65,19 +66,17 @@ export async function startTestCluster(count: number, rtcBasePort: number, env: 
 	};
 }
 
-export type ClusterNodeJson = { nodeId: string; url: string; draining: boolean; alive: boolean; ownedRooms: number; rooms: number };
-export type ClusterJson = { nodeId: string; redis: 'up' | 'down'; nodes: ClusterNodeJson[] };
-
 export async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
 	const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
 	return { status: res.status, body: (await res.json()) as T };
 }
 
-export async function clusterView(node: NodeProcess): Promise<ClusterJson> {
-	return (await getJson<ClusterJson>(`${node.baseUrl}/cluster`)).body;
+export async function clusterView(node: NodeProcess): Promise<ClusterView> {
+	return (await getJson<ClusterView>(`${node.baseUrl}/cluster`)).body;
 }
 
-export type RoomPlacement = { roomId: string; nodeId: string; url: string; workerId?: number; created: boolean };
+/** POST /rooms on a cluster node: always names the owner. */
+type RoomPlacement = RoomPlacementAnswer & Required<Pick<RoomPlacementAnswer, 'nodeId' | 'signallingUrl'>>;
 
 export async function postRoom(node: NodeProcess, roomId: string): Promise<{ status: number; body: RoomPlacement & { error?: { code: string } } }> {
 	const res = await fetch(`${node.baseUrl}/rooms`, {

@@ -10,7 +10,7 @@ function fakeNode(name: string, log: string[], answer: { owns: boolean; redirect
 		async request(method, data) {
 			log.push(`${name}:${method}:${JSON.stringify(data)}`);
 			if (answer.owns) return { rtpCapabilities: { from: name }, workerId: 0 } as never;
-			throw new SignallingError('WRONG_NODE', 'elsewhere', { nodeId: 'x', url: answer.redirectTo ?? 'ws://nowhere/ws' });
+			throw new SignallingError('WRONG_NODE', 'elsewhere', { nodeId: 'x', signallingUrl: answer.redirectTo ?? 'ws://nowhere/ws', url: answer.redirectTo ?? 'ws://nowhere/ws' });
 		},
 		close() {
 			log.push(`${name}:close`);

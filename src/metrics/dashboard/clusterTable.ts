@@ -1,26 +1,7 @@
 // Browser code: the cluster view, one row per live node of GET /cluster.
 // Shown only when the server is a cluster node (GET /cluster answers).
+import type { ClusterNode, ClusterView } from '../../protocol/cluster.ts';
 import { el } from './dom.ts';
-
-/** The fields of GET /cluster the table shows. */
-export type ClusterResponse = {
-	nodeId: string;
-	redis: 'up' | 'down';
-	nodes: {
-		nodeId: string;
-		url: string;
-		region?: string;
-		alive: boolean;
-		draining: boolean;
-		self: boolean;
-		workers: number;
-		workersAlive: number;
-		rooms: number;
-		ownedRooms: number;
-		peers: number;
-		cpu: number;
-	}[];
-};
 
 const COLUMNS = ['Node', 'Region', 'State', 'Workers', 'Rooms', 'Peers', 'CPU'];
 
@@ -42,7 +23,7 @@ export class ClusterTable {
 		this.element.append(el('h2', undefined, 'Cluster'), this.#caption, table);
 	}
 
-	update(cluster: ClusterResponse | undefined): void {
+	update(cluster: ClusterView | undefined): void {
 		this.element.hidden = cluster === undefined;
 		if (!cluster) return;
 		this.#caption.textContent = `Seen from ${cluster.nodeId} · Redis ${cluster.redis === 'up' ? 'reachable' : 'UNREACHABLE (showing the last known nodes)'}`;
@@ -50,13 +31,13 @@ export class ClusterTable {
 		this.#body.replaceChildren(...cluster.nodes.map((node) => this.#row(node)));
 	}
 
-	#row(node: ClusterResponse['nodes'][number]): HTMLTableRowElement {
+	#row(node: ClusterNode): HTMLTableRowElement {
 		const row = el('tr');
 		row.dataset.nodeId = node.nodeId;
 		const name = el('td');
 		// Each node serves its own dashboard; the link keeps the admin token out of the URL.
 		const link = el('a', undefined, node.nodeId);
-		link.href = `${node.url}/dashboard`;
+		link.href = `${node.httpUrl}/dashboard`;
 		link.rel = 'noreferrer';
 		name.append(link, ...(node.self ? [el('span', 'badge', 'this node')] : []));
 		const state = node.draining ? 'draining' : node.alive ? 'alive' : 'gone';

@@ -1,27 +1,14 @@
 // Browser entry of the dashboard (bundled by esbuild into /dashboard/app.js):
 // polls /stats and /rooms and keeps a few minutes of history per worker.
-import type { WorkerStats } from '../../services/mediasoup.ts';
+// Type imports only from src/protocol: esbuild drops them, so no zod (and no server code) reaches the bundle.
+import type { ClusterView } from '../../protocol/cluster.ts';
+import type { Rooms, Stats } from '../../protocol/stats.ts';
 import { Chart } from './charts.ts';
-import { ClusterTable, type ClusterResponse } from './clusterTable.ts';
+import { ClusterTable } from './clusterTable.ts';
 import { WorkerCard, type RoomRow } from './workerCard.ts';
 
 const POLL_MS = 2000;
 const FETCH_TIMEOUT_MS = 5000;
-
-type Stats = {
-	workers: WorkerStats[];
-	distribution: Record<string, string[]>;
-	totalRooms: number;
-	totalPeers?: number;
-	uptimeMs?: number;
-	version?: string;
-	mediasoupVersion?: string;
-	draining?: boolean;
-	/** Only from a cluster node: then GET /cluster exists. */
-	nodeId?: string;
-};
-
-type RoomsResponse = { rooms: { roomId: string; workerId: number; peerCount: number; workers?: { workerId: number; peerCount: number }[] }[] };
 
 declare global {
 	interface Window {
@@ -82,7 +69,7 @@ function card(workerId: number): WorkerCard {
 	return existing;
 }
 
-function roomsByWorker(stats: Stats, rooms: RoomsResponse | undefined): Map<number, RoomRow[]> {
+function roomsByWorker(stats: Stats, rooms: Rooms | undefined): Map<number, RoomRow[]> {
 	const result = new Map<number, RoomRow[]>();
 	if (rooms) {
 		for (const room of rooms.rooms) {
@@ -104,7 +91,7 @@ function roomsByWorker(stats: Stats, rooms: RoomsResponse | undefined): Map<numb
 	return result;
 }
 
-function render(stats: Stats, rooms: RoomsResponse | undefined): void {
+function render(stats: Stats, rooms: Rooms | undefined): void {
 	const now = Date.now();
 	const placed = roomsByWorker(stats, rooms);
 	for (const worker of stats.workers) card(worker.workerId).update(now, worker, placed.get(worker.workerId) ?? []);
@@ -131,10 +118,10 @@ function showStatus(text: string, ok: boolean): void {
 
 async function poll(): Promise<void> {
 	try {
-		const [stats, rooms] = await Promise.all([getJson<Stats>('stats'), getJson<RoomsResponse>('rooms').catch(() => undefined)]);
+		const [stats, rooms] = await Promise.all([getJson<Stats>('stats'), getJson<Rooms>('rooms').catch(() => undefined)]);
 		render(stats, rooms);
-		// A single server has no /cluster (and is not asked): the view stays hidden.
-		cluster.update(stats.nodeId ? await getJson<ClusterResponse>('cluster').catch(() => undefined) : undefined);
+		// A single server has no /cluster (and is not asked): the view stays hidden; `nodeId` is only on a cluster node's /stats.
+		cluster.update(stats.nodeId ? await getJson<ClusterView>('cluster').catch(() => undefined) : undefined);
 		showStatus(`live · updated ${new Date().toLocaleTimeString()}`, true);
 	} catch (error) {
 		const status = error instanceof HttpError ? error.status : 0;

@@ -1,5 +1,5 @@
 // Browser code: one card per worker slot, built once and updated on every poll.
-import type { WorkerStats } from '../../services/mediasoup.ts';
+import type { WorkerStats } from '../../protocol/stats.ts';
 import { lineChart, push, slide, type LineChart, type Sample } from './charts.ts';
 import { el } from './dom.ts';
 
