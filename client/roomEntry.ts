@@ -1,12 +1,12 @@
-// The one path into a room. A client enters its room for four reasons: the
-// first join; the room moved to another worker (roomMoved: same socket);
-// the cluster node hosting it is gone, draining or no longer owns it (a new
-// socket to another node). A node that does not own the room answers
-// WRONG_NODE and is followed on the way in, whatever the reason. Every
-// reason takes the same steps: reach the room's router, keep the Device
-// while the router's capabilities are the same (a Device loads once), be a
-// member of the room, then re-create the media. Only where each try goes and
-// what the app is told differ.
+// The one path into a room. A client enters its room for three reasons: the
+// first join; the room moved to another worker (roomMoved, on the same
+// socket); in a cluster, its node is gone, draining or no longer owns the
+// room (a new socket to another node). A node that does not own the room
+// answers WRONG_NODE and is followed on the way in, whatever the reason.
+// Every reason takes the same steps: reach the room's router, keep the
+// Device while the router's capabilities are the same (a Device loads once),
+// be a member of the room, re-create the media. What differs is where each
+// try goes (entryRoutes) and what the app is told.
 import { Device, type types as msc } from 'mediasoup-client';
 
 import type { RoomMoveReason, RoomState } from '../src/protocol/messages.ts';

@@ -55,7 +55,8 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		super();
 		this.#options = options;
 		const emit = this.emit.bind(this);
-		const session = (this.#session = new SignallingSession(options.createWebSocket, options.requestTimeoutMs));
+		const session = new SignallingSession(options.createWebSocket, options.requestTimeoutMs);
+		this.#session = session;
 		const { request } = session;
 		const watch: TransportWatch = {
 			onStateChange: () => this.#updateConnectionState(),
