@@ -5,7 +5,6 @@
 import type { types as msc } from 'mediasoup-client';
 
 import type { DataProducerInfo } from '../src/protocol/messages.ts';
-import { asError } from './clientTypes.ts';
 import type { Request } from './signallingSession.ts';
 
 /** A message from another peer's data producer; `peerId` is its owner as the server announced it. */
@@ -125,7 +124,7 @@ export class DataChannels {
 		this.#pending.clear();
 		for (const info of pending) {
 			await this.#consume(transport, info).catch((error: unknown) => {
-				this.#deps.onError(info.dataProducerId, info.peerId, asError(error));
+				this.#deps.onError(info.dataProducerId, info.peerId, error instanceof Error ? error : new Error(String(error)));
 			});
 		}
 	}
