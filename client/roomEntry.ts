@@ -53,7 +53,7 @@ export type EntryMedia = {
 export type RoomEntryDeps = {
 	/** The URL the app gave. */
 	url: string;
-	session: SignallingSession;
+	session: Pick<SignallingSession, 'request' | 'openRoom' | 'drop'>;
 	createDevice: (() => Promise<Device>) | undefined;
 	media: EntryMedia;
 	emit: EmitClientEvent;
