@@ -42,7 +42,7 @@ export type {
 } from './clientTypes.ts';
 
 export class TureenClient extends Emitter<TureenClientEvents> {
-	readonly #options: TureenClientOptions;
+	readonly #recoveryTimeoutMs: number;
 	readonly #session: SignallingSession;
 	readonly #entry: RoomEntry;
 	readonly #publishing: Publishing;
@@ -53,7 +53,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 
 	constructor(options: TureenClientOptions) {
 		super();
-		this.#options = options;
+		this.#recoveryTimeoutMs = options.recoveryTimeoutMs ?? 20_000;
 		const emit = this.emit.bind(this);
 		const session = new SignallingSession(options.createWebSocket, options.requestTimeoutMs);
 		this.#session = session;
@@ -274,8 +274,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 			this.#publishing.producing ? this.#publishing.transport : undefined,
 			this.#subscribing.consuming ? this.#subscribing.transport : undefined,
 		].filter((t): t is msc.Transport => t !== undefined);
-		const timeoutMs = this.#options.recoveryTimeoutMs ?? 20_000;
-		await Promise.all(carrying.map((t) => waitConnected(t, timeoutMs)));
+		await Promise.all(carrying.map((t) => waitConnected(t, this.#recoveryTimeoutMs)));
 	}
 
 	#closeMedia(): void {
