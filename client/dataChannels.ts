@@ -4,7 +4,8 @@
 // consumed by themselves, like remote media.
 import type { types as msc } from 'mediasoup-client';
 
-import type { DataProducerInfo, Method, RequestData, ResponseData } from '../src/protocol/messages.ts';
+import type { DataProducerInfo } from '../src/protocol/messages.ts';
+import type { Request } from './signallingSession.ts';
 
 /** A message from another peer's data producer; `peerId` is its owner as the server announced it. */
 export type DataMessage = { peerId: string; label: string; data: string | ArrayBuffer };
@@ -20,7 +21,7 @@ export type DataSender = {
 
 /** What the data layer needs from the client library. */
 export type DataChannelDeps = {
-	request<M extends Method>(method: M, data: RequestData<M>): Promise<ResponseData[M]>;
+	request: Request;
 	/** The send transport, created on first use. */
 	sendTransport(): Promise<msc.Transport>;
 	/** The receive transport, when there is one (not mid-move). */
