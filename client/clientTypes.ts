@@ -55,8 +55,8 @@ export type TureenClientEvents = {
 	recovered: [{ workerId: number; tookMs: number }];
 	/** Something the client could not do by itself; the app decides what to tell the user. */
 	error: [ClientError];
-	/** With `url` (cluster): the client moves to that node by itself (`reconnecting`, then `recovered`). */
-	serverDraining: [{ deadlineMs: number; url?: string }];
+	/** With `signallingUrl` (cluster): the client moves to that node by itself (`reconnecting`, then `recovered`). */
+	serverDraining: [Notifications['serverDraining']];
 	/** The server closed the room or the connection. */
 	closed: [{ reason: string }];
 	/** The layers the server now forwards to a remote video (null: none, e.g. paused). */

@@ -238,7 +238,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 			serverDraining: (draining) => {
 				this.emit('serverDraining', draining);
 				// A cluster node names where to go: move now rather than at the deadline.
-				if (draining.url && this.#entry.inCluster) this.#entry.reenter({ kind: 'rehome', reason: 'server draining', preferredUrl: draining.url });
+				if (draining.signallingUrl && this.#entry.inCluster) this.#entry.reenter({ kind: 'rehome', reason: 'server draining', preferredUrl: draining.signallingUrl });
 			},
 			roomClosed: ({ reason }) => this.#roomEnded(reason),
 			sessionEnded: ({ reason }) => this.#roomEnded(reason),

@@ -171,7 +171,7 @@ describe('a cluster of 3 nodes on one Redis', () => {
 		assert.equal(a.client.nodeId, victim.plan.nodeId);
 		await expectMediaBetween([a, b]);
 		const drainingUrls: (string | undefined)[] = [];
-		for (const peer of [a, b]) peer.client.on('serverDraining', ({ url }) => drainingUrls.push(url));
+		for (const peer of [a, b]) peer.client.on('serverDraining', ({ signallingUrl }) => drainingUrls.push(signallingUrl));
 		const recovered = recoveries([a, b]);
 
 		await victim.process.kill('SIGTERM');
