@@ -1,4 +1,4 @@
-// The load clients, in their own process (pinned to a core by bench/run.ts):
+// The load clients, in their own process (pinned to a core by bench/reportRun.ts):
 // receive-only subscribers on Tureen's client library over @roamhq/wrtc (real
 // ICE, DTLS, SRTP and decoding), each consuming every producer of its room.
 import { performance } from 'node:perf_hooks';

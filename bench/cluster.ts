@@ -1,4 +1,4 @@
-// npm run bench:cluster [-- --rounds 100 --rooms 1000]: what the cluster costs.
+// npm run bench -- cluster [--rounds 100 --rooms 1000]: what the cluster costs.
 // A throwaway redis-server and 2 nodes (1 worker each) on this machine:
 //  - redirect latency: from a client's first message to the wrong node until
 //    it is joined on the owner (WRONG_NODE, a new WebSocket to the owner,
@@ -23,7 +23,7 @@ const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10
 const ROUNDS = Number(values.rounds);
 const ROOMS = Number(values.rooms);
 const WINDOW_S = Number(values.window);
-const log = (line: string) => process.stderr.write(`[bench:cluster] ${line}\n`);
+const log = (line: string) => process.stderr.write(`[bench cluster] ${line}\n`);
 
 type Placement = { nodeId: string; url: string; created: boolean };
 
@@ -163,6 +163,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-	process.stderr.write(`bench:cluster failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+	process.stderr.write(`bench cluster failed: ${error instanceof Error ? error.stack : String(error)}\n`);
 	process.exit(1);
 });

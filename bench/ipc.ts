@@ -23,7 +23,7 @@ export function canPin(cores: number): boolean {
 
 /** Child side: answers the parent's requests with `handlers` until told to exit. */
 export function serveParent(handlers: Handlers): void {
-	if (!process.send) throw new Error('this file runs as a child process of bench/run.ts');
+	if (!process.send) throw new Error('this file runs as a child process of bench/reportRun.ts');
 	process.on('message', (raw: Request) => {
 		const handler = handlers[raw.method];
 		const reply = (response: Response) => process.send?.(response);

@@ -14,7 +14,7 @@ import type { types as ms } from 'mediasoup';
 import { MEDIA_CODECS } from '../src/services/rooms/codecs.ts';
 import { bindLoopbackUdp, isRtp } from './loopbackUdp.ts';
 import { processCpuMs } from './procStats.ts';
-import { createPublisher, createSinkTransport, type BenchPublisher } from './publisher.ts';
+import { createPublisher, createSinkTransport, type RouterPublisher } from './publisher.ts';
 import { loadCapture } from './rtpCapture.ts';
 import { prepareCapture, ReplayScheduler } from './rtpReplay.ts';
 
@@ -57,7 +57,7 @@ async function measureLayout(
 ): Promise<{ usPerPacket: number; cpuUs: number; deliveredPps: number; pipedPps: number }> {
 	const home = await workers[0].createRouter({ mediaCodecs: MEDIA_CODECS });
 	const far = await workers[1].createRouter({ mediaCodecs: MEDIA_CODECS });
-	const publishers: BenchPublisher[] = [];
+	const publishers: RouterPublisher[] = [];
 	const sinks: Awaited<ReturnType<typeof openSink>>[] = [];
 	try {
 		for (let i = 0; i < p.publishers; i++) publishers.push(await createPublisher(home, scheduler, prepared, (i * 0.618) % 1, true));

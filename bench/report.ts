@@ -15,6 +15,10 @@ import type { TureenCostRound } from './tureenCost.ts';
 
 export type BenchResults = {
 	date: string;
+	/** The command line that made this run, as the report names its source. */
+	command: string;
+	/** The results file this run wrote, under bench/results/ (ignored by git: it stays on the machine that ran it). */
+	resultsFile: string;
 	quick: boolean;
 	durationS: number;
 	machine: Machine;
@@ -29,7 +33,7 @@ export type BenchResults = {
 	pipeCost?: PipeCostRound[];
 	/** The largest all-to-all room on 1 worker and spread over 2, per round. */
 	spreadRoom?: SpreadRoomFigures;
-	/** Set when the run measured only this figure (`--only`). */
+	/** Set when the run measured only this figure (`npm run bench -- spread-room`). */
 	only?: 'spread-room';
 	memory?: MemoryFigures;
 	latency?: JoinLatency;
@@ -217,6 +221,7 @@ export function renderMarkdown(res: BenchResults): string {
 	const out = [
 		`# Tureen benchmark, ${res.date}${res.quick ? ' (--quick)' : ''}`,
 		'',
+		`- Source run: \`${res.command}\`, everything it measured in \`bench/results/${res.resultsFile}\` (not committed: it stays on the machine that ran it)`,
 		`- Machine: ${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}, ${m.memoryGiB} GiB; load average ${m.loadAverage.start.toFixed(2)} at the start, ${m.loadAverage.end?.toFixed(2) ?? '?'} at the end`,
 		`- Node ${m.node}, mediasoup ${m.mediasoup}`,
 		binaryLine('Worker', res.workerBinaries.main),

@@ -1,4 +1,4 @@
-// npm run bench:simulcast: what simulcast with adaptive quality and dynacast
+// npm run bench -- simulcast: what simulcast with adaptive quality and dynacast
 // saves. One room, 9 publishers of replayed three-layer VP8 simulcast (a real
 // encoder's RTP at 320x180, 640x360 and 1280x720, the client library's
 // bitrates), one subscriber consuming all nine over a PlainTransport into a
@@ -46,7 +46,7 @@ const { values } = parseArgs({
 	strict: true,
 });
 if (values.help) {
-	console.log('usage: npm run bench:simulcast -- [--publishers 9] [--rounds 3] [--window-s 4]');
+	console.log('usage: npm run bench -- simulcast [--publishers 9] [--rounds 3] [--window-s 4]');
 	process.exit(0);
 }
 const PUBLISHERS = Math.max(1, Number(values.publishers));
@@ -56,7 +56,7 @@ const WINDOW_MS = Math.max(1, Number(values['window-s'])) * 1000;
 const SETTLE_MS = 3000;
 const TOP = { width: 1280, height: 720 };
 
-const log = (line: string) => process.stderr.write(`[bench:simulcast] ${line}\n`);
+const log = (line: string) => process.stderr.write(`[bench simulcast] ${line}\n`);
 
 type View = { name: 'full' | 'grid' | 'thumbnails'; what: string; tile: { width: number; height: number } | undefined };
 const VIEWS: View[] = [

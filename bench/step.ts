@@ -97,8 +97,9 @@ async function deploy(server: ChildHandle, sink: ChildHandle, config: StepConfig
 		workers: config.workers,
 		rtcBasePort: t.rtcBasePort,
 		answerKeyFrameRequests: false,
-		// The mesh room is split by the per-router cap alone (half the room each), never by CPU.
-		...(config.shape === 'mesh' ? { env: { ROOM_MAX_PEERS_PER_ROUTER: String(Math.ceil(load / config.workers)), ROOM_SPREAD_CPU: '1' } } : {}),
+		// The mesh room is split by the per-router cap alone (half the room each), never by CPU;
+		// the other rooms stay whole (every subscriber on its publisher's router), whatever the budget.
+		env: config.shape === 'mesh' ? { ROOM_MAX_PEERS_PER_ROUTER: String(Math.ceil(load / config.workers)), ROOM_SPREAD_CPU: '1' } : { ROOM_SPREAD_CPU: '1' },
 	});
 	if (started.workerPids.length !== config.workers) throw new Error(`${config.label}: ${started.workerPids.length} workers started, not ${config.workers}`);
 	for (const [i, pid] of started.workerPids.entries()) budgets[i]!.add(pid);

@@ -4,7 +4,7 @@
 // WebSocket connections that ask for the router capabilities as fast as the
 // rate limit allows and never read a byte, then prints the server's RSS
 // over time, how many sockets the server cut, and the RSS after they close.
-//   npx tsx scripts/slow-readers.ts [--readers 40] [--seconds 60] [--server-dir DIR] [--port 3900]
+//   npm run bench -- slow-readers [--readers 40] [--seconds 60] [--server-dir DIR] [--port 3900]
 // A measurement, not a test: the figures depend on the machine.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,9 +13,9 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { describeMachine, describeWorkerBinary } from '../bench/machineInfo.ts';
-import { processRssKb } from '../bench/procStats.ts';
-import { waitFor } from './localCluster.ts';
+import { waitFor } from '../scripts/localCluster.ts';
+import { describeMachine, describeWorkerBinary } from './machineInfo.ts';
+import { processRssKb } from './procStats.ts';
 
 const { values } = parseArgs({
 	options: {
