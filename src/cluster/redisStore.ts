@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
 import { createClient, ErrorReply } from '@redis/client';
 import { z } from 'zod';
 
+import type { ReclaimPlan } from './reclaimPolicy.ts';
 import { CLAIM, HEARTBEAT, READ_NODES, RELEASE, ROOM_OWNER, UNREGISTER } from './redisScripts.ts';
 
 /** What each node publishes about itself every heartbeat (the value of tureen:node:<id>). */
@@ -32,8 +33,34 @@ export type RegisteredNode = { record: NodeRecord; ownedRooms: number; lastPlace
 
 export type RoomOwner = { nodeId: string; alive: true; record: NodeRecord } | { nodeId: string; alive: false; record?: undefined };
 
+/**
+ * Why a claim was refused without another owner: `stale`, the caller's Redis generation is not Redis's (it lost its
+ * data since: heartbeat first); `reclaiming`, a re-claim window waits for nodes; `full`, the target owns its
+ * MAX_ROOMS; `quota`, the creating address placed its quota of rooms in the window.
+ */
+export type ClaimRefusal = 'stale' | 'reclaiming' | 'full' | 'quota';
+
 /** claimed: the node owns the room now; `fresh` when it did not before (a placement, not a renewal). */
-export type ClaimResult = { claimed: true; fresh: boolean; previousOwner: string | undefined } | { claimed: false; owner: string | undefined };
+export type ClaimResult =
+	| { claimed: true; fresh: boolean; previousOwner: string | undefined }
+	| { claimed: false; owner: string | undefined }
+	| { claimed: false; refused: ClaimRefusal };
+
+/** What a claim checks besides ownership; each unset guard is not checked. */
+export type ClaimGuard = {
+	/** The Redis generation the caller last heartbeated into. */
+	generation?: string;
+	/** The target's MAX_ROOMS: a fresh claim needs it to own fewer. */
+	maxRooms?: number;
+	/** The client address creating the room, charged one room of `max` per `windowMs` on a fresh claim. */
+	creator?: { address: string; max: number; windowMs: number };
+};
+
+/** What the heartbeat needs to fence Redis restarts: the generation it last saw and the window to open if Redis lost its data since. */
+export type HeartbeatFence = { lastGeneration?: string; reclaim?: ReclaimPlan };
+
+/** ok: registered, in Redis generation `generation`, with the hosted rooms another live node owns now; taken: another process holds the node id. */
+export type HeartbeatResult = { status: 'ok'; generation: string; lost: string[] } | { status: 'taken'; holderTtlMs: number };
 
 export type StoreLogger = {
 	error(fields: object, message: string): void;
@@ -77,7 +104,6 @@ const SCRIPTS = {
 	roomOwner: script(ROOM_OWNER),
 };
 
-const stringList = z.array(z.string());
 
 /** A node's record as stored, or undefined when it is not one (another version's, or garbage). */
 function parseRecord(nodeId: string, json: string): NodeRecord | undefined {
@@ -91,6 +117,8 @@ function parseRecord(nodeId: string, json: string): NodeRecord | undefined {
 	return record.success && record.data.nodeId === nodeId ? record.data : undefined;
 }
 const claimReply = z.tuple([z.number(), z.string()]);
+const CLAIM_REFUSALS: Record<number, ClaimRefusal> = { [-2]: 'stale', [-3]: 'reclaiming', [-4]: 'full', [-5]: 'quota' };
+const heartbeatReply = z.union([z.tuple([z.literal('taken'), z.string()]), z.tuple([z.literal('ok'), z.string()]).rest(z.string())]);
 const ownerReply = z.tuple([z.string(), z.string()]);
 
 /**
@@ -102,6 +130,8 @@ const ownerReply = z.tuple([z.string(), z.string()]);
 export class RedisStore extends EventEmitter<RedisStoreEvents> {
 	readonly #client: ReturnType<typeof createClient>;
 	readonly #logger: StoreLogger;
+	/** This process: the node id it registers is refused while another process holds it. */
+	readonly #instance = randomUUID();
 	#up = false;
 	#downSince: number | undefined;
 	#lastDownLog = 0;
@@ -203,16 +233,40 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 		}
 	}
 
-	/** Publishes the record, renews the hosted rooms; returns those another live node owns now. */
-	async heartbeat(record: NodeRecord, hostedRoomIds: readonly string[], nodeTtlMs: number, roomTtlMs: number): Promise<string[]> {
-		const reply = await this.#run('heartbeat', [record.nodeId, JSON.stringify(record), String(nodeTtlMs), String(roomTtlMs), ...hostedRoomIds]);
-		return stringList.parse(reply);
+	/**
+	 * Publishes the record, renews the hosted rooms and reports those another live node owns now; fenced as
+	 * `fence` says. Nothing is written when another process holds the node id (status taken).
+	 */
+	async heartbeat(record: NodeRecord, hostedRoomIds: readonly string[], nodeTtlMs: number, roomTtlMs: number, fence: HeartbeatFence = {}): Promise<HeartbeatResult> {
+		const expect = fence.reclaim?.expect ?? [];
+		const reply = await this.#run('heartbeat', [
+			record.nodeId,
+			JSON.stringify(record),
+			String(nodeTtlMs),
+			String(roomTtlMs),
+			this.#instance,
+			randomUUID(),
+			fence.lastGeneration ?? '',
+			fence.reclaim ? String(fence.reclaim.graceMs) : '',
+			String(expect.length),
+			...expect,
+			...hostedRoomIds,
+		]);
+		const parsed = heartbeatReply.parse(reply);
+		if (parsed[0] === 'taken') return { status: 'taken', holderTtlMs: Number(parsed[1]) };
+		const [, generation, ...lost] = parsed;
+		return { status: 'ok', generation, lost };
 	}
 
-	async claim(roomId: string, nodeId: string, ttlMs: number, nodeTtlMs: number): Promise<ClaimResult> {
-		const [status, other] = claimReply.parse(await this.#run('claim', [roomId, nodeId, String(ttlMs), String(nodeTtlMs)]));
+	async claim(roomId: string, nodeId: string, ttlMs: number, nodeTtlMs: number, guard: ClaimGuard = {}): Promise<ClaimResult> {
+		const { generation, maxRooms, creator } = guard;
+		const args = [roomId, nodeId, String(ttlMs), String(nodeTtlMs), generation ?? '', maxRooms === undefined ? '' : String(maxRooms)];
+		if (creator) args.push(creator.address, String(creator.max), String(creator.windowMs));
+		const [status, other] = claimReply.parse(await this.#run('claim', args));
 		if (status === 1) return { claimed: true, fresh: true, previousOwner: other || undefined };
 		if (status === 2) return { claimed: true, fresh: false, previousOwner: other };
+		const refused = CLAIM_REFUSALS[status];
+		if (refused) return { claimed: false, refused };
 		return { claimed: false, owner: other || undefined };
 	}
 
@@ -220,8 +274,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 		if (roomIds.length > 0) await this.#run('release', [nodeId, ...roomIds]);
 	}
 
+	/** Leaves the registry; nothing happens when another process holds the node id. */
 	async unregister(nodeId: string): Promise<void> {
-		await this.#run('unregister', [nodeId]);
+		await this.#run('unregister', [nodeId, this.#instance]);
 	}
 
 	/** The live nodes; a record that does not parse (another version's, or garbage) is skipped. */

@@ -15,7 +15,7 @@ function fakeNode(redisUrl: string, nodeId: string, load: Partial<NodeLoad> = {}
 	const lost: string[] = [];
 	const coordinator = new ClusterCoordinator({
 		cluster: { redisUrl, nodeId, publicUrl: `http://${nodeId}.test:3000`, region: undefined },
-		settings: { cpuSimilarThreshold: 0.1, maxRooms: 100, roomIdleTimeoutMs: 30_000 },
+		settings: { cpuSimilarThreshold: 0.1, maxRooms: 100, roomIdleTimeoutMs: 30_000, roomsPerIpPerMinute: 30 },
 		version: 'test',
 		logger: quiet,
 		load: () => ({ workers: 1, workersAlive: 1, rooms: hosted.size, peers: 0, consumers: 0, cpu: 0, ...load }),
