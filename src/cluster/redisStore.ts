@@ -104,7 +104,6 @@ const SCRIPTS = {
 	roomOwner: script(ROOM_OWNER),
 };
 
-
 /** A node's record as stored, or undefined when it is not one (another version's, or garbage). */
 function parseRecord(nodeId: string, json: string): NodeRecord | undefined {
 	let value: unknown;
