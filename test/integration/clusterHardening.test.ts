@@ -85,6 +85,20 @@ describe('finding 3: per-address room quota and MAX_ROOMS hold across the cluste
 		const real = await postRoomFrom(cluster.nodes[0]!.baseUrl, 'the-real-meeting', '127.0.0.4');
 		assert.equal(real.status, 201, JSON.stringify(real.body));
 	});
+});
+
+describe('finding 3: MAX_ROOMS holds under concurrent placements', () => {
+	const MAX_ROOMS = 10;
+	let cluster: TestCluster;
+
+	before(async () => {
+		cluster = await startTestCluster(2, 47700, { MAX_ROOMS: String(MAX_ROOMS), ROOM_IDLE_TIMEOUT_MS: '600000' });
+		await pollUntil(() => clusterView(cluster.nodes[0]!), (v) => v.nodes.length === 2, { what: 'both nodes registered' });
+	});
+
+	after(async () => {
+		await cluster?.stop();
+	});
 
 	it('concurrent placements from many addresses never put more than MAX_ROOMS rooms on a node', async () => {
 		const answers = await Promise.all(
