@@ -108,6 +108,8 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 	#knownNodeIds: string[] = [];
 	/** Another process holds this NODE_ID: this one is not registered and places nothing. */
 	#idTaken = false;
+	/** start() is finding out whether the NODE_ID is free (it says so itself, by throwing). */
+	#registering = false;
 
 	constructor(deps: ClusterDeps) {
 		super();
@@ -145,16 +147,21 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 
 	async #register(): Promise<void> {
 		const observations: HolderObservation[] = [];
-		for (;;) {
-			const result = await this.#heartbeat();
-			if (result?.status !== 'taken') return;
-			observations.push({ atMs: Date.now(), ttlMs: result.holderTtlMs });
-			if (nodeIdVerdict(observations, NODE_TTL_MS) === 'refuse') {
-				await this.#store.close();
-				this.#stopped = true;
-				throw new NodeIdInUseError(this.nodeId);
+		this.#registering = true;
+		try {
+			for (;;) {
+				const result = await this.#heartbeat();
+				if (result?.status !== 'taken') return;
+				observations.push({ atMs: Date.now(), ttlMs: result.holderTtlMs });
+				if (nodeIdVerdict(observations, NODE_TTL_MS) === 'refuse') {
+					this.#stopped = true;
+					await this.#store.close();
+					throw new NodeIdInUseError(this.nodeId);
+				}
+				await new Promise((resolve) => setTimeout(resolve, NODE_ID_RETRY_MS));
 			}
-			await new Promise((resolve) => setTimeout(resolve, NODE_ID_RETRY_MS));
+		} finally {
+			this.#registering = false;
 		}
 	}
 
@@ -193,7 +200,8 @@ export class ClusterCoordinator extends EventEmitter<ClusterEvents> {
 			const fence = { ...(this.#generation === undefined ? {} : { lastGeneration: this.#generation }), ...(plan ? { reclaim: plan } : {}) };
 			const result = await this.#store.heartbeat(this.#record(), hosted, NODE_TTL_MS, ROOM_TTL_MS, fence);
 			if (result.status === 'taken') {
-				if (!this.#idTaken && this.#generation !== undefined) {
+				// Past start() (it began without Redis, or Redis lost the id meanwhile): said once, loudly.
+				if (!this.#idTaken && !this.#registering) {
 					this.#deps.logger.error({ nodeId: this.nodeId }, `cluster: NODE_ID "${this.nodeId}" is held by another process; this node is unregistered and places no rooms`);
 				}
 				this.#idTaken = true;
