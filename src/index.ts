@@ -1,3 +1,4 @@
+import { NodeIdInUseError } from './cluster/coordinator.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { Tureen } from './server.ts';
@@ -16,7 +17,14 @@ async function main(): Promise<void> {
 	}
 	const logger = createLogger(config.logLevel);
 	const tureen = await Tureen.create(config, logger);
-	const address = await tureen.listen();
+	const address = await tureen.listen().catch((error: unknown) => {
+		if (error instanceof NodeIdInUseError) {
+			// One line naming the id; exit 2 like a configuration error: two nodes with one id would split rooms.
+			process.stderr.write(`tureen: ${error.message}\n`);
+			process.exit(2);
+		}
+		throw error;
+	});
 	logger.info({ address, workers: config.workerCount }, 'tureen listening');
 
 	// First SIGTERM/SIGINT: drain (peers told, no new rooms, exit 0 once rooms

@@ -95,7 +95,7 @@ export class Tureen {
 			roomIdleTimeoutMs: config.roomIdleTimeoutMs,
 			maxRooms: config.limits.rooms,
 			roomsPerIpPerMinute: config.limits.roomsPerIpPerMinute,
-			...(cluster ? { admit: (roomId: string) => cluster.admit(roomId) } : {}),
+			...(cluster ? { admit: (roomId: string, creator?: string) => cluster.admit(roomId, creator) } : {}),
 		});
 		pool.on('workerDied', (workerId) => void rooms.moveRoomsOff(workerId, 'worker-died'));
 		if (cluster) rooms.on('roomClosed', (room) => void cluster.release(room.roomId));
@@ -105,7 +105,7 @@ export class Tureen {
 		const app = await createHttpApp(logger);
 		guardAdminRoutes(app, config, logger);
 		const build: BuildInfo = { version: pkg.version, mediasoupVersion: mediasoup.version };
-		registerProbeRoutes(app, { workers: () => pool.workers, isDraining, ...(cluster ? { clusterReachable: () => cluster.redisUp } : {}) });
+		registerProbeRoutes(app, { workers: () => pool.workers, isDraining, ...(cluster ? { clusterReachable: () => cluster.redisUp && cluster.registered } : {}) });
 		registerAdminRoutes(app, {
 			pool,
 			rooms,
@@ -113,7 +113,7 @@ export class Tureen {
 			isDraining,
 			setWorkerDraining,
 			adminTokenSet: Boolean(config.adminToken),
-			...(cluster ? { placeRoom: (roomId: string) => cluster.place(roomId), nodeId: cluster.nodeId } : {}),
+			...(cluster ? { placeRoom: (roomId: string, creator?: string) => cluster.place(roomId, creator), nodeId: cluster.nodeId } : {}),
 		});
 		if (cluster) registerClusterRoutes(app, { view: () => cluster.view(), owner: (roomId) => cluster.owner(roomId) });
 		const metrics = registerObservability(app, {
@@ -182,7 +182,11 @@ export class Tureen {
 		const address = await this.app.listen({ host: this.config.httpHost, port: this.config.port });
 		this.logPortPlan();
 		// Registered only once it can take clients: other nodes start sending them here.
-		await this.cluster?.start();
+		// A NODE_ID another live node holds (NodeIdInUseError): nothing stays open.
+		await this.cluster?.start().catch(async (error: unknown) => {
+			await this.close();
+			throw error;
+		});
 		return address;
 	}
 
@@ -228,7 +232,12 @@ export class Tureen {
 function createCoordinator(cluster: ClusterConfig, config: Config, logger: Logger, node: Pick<ClusterDeps, 'load' | 'hostedRoomIds'>): ClusterCoordinator {
 	return new ClusterCoordinator({
 		cluster,
-		settings: { cpuSimilarThreshold: config.cpuSimilarThreshold, maxRooms: config.limits.rooms, roomIdleTimeoutMs: config.roomIdleTimeoutMs },
+		settings: {
+			cpuSimilarThreshold: config.cpuSimilarThreshold,
+			maxRooms: config.limits.rooms,
+			roomIdleTimeoutMs: config.roomIdleTimeoutMs,
+			roomsPerIpPerMinute: config.limits.roomsPerIpPerMinute,
+		},
 		version: pkg.version,
 		logger,
 		...node,

@@ -8,6 +8,13 @@
 //   tureen:node-rooms:<nodeId>   set of the rooms a node owns (or was given), for the room counts
 //   tureen:placement-seq         counter stamping each placement (the "least recently placed" order)
 //   tureen:last-placed           hash node id -> the placement-seq of its last placement
+//   tureen:node-instance:<id>    the process (a random token) that heartbeats as that node id, PX node TTL
+//   tureen:generation            a random token written by the first heartbeat into an empty Redis: a
+//                                different one than a node saw last means Redis lost its data meanwhile
+//   tureen:reclaim               present while a re-claim window is open (PX its grace): no fresh claims
+//   tureen:reclaim:expected      set of the nodes the window waits for (the ones known before the loss)
+//   tureen:reclaim:seen          set of the nodes that heartbeated since the window opened
+//   tureen:room-quota:<address>  rooms placed for that client address in the current window (PX the window)
 //
 // Keys are built inside the scripts from ARGV prefixes, so this layout needs a
 // single Redis (or a primary with replicas / Sentinel), not Redis Cluster.
@@ -19,24 +26,60 @@ export const KEYS = {
 	nodeRoomsPrefix: 'tureen:node-rooms:',
 	placementSeq: 'tureen:placement-seq',
 	lastPlaced: 'tureen:last-placed',
+	instancePrefix: 'tureen:node-instance:',
+	generation: 'tureen:generation',
+	reclaim: 'tureen:reclaim',
+	reclaimExpected: 'tureen:reclaim:expected',
+	reclaimSeen: 'tureen:reclaim:seen',
+	roomQuotaPrefix: 'tureen:room-quota:',
 } as const;
 
 /**
- * Heartbeat. ARGV: nodeId, record JSON, node TTL ms, room TTL ms, then the
- * ids of the rooms this node hosts. Registers the node, renews (or re-claims,
- * after Redis lost them) its rooms, and rebuilds its room set: rooms placed on
- * it by another node that it does not host yet stay while their key names it.
- * Returns the hosted rooms that another live node owns now.
+ * Heartbeat. ARGV: nodeId, record JSON, node TTL ms, room TTL ms, this
+ * process's instance token, a fresh generation token (used if Redis has
+ * none), the generation of this node's last heartbeat ('' before its first),
+ * the re-claim grace ms ('' for none), the number of expected node ids, those
+ * ids, then the ids of the rooms this node hosts.
+ *
+ * Refuses, writing nothing, when another process holds the node id: returns
+ * { 'taken', its entry's PTTL }. Otherwise registers the node (and counts it
+ * seen by an open re-claim window), opens a window when Redis lost its data
+ * since the last heartbeat and a grace is given, renews (or re-claims, after
+ * Redis lost them) its rooms, and rebuilds its room set: rooms placed on it by
+ * another node that it does not host yet stay while their key names it.
+ * Returns { 'ok', the generation, the hosted rooms another live node owns now... }.
  */
 export const HEARTBEAT = `
-local me, record, nodeTtl, roomTtl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local me, record, nodeTtl, roomTtl, instance, freshGen, lastGen, grace = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local expectedCount = tonumber(ARGV[9])
+local firstRoom = 10 + expectedCount
 local nodePrefix, roomPrefix, setPrefix = '${KEYS.nodePrefix}', '${KEYS.roomPrefix}', '${KEYS.nodeRoomsPrefix}'
+local instanceKey = '${KEYS.instancePrefix}' .. me
+local holder = redis.call('GET', instanceKey)
+if holder and holder ~= instance then return { 'taken', tostring(redis.call('PTTL', instanceKey)) } end
+redis.call('SET', instanceKey, instance, 'PX', nodeTtl)
+local gen = redis.call('GET', '${KEYS.generation}')
+if not gen then
+  gen = freshGen
+  redis.call('SET', '${KEYS.generation}', gen)
+end
+if lastGen ~= '' and lastGen ~= gen and grace ~= '' then
+  -- Redis lost its data since this node's last heartbeat: no fresh claims until the nodes it knew are back.
+  redis.call('SET', '${KEYS.reclaim}', gen, 'PX', grace, 'NX')
+  local left = redis.call('PTTL', '${KEYS.reclaim}')
+  for i = 10, firstRoom - 1 do redis.call('SADD', '${KEYS.reclaimExpected}', ARGV[i]) end
+  if expectedCount > 0 then redis.call('PEXPIRE', '${KEYS.reclaimExpected}', left) end
+end
+if redis.call('EXISTS', '${KEYS.reclaim}') == 1 then
+  redis.call('SADD', '${KEYS.reclaimSeen}', me)
+  redis.call('PEXPIRE', '${KEYS.reclaimSeen}', redis.call('PTTL', '${KEYS.reclaim}'))
+end
 redis.call('SET', nodePrefix .. me, record, 'PX', nodeTtl)
 redis.call('SADD', '${KEYS.nodes}', me)
 local mine = setPrefix .. me
 local hosted = {}
-local lost = {}
-for i = 5, #ARGV do
+local lost = { 'ok', gen }
+for i = firstRoom, #ARGV do
   local roomId = ARGV[i]
   local owner = redis.call('GET', roomPrefix .. roomId)
   if owner and owner ~= me and redis.call('EXISTS', nodePrefix .. owner) == 1 then
@@ -63,26 +106,46 @@ return lost
 
 /**
  * Claim a room for a node (itself, or another chosen by the policy). ARGV:
- * roomId, nodeId, TTL ms, node TTL ms. The room goes to nodeId when it has no
- * owner, already is nodeId's, or its owner's entry has expired (dead node);
- * never while another live node owns it. nodeId must be registered.
+ * roomId, nodeId, TTL ms, node TTL ms, then the guards ('' = unchecked): the
+ * caller's Redis generation, nodeId's MAX_ROOMS, the creating client's
+ * address, its quota and the quota window ms. The room goes to nodeId when
+ * it has no owner, already is nodeId's, or its owner's entry has expired
+ * (dead node); never while another live node owns it. nodeId must be
+ * registered. A fresh claim (not a renewal) is also refused while a re-claim
+ * window waits for nodes, when nodeId owns MAX_ROOMS rooms already, and when
+ * the address placed its quota of rooms in the window (then counted).
  * Returns { 1, previous owner or '' } when nodeId owns it now and did not
  * before, { 2, nodeId } when it already did (renewed), { 0, owner } when
- * another live node does, { -1, '' } when nodeId is not registered.
+ * another live node does, { -1, '' } when nodeId is not registered, { -2,
+ * generation } when the caller's generation is not Redis's, { -3, '' }
+ * while re-claiming, { -4, '' } when nodeId is full, { -5, '' } over quota.
  */
 export const CLAIM = `
 local roomId, target, ttl, nodeTtl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local generation, maxRooms, creator, quota, quotaWindow = ARGV[5] or '', ARGV[6] or '', ARGV[7] or '', ARGV[8] or '', ARGV[9] or ''
 local nodePrefix, setPrefix = '${KEYS.nodePrefix}', '${KEYS.nodeRoomsPrefix}'
+if generation ~= '' then
+  local gen = redis.call('GET', '${KEYS.generation}')
+  if gen ~= generation then return { -2, gen or '' } end
+end
 local key = '${KEYS.roomPrefix}' .. roomId
 local owner = redis.call('GET', key)
 if owner and owner ~= target and redis.call('EXISTS', nodePrefix .. owner) == 1 then return { 0, owner } end
 if redis.call('EXISTS', nodePrefix .. target) == 0 then return { -1, '' } end
+if owner ~= target then
+  if redis.call('EXISTS', '${KEYS.reclaim}') == 1 and #redis.call('SDIFF', '${KEYS.reclaimExpected}', '${KEYS.reclaimSeen}') > 0 then return { -3, '' } end
+  if maxRooms ~= '' and redis.call('SCARD', setPrefix .. target) >= tonumber(maxRooms) then return { -4, '' } end
+  if creator ~= '' and tonumber(redis.call('GET', '${KEYS.roomQuotaPrefix}' .. creator) or '0') >= tonumber(quota) then return { -5, '' } end
+end
 redis.call('SET', key, target, 'PX', ttl)
 if owner and owner ~= target then redis.call('SREM', setPrefix .. owner, roomId) end
 redis.call('SADD', setPrefix .. target, roomId)
 redis.call('PEXPIRE', setPrefix .. target, nodeTtl)
 if owner == target then return { 2, owner } end
 redis.call('HSET', '${KEYS.lastPlaced}', target, redis.call('INCR', '${KEYS.placementSeq}'))
+if creator ~= '' and redis.call('INCR', '${KEYS.roomQuotaPrefix}' .. creator) == 1 then
+  redis.call('PEXPIRE', '${KEYS.roomQuotaPrefix}' .. creator, quotaWindow)
+end
 return { 1, owner or '' }
 `;
 
@@ -101,9 +164,15 @@ end
 return released
 `;
 
-/** A node leaves the registry at once (clean shutdown). ARGV: nodeId. */
+/**
+ * A node leaves the registry at once (clean shutdown), freeing its id. ARGV:
+ * nodeId, instance token. Nothing is done (returns 0) when another process
+ * holds the id: a node refused as a duplicate must not unregister the live one.
+ */
 export const UNREGISTER = `
-redis.call('DEL', '${KEYS.nodePrefix}' .. ARGV[1], '${KEYS.nodeRoomsPrefix}' .. ARGV[1])
+local holder = redis.call('GET', '${KEYS.instancePrefix}' .. ARGV[1])
+if holder and holder ~= ARGV[2] then return 0 end
+redis.call('DEL', '${KEYS.nodePrefix}' .. ARGV[1], '${KEYS.nodeRoomsPrefix}' .. ARGV[1], '${KEYS.instancePrefix}' .. ARGV[1])
 redis.call('SREM', '${KEYS.nodes}', ARGV[1])
 return 1
 `;

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
 import { createClient, ErrorReply } from '@redis/client';
 import { z } from 'zod';
 
 import { nodeRecordSchema, type NodeRecord } from '../protocol/cluster.ts';
+import type { ReclaimPlan } from './reclaimPolicy.ts';
 import { CLAIM, HEARTBEAT, READ_NODES, RELEASE, ROOM_OWNER, UNREGISTER } from './redisScripts.ts';
 
 /** A live node as the registry shows it: its record, the rooms the room map gives it, its last placement. */
@@ -12,8 +13,34 @@ export type RegisteredNode = { record: NodeRecord; ownedRooms: number; lastPlace
 
 export type RoomOwner = { nodeId: string; alive: true; record: NodeRecord } | { nodeId: string; alive: false; record?: undefined };
 
+/**
+ * Why a claim was refused without another owner: `stale`, the caller's Redis generation is not Redis's (it lost its
+ * data since: heartbeat first); `reclaiming`, a re-claim window waits for nodes; `full`, the target owns its
+ * MAX_ROOMS; `quota`, the creating address placed its quota of rooms in the window.
+ */
+export type ClaimRefusal = 'stale' | 'reclaiming' | 'full' | 'quota';
+
 /** claimed: the node owns the room now; `fresh` when it did not before (a placement, not a renewal). */
-export type ClaimResult = { claimed: true; fresh: boolean; previousOwner: string | undefined } | { claimed: false; owner: string | undefined };
+export type ClaimResult =
+	| { claimed: true; fresh: boolean; previousOwner: string | undefined }
+	| { claimed: false; owner: string | undefined }
+	| { claimed: false; refused: ClaimRefusal };
+
+/** What a claim checks besides ownership; each unset guard is not checked. */
+export type ClaimGuard = {
+	/** The Redis generation the caller last heartbeated into. */
+	generation?: string;
+	/** The target's MAX_ROOMS: a fresh claim needs it to own fewer. */
+	maxRooms?: number;
+	/** The client address creating the room, charged one room of `max` per `windowMs` on a fresh claim. */
+	creator?: { address: string; max: number; windowMs: number };
+};
+
+/** What the heartbeat needs to fence Redis restarts: the generation it last saw and the window to open if Redis lost its data since. */
+export type HeartbeatFence = { lastGeneration?: string; reclaim?: ReclaimPlan };
+
+/** ok: registered, in Redis generation `generation`, with the hosted rooms another live node owns now; taken: another process holds the node id. */
+export type HeartbeatResult = { status: 'ok'; generation: string; lost: string[] } | { status: 'taken'; holderTtlMs: number };
 
 export type StoreLogger = {
 	error(fields: object, message: string): void;
@@ -57,8 +84,6 @@ const SCRIPTS = {
 	roomOwner: script(ROOM_OWNER),
 };
 
-const stringList = z.array(z.string());
-
 /**
  * A node's record as stored, or undefined when it is not one (another
  * version's, or garbage). A record of the release before, which named
@@ -80,6 +105,8 @@ function serializeRecord(record: NodeRecord): string {
 	return JSON.stringify({ ...record, url: record.httpUrl });
 }
 const claimReply = z.tuple([z.number(), z.string()]);
+const CLAIM_REFUSALS: Record<number, ClaimRefusal> = { [-2]: 'stale', [-3]: 'reclaiming', [-4]: 'full', [-5]: 'quota' };
+const heartbeatReply = z.union([z.tuple([z.literal('taken'), z.string()]), z.tuple([z.literal('ok'), z.string()]).rest(z.string())]);
 const ownerReply = z.tuple([z.string(), z.string()]);
 
 /**
@@ -91,6 +118,8 @@ const ownerReply = z.tuple([z.string(), z.string()]);
 export class RedisStore extends EventEmitter<RedisStoreEvents> {
 	readonly #client: ReturnType<typeof createClient>;
 	readonly #logger: StoreLogger;
+	/** This process: the node id it registers is refused while another process holds it. */
+	readonly #instance = randomUUID();
 	#up = false;
 	#downSince: number | undefined;
 	#lastDownLog = 0;
@@ -192,16 +221,40 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 		}
 	}
 
-	/** Publishes the record, renews the hosted rooms; returns those another live node owns now. */
-	async heartbeat(record: NodeRecord, hostedRoomIds: readonly string[], nodeTtlMs: number, roomTtlMs: number): Promise<string[]> {
-		const reply = await this.#run('heartbeat', [record.nodeId, serializeRecord(record), String(nodeTtlMs), String(roomTtlMs), ...hostedRoomIds]);
-		return stringList.parse(reply);
+	/**
+	 * Publishes the record, renews the hosted rooms and reports those another live node owns now; fenced as
+	 * `fence` says. Nothing is written when another process holds the node id (status taken).
+	 */
+	async heartbeat(record: NodeRecord, hostedRoomIds: readonly string[], nodeTtlMs: number, roomTtlMs: number, fence: HeartbeatFence = {}): Promise<HeartbeatResult> {
+		const expect = fence.reclaim?.expect ?? [];
+		const reply = await this.#run('heartbeat', [
+			record.nodeId,
+			serializeRecord(record),
+			String(nodeTtlMs),
+			String(roomTtlMs),
+			this.#instance,
+			randomUUID(),
+			fence.lastGeneration ?? '',
+			fence.reclaim ? String(fence.reclaim.graceMs) : '',
+			String(expect.length),
+			...expect,
+			...hostedRoomIds,
+		]);
+		const parsed = heartbeatReply.parse(reply);
+		if (parsed[0] === 'taken') return { status: 'taken', holderTtlMs: Number(parsed[1]) };
+		const [, generation, ...lost] = parsed;
+		return { status: 'ok', generation, lost };
 	}
 
-	async claim(roomId: string, nodeId: string, ttlMs: number, nodeTtlMs: number): Promise<ClaimResult> {
-		const [status, other] = claimReply.parse(await this.#run('claim', [roomId, nodeId, String(ttlMs), String(nodeTtlMs)]));
+	async claim(roomId: string, nodeId: string, ttlMs: number, nodeTtlMs: number, guard: ClaimGuard = {}): Promise<ClaimResult> {
+		const { generation, maxRooms, creator } = guard;
+		const args = [roomId, nodeId, String(ttlMs), String(nodeTtlMs), generation ?? '', maxRooms === undefined ? '' : String(maxRooms)];
+		if (creator) args.push(creator.address, String(creator.max), String(creator.windowMs));
+		const [status, other] = claimReply.parse(await this.#run('claim', args));
 		if (status === 1) return { claimed: true, fresh: true, previousOwner: other || undefined };
 		if (status === 2) return { claimed: true, fresh: false, previousOwner: other };
+		const refused = CLAIM_REFUSALS[status];
+		if (refused) return { claimed: false, refused };
 		return { claimed: false, owner: other || undefined };
 	}
 
@@ -209,8 +262,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> {
 		if (roomIds.length > 0) await this.#run('release', [nodeId, ...roomIds]);
 	}
 
+	/** Leaves the registry; nothing happens when another process holds the node id. */
 	async unregister(nodeId: string): Promise<void> {
-		await this.#run('unregister', [nodeId]);
+		await this.#run('unregister', [nodeId, this.#instance]);
 	}
 
 	/** The live nodes; a record that does not parse (another version's, or garbage) is skipped. */

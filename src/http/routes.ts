@@ -38,8 +38,8 @@ export type AdminRouteDeps = {
 	setWorkerDraining(workerId: number, draining: boolean): void;
 	/** With ADMIN_TOKEN the caller is the operator: rooms it creates count against no address. */
 	adminTokenSet: boolean;
-	/** On a cluster node: where a room lives, placing it in the cluster when new. Unset on a single server. */
-	placeRoom?: (roomId: string) => Promise<Placement>;
+	/** On a cluster node: where a room lives, placing it in the cluster when new (charging `creator` cluster-wide). Unset on a single server. */
+	placeRoom?: (roomId: string, creator?: string) => Promise<Placement>;
 	/** On a cluster node: its NODE_ID, which /stats names. */
 	nodeId?: string;
 };
@@ -117,7 +117,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 		},
 		async (request, reply): Promise<RoomPlacementAnswer> => {
 			const creator = deps.adminTokenSet ? undefined : request.ip;
-			const placement = await deps.placeRoom?.(request.body.roomId);
+			const placement = await deps.placeRoom?.(request.body.roomId, creator);
 			if (placement && !placement.here) {
 				// Placed on another node: it creates the room when the first client arrives there.
 				reply.code(placement.created ? 201 : 200);

@@ -390,9 +390,10 @@ export type RoomRegistryOptions = {
 	/**
 	 * A cluster node asks, before creating a room here, whether the room
 	 * belongs here; it throws (WRONG_NODE, CLUSTER_UNAVAILABLE) when not.
-	 * Unset on a single server.
+	 * Unset on a single server. It charges `creator` MAX_ROOMS_PER_IP_PER_MINUTE
+	 * cluster-wide when it places the room, so the registry does not.
 	 */
-	admit?: (roomId: string) => Promise<void>;
+	admit?: (roomId: string, creator?: string) => Promise<void>;
 };
 
 const MINUTE_MS = 60_000;
@@ -443,7 +444,7 @@ export class RoomRegistry<Member extends RoomMember = RoomMember>
 		let creation: Promise<Room<Member>>;
 		if (admit) {
 			// Admission first: a client sent on to another node has created nothing here.
-			creation = admit(roomId).then(() => this.#createRoom(roomId, creator));
+			creation = admit(roomId, creator).then(() => this.#createRoom(roomId));
 		} else {
 			this.#takeCreatorQuota(creator);
 			creation = this.#createRoom(roomId);

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { ClusterCoordinator, type NodeLoad } from '../../src/cluster/coordinator.ts';
+import { ClusterCoordinator, NodeIdInUseError, type NodeLoad } from '../../src/cluster/coordinator.ts';
+import { RedisStore } from '../../src/cluster/redisStore.ts';
 import { freePort, startRedis, waitFor, type RedisProcess } from '../../scripts/localCluster.ts';
 
 const quiet = { error() {}, warn() {}, info() {} };
@@ -15,7 +16,7 @@ function fakeNode(redisUrl: string, nodeId: string, load: Partial<NodeLoad> = {}
 	const lost: string[] = [];
 	const coordinator = new ClusterCoordinator({
 		cluster: { redisUrl, nodeId, publicUrl: `http://${nodeId}.test:3000`, region: undefined },
-		settings: { cpuSimilarThreshold: 0.1, maxRooms: 100, roomIdleTimeoutMs: 30_000 },
+		settings: { cpuSimilarThreshold: 0.1, maxRooms: 100, roomIdleTimeoutMs: 30_000, roomsPerIpPerMinute: 30 },
 		version: 'test',
 		logger: quiet,
 		load: () => ({ workers: 1, workersAlive: 1, rooms: hosted.size, peers: 0, consumers: 0, cpu: 0, ...load }),
@@ -110,6 +111,32 @@ describe('ClusterCoordinator against a real redis-server', () => {
 			await c.coordinator.stop();
 		}
 		assert.ok(!(await a.coordinator.view()).nodes.some((n) => n.nodeId === 'c'), 'stop() leaves the registry at once');
+	});
+
+	it('start() refuses a NODE_ID a live process holds (NodeIdInUseError naming it), and leaves that node registered', async () => {
+		const twin = fakeNode(redis.url, 'a');
+		await assert.rejects(twin.coordinator.start(), (error: unknown) => error instanceof NodeIdInUseError && /NODE_ID "a" is already in use/.test(error.message));
+		await twin.coordinator.stop();
+		// The twin wrote nothing and its stop() unregistered nothing: "a" is still listed and still heartbeats as itself.
+		assert.ok((await b.coordinator.view()).nodes.some((n) => n.nodeId === 'a'));
+		await a.coordinator.heartbeat();
+		assert.equal(a.coordinator.registered, true);
+	});
+
+	it('start() takes over a NODE_ID whose holder stopped heartbeating (killed) once its entry lapses', async () => {
+		// A process that heartbeated once as "phoenix" and died without unregistering.
+		const dead = new RedisStore(redis.url, quiet);
+		await dead.connect(5000);
+		const record = { nodeId: 'phoenix', httpUrl: 'http://phoenix.test:3000', draining: false, workers: 1, workersAlive: 1, rooms: 0, peers: 0, consumers: 0, cpu: 0, maxRooms: 100, version: 'test', startedAt: 1 };
+		assert.equal((await dead.heartbeat(record, [], 1000, 1000)).status, 'ok');
+		await dead.close();
+		const heir = fakeNode(redis.url, 'phoenix');
+		try {
+			await heir.coordinator.start();
+			assert.equal(heir.coordinator.registered, true);
+		} finally {
+			await heir.coordinator.stop();
+		}
 	});
 
 	it('no live worker anywhere: NO_WORKER_AVAILABLE; Redis down: CLUSTER_UNAVAILABLE, and back after a restart', async () => {

@@ -128,8 +128,8 @@ describe('RedisStore against a real redis-server', () => {
 		await a.claim('taken', 'h2', LONG_TTL, LONG_TTL);
 		await a.claim('given', 'h1', LONG_TTL, LONG_TTL);
 		// h1 hosts "kept" and (wrongly) "taken"; "given" was placed on it and has no client yet.
-		const lost = await a.heartbeat(record('h1'), ['kept', 'taken'], LONG_TTL, ROOM_TTL);
-		assert.deepEqual(lost, ['taken']);
+		const beat = await a.heartbeat(record('h1'), ['kept', 'taken'], LONG_TTL, ROOM_TTL);
+		assert.deepEqual(beat.status === 'ok' && beat.lost, ['taken']);
 		for (let beat = 0; beat < 4; beat++) {
 			await new Promise((resolve) => setTimeout(resolve, ROOM_TTL / 2));
 			await a.heartbeat(record('h1'), ['kept'], LONG_TTL, ROOM_TTL);
@@ -175,6 +175,56 @@ describe('RedisStore against a real redis-server', () => {
 	it('skips a record that does not parse', async () => {
 		await a.heartbeat({ ...record('odd'), workers: -1 }, [], LONG_TTL, LONG_TTL);
 		assert.ok(!(await a.readNodes()).some((n) => n.record.nodeId === 'odd'));
+	});
+
+	it('a fresh claim needs the target below its MAX_ROOMS and the creating address within its quota; a renewal needs neither', async () => {
+		await a.heartbeat(record('capped'), [], LONG_TTL, LONG_TTL);
+		const guard = { maxRooms: 2, creator: { address: '198.51.100.7', max: 3, windowMs: LONG_TTL } };
+		assert.equal((await a.claim('cap-1', 'capped', LONG_TTL, LONG_TTL, guard)).claimed, true);
+		assert.equal((await b.claim('cap-2', 'capped', LONG_TTL, LONG_TTL, guard)).claimed, true);
+		assert.deepEqual(await a.claim('cap-3', 'capped', LONG_TTL, LONG_TTL, guard), { claimed: false, refused: 'full' });
+		assert.deepEqual(await a.claim('cap-1', 'capped', LONG_TTL, LONG_TTL, guard), { claimed: true, fresh: false, previousOwner: 'capped' });
+		await a.heartbeat(record('roomy'), [], LONG_TTL, LONG_TTL);
+		// The refused and the renewed claims cost the address nothing: one more room, then no more.
+		assert.equal((await a.claim('cap-4', 'roomy', LONG_TTL, LONG_TTL, guard)).claimed, true);
+		assert.deepEqual(await b.claim('cap-5', 'roomy', LONG_TTL, LONG_TTL, guard), { claimed: false, refused: 'quota' });
+		assert.equal((await b.claim('cap-5', 'roomy', LONG_TTL, LONG_TTL, { creator: { ...guard.creator, address: '198.51.100.8' } })).claimed, true);
+	});
+
+	it('a claim from another Redis generation than the current one is refused as stale', async () => {
+		const beat = await a.heartbeat(record('fenced'), [], LONG_TTL, LONG_TTL);
+		assert.equal(beat.status, 'ok');
+		const generation = beat.status === 'ok' ? beat.generation : '';
+		assert.deepEqual(await a.claim('fenced-room', 'fenced', LONG_TTL, LONG_TTL, { generation: 'another' }), { claimed: false, refused: 'stale' });
+		assert.equal((await a.claim('fenced-room', 'fenced', LONG_TTL, LONG_TTL, { generation })).claimed, true);
+	});
+
+	it('another process heartbeating a node id held by a live one is refused and writes nothing; it cannot unregister it either', async () => {
+		await a.heartbeat(record('held', { region: 'first' }), [], LONG_TTL, LONG_TTL);
+		const beat = await b.heartbeat(record('held', { region: 'second' }), [], LONG_TTL, LONG_TTL);
+		assert.equal(beat.status, 'taken');
+		assert.ok(beat.status === 'taken' && beat.holderTtlMs > 0 && beat.holderTtlMs <= LONG_TTL);
+		await b.unregister('held');
+		assert.equal((await b.readNodes()).find((n) => n.record.nodeId === 'held')?.record.region, 'first');
+		await a.unregister('held');
+		assert.equal((await b.heartbeat(record('held'), [], LONG_TTL, LONG_TTL)).status, 'ok');
+	});
+
+	it('a re-claim window closes after its grace even when an expected node never comes back', async () => {
+		await a.heartbeat(record('survivor'), [], LONG_TTL, LONG_TTL, { lastGeneration: 'before', reclaim: { expect: ['gone-for-good'], graceMs: 300 } });
+		assert.deepEqual(await a.claim('after-grace', 'survivor', LONG_TTL, LONG_TTL), { claimed: false, refused: 'reclaiming' });
+		await waitFor('the window to close', async () => (await a.claim('after-grace', 'survivor', LONG_TTL, LONG_TTL)).claimed, 5000, { intervalMs: 50 });
+	});
+
+	it('after Redis lost its data a re-claim window refuses fresh claims until every expected node heartbeated; renewals go on', async () => {
+		await a.heartbeat(record('back'), [], LONG_TTL, LONG_TTL);
+		await a.claim('kept-through', 'back', LONG_TTL, LONG_TTL);
+		// As if this node last saw another generation: Redis lost its data since.
+		await a.heartbeat(record('back'), ['kept-through'], LONG_TTL, LONG_TTL, { lastGeneration: 'before', reclaim: { expect: ['late'], graceMs: LONG_TTL } });
+		assert.deepEqual(await b.claim('new-room', 'back', LONG_TTL, LONG_TTL), { claimed: false, refused: 'reclaiming' });
+		assert.equal((await b.claim('kept-through', 'back', LONG_TTL, LONG_TTL)).claimed, true);
+		await b.heartbeat(record('late'), [], LONG_TTL, LONG_TTL);
+		assert.equal((await b.claim('new-room', 'back', LONG_TTL, LONG_TTL)).claimed, true);
 	});
 
 	it('Redis killed: commands fail fast; restarted empty: the store reconnects and one heartbeat re-registers and re-claims', async () => {

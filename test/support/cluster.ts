@@ -76,7 +76,7 @@ export async function clusterView(node: NodeProcess): Promise<ClusterView> {
 }
 
 /** POST /rooms on a cluster node: always names the owner. */
-type RoomPlacement = RoomPlacementAnswer & Required<Pick<RoomPlacementAnswer, 'nodeId' | 'signallingUrl'>>;
+export type RoomPlacement = RoomPlacementAnswer & Required<Pick<RoomPlacementAnswer, 'nodeId' | 'signallingUrl'>>;
 
 export async function postRoom(node: NodeProcess, roomId: string): Promise<{ status: number; body: RoomPlacement & { error?: { code: string } } }> {
 	const res = await fetch(`${node.baseUrl}/rooms`, {
