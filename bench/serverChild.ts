@@ -7,7 +7,7 @@ import type { types as ms } from 'mediasoup';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { Tureen } from '../src/server.ts';
-import { Peer } from '../src/signalling/peer.ts';
+import { Peer } from '../src/services/participants/participant.ts';
 import { serveParent } from './ipc.ts';
 import { processCpuMs, processRssKb, selfCpuMs } from './procStats.ts';
 import { createPublisher, createSinkTransport, type BenchPublisher } from './publisher.ts';

@@ -19,10 +19,11 @@ import { ConnectionCounter } from './limits/connectionCounter.ts';
 import { ClientMistakeLog } from './limits/logThrottle.ts';
 import { registerObservability, type TureenMetrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
-import { RoomRegistry, type Room } from './services/room.ts';
+import { RoomRegistry } from './services/room.ts';
+import type { Room } from './services/rooms/room.ts';
+import type { Peer } from './services/participants/participant.ts';
 import { firewallRules, portPlan } from './services/workers/portPlan.ts';
 import { CLOSE_CODES, registerSignalling, type SignallingHub } from './signalling/index.ts';
-import type { Peer } from './signalling/peer.ts';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -81,7 +82,7 @@ export class Tureen {
 		const lifecycle: Lifecycle = { draining: false, closed: false };
 		const isDraining = () => lifecycle.draining;
 		const drainTimers = new Map<number, NodeJS.Timeout>();
-		const pool = await initMediasoup({ ...config, logger });
+		const pool = await initMediasoup({ ...config, logger, roomLoad: () => rooms.loadByWorker() });
 		// The coordinator reads the rooms only from its heartbeat, after they exist.
 		const cluster: ClusterCoordinator | undefined = config.cluster
 			? createCoordinator(config.cluster, config, logger, {

@@ -4,7 +4,7 @@ import type { Placement } from '../cluster/coordinator.ts';
 import { TureenError } from '../errors.ts';
 import type { RoomCloseReason } from '../protocol/messages.ts';
 import type { WorkerStats } from '../services/mediasoup.ts';
-import type { Room } from '../services/room.ts';
+import type { Room } from '../services/rooms/room.ts';
 import {
 	createRoomBodySchema,
 	errorSchema,

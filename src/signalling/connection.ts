@@ -15,7 +15,7 @@ import {
 	type ServerMessage,
 } from '../protocol/messages.ts';
 import { handlers, type HandlerDeps } from './handlers.ts';
-import { Peer, type SessionEndReason } from './peer.ts';
+import { Peer, type SessionEndReason } from '../services/participants/participant.ts';
 import { TokenBucket } from './rateLimit.ts';
 
 // Every frame (valid or not) and joins each get their own budget: a client

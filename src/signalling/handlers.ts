@@ -7,7 +7,7 @@ import { defaultSource, type MediaSource, type Method, type NodeInfo, type Parse
 import { unconsumableReason } from '../services/rooms/codecMatch.ts';
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
 import { layerHandlers } from './layerHandlers.ts';
-import type { Peer, PeerRoom } from './peer.ts';
+import type { Peer, PeerRoom } from '../services/participants/participant.ts';
 
 /** The worker slot hosting a room, as transports need it: its port range and port accounting. */
 export type TransportHost = Pick<ManagedWorker, 'workerId' | 'alive' | 'webRtcListenInfos' | 'trackTransport' | 'notePortsExhausted'>;

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 
 import type { Tureen } from '../../src/server.ts';
 import { handlers } from '../../src/signalling/handlers.ts';
-import type { Peer } from '../../src/signalling/peer.ts';
+import type { Peer } from '../../src/services/participants/participant.ts';
 import { pollUntil } from '../support/demoPage.ts';
 import { joinNodePeer, type NodePeer } from '../support/nodeClient.ts';
 import { startTestServer } from '../support/server.ts';

@@ -9,9 +9,9 @@ import { asTureenError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
 import { parseRequestData, type Method, type NotificationMessage, type RequestData, type ResponseData } from '../../src/protocol/messages.ts';
 import { RoomRegistry } from '../../src/services/room.ts';
-import { DYNACAST_HOLD_OFF_MS } from '../../src/signalling/dynacast.ts';
+import { DYNACAST_HOLD_OFF_MS } from '../../src/services/participants/dynacast.ts';
 import { handlers, type HandlerDeps, type TransportHost } from '../../src/signalling/handlers.ts';
-import { Peer } from '../../src/signalling/peer.ts';
+import { Peer } from '../../src/services/participants/participant.ts';
 import { FakePool, type FakeRouter, type FakeTransport } from '../support/fakeMedia.ts';
 
 const OPUS = { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 } as const;

@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import type { types as ms } from 'mediasoup';
 
 import type { NotificationMessage } from '../../src/protocol/messages.ts';
-import { Room } from '../../src/services/room.ts';
-import { Peer } from '../../src/signalling/peer.ts';
+import { Room } from '../../src/services/rooms/room.ts';
+import { Peer } from '../../src/services/participants/participant.ts';
 import { FakePool, FakeRouter, type FakeConsumer, type FakeProducer, type FakeTransport } from '../support/fakeMedia.ts';
 
 type Heard = { peer: Peer; heard: NotificationMessage[]; ended: string[] };

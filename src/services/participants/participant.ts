@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import type { types as ms } from 'mediasoup';
 
-import { TureenError } from '../errors.ts';
-import type { DataRateLimits } from '../limits/dataRate.ts';
+import { TureenError } from '../../errors.ts';
+import type { DataRateLimits } from './dataRatePolicy.ts';
 import {
 	defaultSource,
 	MEDIA_SOURCES,
@@ -15,10 +15,11 @@ import {
 	type ProducerInfo,
 	type RoomCloseReason,
 	type RoomMoveReason,
-} from '../protocol/messages.ts';
-import type { Room, RoomMember, RoomSeat } from '../services/room.ts';
-import type { AudioLevel } from '../services/rooms/audioLevelsPolicy.ts';
-import type { RoomRouter } from '../services/rooms/roomRouter.ts';
+} from '../../protocol/messages.ts';
+import type { AudioLevel } from '../rooms/audioLevelsPolicy.ts';
+import type { Room, RoomMember } from '../rooms/room.ts';
+import type { RoomRouter } from '../rooms/roomRouter.ts';
+import type { RoomSeat } from '../rooms/roomSeat.ts';
 import { DataRateGuard } from './dataRateGuard.ts';
 import { ProducerDynacast } from './dynacast.ts';
 
