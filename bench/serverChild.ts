@@ -7,7 +7,7 @@ import type { types as ms } from 'mediasoup';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { Tureen } from '../src/server.ts';
-import { Peer } from '../src/services/participants/participant.ts';
+import { Participant } from '../src/services/participants/participant.ts';
 import { serveParent } from './ipc.ts';
 import { processCpuMs, processRssKb, selfCpuMs } from './procStats.ts';
 import { createPublisher, createSinkTransport, type BenchPublisher } from './publisher.ts';
@@ -45,7 +45,7 @@ export type ServerSample = {
 	peers: number;
 };
 
-type PublisherEntry = { publisher: BenchPublisher; member?: Peer; roomId: string; workerId: number; router: ms.Router };
+type PublisherEntry = { publisher: BenchPublisher; member?: Participant; roomId: string; workerId: number; router: ms.Router };
 /** `srtp: false` gives the floor: the same forwarding without SRTP encryption. */
 export type SinkSubscriberSpec = { roomId: string; port: number; srtp: boolean };
 export type SinkSubscriberPlaced = { port: number; workerId: number; consumers: { ssrc: number; producerId: string; kind: 'audio' | 'video' }[] };
@@ -132,9 +132,8 @@ async function addRoom({ roomId, publishers: count, traceFirstPackets: trace, st
 			const publisher = await createPublisher(room.router, scheduler, prepared, nextPhase(), startReplay);
 			publisher.replayer.answerKeyFrameRequests = answerKeyFrameRequests;
 			// A server-side member owning the producers: join answers list them, consume finds them.
-			const member = new Peer({ notify: () => undefined, end: () => undefined });
-			member.displayName = `replay-${i}`;
-			member.enter(room);
+			const member = new Participant({ notify: () => undefined, end: () => undefined });
+			member.enter(room, { displayName: `replay-${i}` });
 			member.adoptProducer(room, publisher.video);
 			member.adoptProducer(room, publisher.audio);
 			publishers.push({ publisher, member, roomId, workerId: room.workerId, router: room.router });
@@ -201,11 +200,10 @@ async function addSinkSubscribers({ subs }: { subs: SinkSubscriberSpec[] }): Pro
 async function addMeshRoom({ roomId, ports, srtp }: { roomId: string; ports: number[]; srtp: boolean }): Promise<SinkSubscriberPlaced[]> {
 	if (!tureen || !prepared || !scheduler) throw new Error('a mesh room needs Tureen started');
 	const { room } = await tureen.rooms.getOrCreateRoom(roomId);
-	const members: { member: Peer; entry: PublisherEntry; port: number }[] = [];
+	const members: { member: Participant; entry: PublisherEntry; port: number }[] = [];
 	for (const [i, port] of ports.entries()) {
-		const member = new Peer({ notify: () => undefined, end: () => undefined });
-		member.displayName = `mesh-${i}`;
-		member.enter(room, { seat: await room.takeSeat() });
+		const member = new Participant({ notify: () => undefined, end: () => undefined });
+		member.enter(room, { seat: await room.takeSeat(), displayName: `mesh-${i}` });
 		const placedOn = member.router;
 		if (!placedOn?.router) throw new Error(`mesh peer ${i} has no router`);
 		const publisher = await createPublisher(placedOn.router, scheduler, prepared, nextPhase(), false);

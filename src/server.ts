@@ -21,7 +21,7 @@ import { registerObservability, type TureenMetrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
 import { RoomRegistry } from './services/room.ts';
 import type { Room } from './services/rooms/room.ts';
-import type { Peer } from './services/participants/participant.ts';
+import type { Participant } from './services/participants/participant.ts';
 import { firewallRules, portPlan } from './services/workers/portPlan.ts';
 import { CLOSE_CODES, registerSignalling, type SignallingHub } from './signalling/index.ts';
 
@@ -37,7 +37,7 @@ type Parts = {
 	config: Config;
 	logger: Logger;
 	pool: WorkerPool;
-	rooms: RoomRegistry<Peer>;
+	rooms: RoomRegistry<Participant>;
 	app: FastifyInstance;
 	metrics: TureenMetrics;
 	signalling: SignallingHub;
@@ -52,7 +52,7 @@ export class Tureen {
 	readonly config: Config;
 	readonly logger: Logger;
 	readonly pool: WorkerPool;
-	readonly rooms: RoomRegistry<Peer>;
+	readonly rooms: RoomRegistry<Participant>;
 	readonly app: FastifyInstance;
 	readonly metrics: TureenMetrics;
 	/** The open signalling connections. */
@@ -90,7 +90,7 @@ export class Tureen {
 					hostedRoomIds: () => rooms.rooms.map((room) => room.roomId),
 				})
 			: undefined;
-		const rooms: RoomRegistry<Peer> = new RoomRegistry<Peer>({
+		const rooms: RoomRegistry<Participant> = new RoomRegistry<Participant>({
 			pool,
 			logger,
 			roomIdleTimeoutMs: config.roomIdleTimeoutMs,
@@ -236,7 +236,7 @@ function createCoordinator(cluster: ClusterConfig, config: Config, logger: Logge
 }
 
 /** This node's figures for its heartbeat: workers, rooms, peers, consumers and the mean CPU of its live workers. */
-function nodeLoad(workers: readonly { alive: boolean; cpuUsageAverage: number }[], rooms: readonly Room<Peer>[]): NodeLoad {
+function nodeLoad(workers: readonly { alive: boolean; cpuUsageAverage: number }[], rooms: readonly Room<Participant>[]): NodeLoad {
 	const live = workers.filter((w) => w.alive);
 	let peers = 0;
 	let consumers = 0;
@@ -280,7 +280,7 @@ function guardAdminRoutes(app: FastifyInstance, config: Config, logger: Logger):
 
 type DrainDeps = {
 	pool: WorkerPool;
-	rooms: RoomRegistry<Peer>;
+	rooms: RoomRegistry<Participant>;
 	logger: Logger;
 	drainTimeoutMs: number;
 	timers: Map<number, NodeJS.Timeout>;

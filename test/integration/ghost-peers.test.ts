@@ -77,7 +77,7 @@ describe('no ghost peers (finding 1)', () => {
 		const { socket, connection } = fakeConnection(tureen);
 		await socket.request('join', { roomId, displayName: 'P', rtpCapabilities: caps });
 		const { transportId } = (await socket.request('createWebRtcTransport', { direction: 'send' })) as { transportId: string };
-		const { hold, made } = holdAfter(connection.peer.ownTransport(transportId), 'produce');
+		const { hold, made } = holdAfter(connection.peer.ownTransportFor(transportId, 'send', 'produce'), 'produce');
 		socket.deliver('produce', { transportId, kind: 'audio', rtpParameters: opusRtpParameters(1111) });
 		await hold.reached;
 		socket.hangUp();
@@ -104,7 +104,7 @@ describe('no ghost peers (finding 1)', () => {
 		const { socket, connection } = fakeConnection(tureen);
 		await socket.request('join', { roomId, displayName: 'Cons', rtpCapabilities: caps });
 		const { transportId } = (await socket.request('createWebRtcTransport', { direction: 'recv' })) as { transportId: string };
-		const { hold, made } = holdAfter(connection.peer.ownTransport(transportId), 'consume');
+		const { hold, made } = holdAfter(connection.peer.ownTransportFor(transportId, 'recv', 'consume'), 'consume');
 		socket.deliver('consume', { producerId, transportId });
 		await hold.reached;
 		socket.hangUp();

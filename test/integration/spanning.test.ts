@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 
 import type { Tureen } from '../../src/server.ts';
 import { handlers } from '../../src/signalling/handlers.ts';
-import type { Peer } from '../../src/services/participants/participant.ts';
+import type { Participant } from '../../src/services/participants/participant.ts';
 import { pollUntil } from '../support/demoPage.ts';
 import { joinNodePeer, type NodePeer } from '../support/nodeClient.ts';
 import { startTestServer } from '../support/server.ts';
@@ -67,7 +67,7 @@ async function roomInfo(roomId: string): Promise<{ workers: { workerId: number; 
 	return (await response.json()) as { workers: { workerId: number; peerCount: number }[]; peerCount: number };
 }
 
-function serverPeer(roomId: string, peerId: string): Peer {
+function serverPeer(roomId: string, peerId: string): Participant {
 	const peer = tureen.rooms.getRoom(roomId)?.members.get(peerId);
 	assert.ok(peer, `peer ${peerId} in ${roomId}`);
 	return peer;
@@ -87,7 +87,7 @@ function workerOf(client: NodePeer): number | undefined {
 	return tureen.rooms.getRoom('span')!.routerOf(serverPeer('span', client.joined.peerId))?.workerId;
 }
 
-function ctx(peer: Peer) {
+function ctx(peer: Participant) {
 	return { deps: tureen.signalling.depsForTesting.handlers, peer, ip: '127.0.0.1' };
 }
 

@@ -10,19 +10,21 @@ import { createLogger } from '../../src/logger.ts';
 import { parseRequestData, type Method, type NotificationMessage, type RequestData, type ResponseData } from '../../src/protocol/messages.ts';
 import { RoomRegistry } from '../../src/services/room.ts';
 import { DYNACAST_HOLD_OFF_MS } from '../../src/services/participants/dynacast.ts';
-import { handlers, type HandlerDeps, type TransportHost } from '../../src/signalling/handlers.ts';
-import { Peer } from '../../src/services/participants/participant.ts';
+import type { TransportHost } from '../../src/services/participants/mediaCalls.ts';
+import { handlers } from '../../src/signalling/handlers.ts';
+import type { HandlerDeps } from '../../src/signalling/handlerTypes.ts';
+import { Participant } from '../../src/services/participants/participant.ts';
 import { FakePool, type FakeRouter, type FakeTransport } from '../support/fakeMedia.ts';
 
 const OPUS = { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 } as const;
 const CAPS = { codecs: [OPUS, { kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }] };
 
-type Setup = { deps: HandlerDeps; host: TransportHost & { alive: boolean; exhausted: number }; rooms: RoomRegistry<Peer> };
+type Setup = { deps: HandlerDeps; host: TransportHost & { alive: boolean; exhausted: number }; rooms: RoomRegistry<Participant> };
 
 type Overrides = { maxPeersPerRoom?: number; transportsPerPeer?: number; producersPerPeer?: number; consumersPerPeer?: number; dataProducersPerPeer?: number };
 
 function setup(overrides: Overrides = {}): Setup {
-	const rooms = new RoomRegistry<Peer>({ pool: new FakePool(1), logger: createLogger('silent'), roomIdleTimeoutMs: 60_000, maxRooms: 10, roomsPerIpPerMinute: 10 });
+	const rooms = new RoomRegistry<Participant>({ pool: new FakePool(1), logger: createLogger('silent'), roomIdleTimeoutMs: 60_000, maxRooms: 10, roomsPerIpPerMinute: 10 });
 	const host = {
 		workerId: 0,
 		alive: true,
@@ -53,12 +55,12 @@ function setup(overrides: Overrides = {}): Setup {
 	return { deps, host, rooms };
 }
 
-type Client = { peer: Peer; heard: NotificationMessage[]; call<M extends Method>(method: M, data: RequestData<M>): Promise<ResponseData[M]> };
+type Client = { peer: Participant; heard: NotificationMessage[]; call<M extends Method>(method: M, data: RequestData<M>): Promise<ResponseData[M]> };
 
 /** A peer driven as a connection would: its data parsed by the method's schema, then the handler. */
 function client({ deps }: Setup): Client {
 	const heard: NotificationMessage[] = [];
-	const peer = new Peer({ notify: (m) => heard.push(m), end: () => undefined });
+	const peer = new Participant({ notify: (m) => heard.push(m), end: () => undefined });
 	return {
 		peer,
 		heard,

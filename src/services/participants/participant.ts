@@ -3,134 +3,122 @@ import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 
 import { TureenError } from '../../errors.ts';
-import type { DataRateLimits } from './dataRatePolicy.ts';
-import {
-	defaultSource,
-	MEDIA_SOURCES,
-	type ConsumerLayerState,
-	type DataProducerInfo,
-	type MediaSource,
-	type NotificationMessage,
-	type Notifications,
-	type ProducerInfo,
-	type RoomCloseReason,
-	type RoomMoveReason,
-} from '../../protocol/messages.ts';
+import type { ConsumerLayerState, DataProducerInfo, NotificationMessage, ProducerInfo, ResponseData, RoomCloseReason, RoomMoveReason } from '../../protocol/messages.ts';
 import type { AudioLevel } from '../rooms/audioLevelsPolicy.ts';
 import type { Room, RoomMember } from '../rooms/room.ts';
 import type { RoomRouter } from '../rooms/roomRouter.ts';
 import type { RoomSeat } from '../rooms/roomSeat.ts';
 import { DataRateGuard } from './dataRateGuard.ts';
+import type { DataRateLimits } from './dataRatePolicy.ts';
 import { ProducerDynacast } from './dynacast.ts';
+import { createTransportOn, withClientParameters, type ProduceRequest, type TransportHost, type TransportSettings } from './mediaCalls.ts';
+import type { ParticipantLink, ParticipantSession, SessionEndReason } from './participantLink.ts';
+import { dataProducerInfo, OwnedMedia, producerInfo, relayConsumerEvents } from './ownedMedia.ts';
+import { SessionExpiry } from './sessionExpiry.ts';
 
-export type PeerRoom = Room<Peer>;
+export type ParticipantRoom = Room<Participant>;
 
-/** Why a session ended from the server side; the client gets `sessionEnded` first. */
-export type SessionEndReason = Notifications['sessionEnded']['reason'];
-
-/** What a peer needs from its connection: send a notification, end the connection. */
-export type PeerLink = {
-	notify(message: NotificationMessage): void;
-	end(reason: SessionEndReason): void;
+/** What the participant brings into a room. */
+export type Entry = {
+	/** The router placement kept for it (without one: the room's home router). */
+	seat?: RoomSeat<Participant>;
+	/** With a session it takes the token's identity as its peerId, and its session ends when the token expires. */
+	session?: ParticipantSession;
+	displayName?: string;
+	/** What it can receive; consume needs them. */
+	rtpCapabilities?: ms.RtpCapabilities;
 };
 
-/** Who a token says the peer is, and until when. */
-export type PeerSession = { identity: string; expiresAt: number };
-
-// setTimeout's largest delay; a later expiry is re-checked when it fires.
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** The source the server stored in the producer's appData at produce. */
-export function sourceOf(producer: Pick<ms.Producer, 'kind' | 'appData'>): MediaSource {
-	const source = MEDIA_SOURCES.find((s) => s === producer.appData.source);
-	return source ?? defaultSource(producer.kind);
-}
+type Direction = 'send' | 'recv';
 
 /**
- * One signalling connection's participant: its room membership and the
- * mediasoup objects it owns. Only the peer changes its own maps: handlers
- * hand it what they made (adopt...) and it forgets each object when that
- * closes. Once its connection has ended the peer is spent: it never enters a
- * room again, and anything created for it afterwards is closed at once.
+ * One participant of a room, whatever drives it: its membership, and the
+ * mediasoup objects it creates and owns (OwnedMedia). Its driver asks it
+ * through methods; it tells the others in the room what changed. Once ended
+ * it is spent: it never enters a room again, and anything that finishes
+ * being created for it afterwards is closed at once.
  */
-export class Peer implements RoomMember {
+export class Participant implements RoomMember {
 	#peerId: string = randomUUID();
-	displayName = '';
+	#displayName = '';
 	/** The token's `sub` when the server checks tokens; one live session per (room, identity). */
-	identity: string | undefined;
-	rtpCapabilities: ms.RtpCapabilities | undefined;
-	readonly #transports = new Map<string, ms.WebRtcTransport>();
-	readonly #producers = new Map<string, ms.Producer>();
-	readonly #consumers = new Map<string, ms.Consumer>();
-	/** The same consumers by the producer they consume: a producer's dynacast reads only its own, not every consumer of the room. */
-	readonly #consumersByProducer = new Map<string, Set<ms.Consumer>>();
-	readonly #dataProducers = new Map<string, ms.DataProducer>();
-	readonly #dataConsumers = new Map<string, ms.DataConsumer>();
-	/** Holds this peer's data producers while it sends over the data rate (none without limits). */
-	readonly #dataGuard: DataRateGuard | undefined;
-	/** Dynacast of each of this peer's simulcast producers. */
-	readonly #dynacasts = new Map<string, ProducerDynacast>();
-	readonly #link: PeerLink;
-	#room: PeerRoom | undefined;
+	#identity: string | undefined;
+	#rtpCapabilities: ms.RtpCapabilities | undefined;
+	readonly #media: OwnedMedia;
+	readonly #link: ParticipantLink;
+	#room: ParticipantRoom | undefined;
 	#ended = false;
-	#expiryTimer: NodeJS.Timeout | undefined;
+	readonly #expiry = new SessionExpiry(() => this.endSession('token-expired'));
 	readonly #onActiveSpeaker = (peerId: string) => this.notify({ notification: 'activeSpeaker', data: { peerId } });
 	readonly #onAudioLevels = (levels: AudioLevel[]) => this.notify({ notification: 'audioLevels', data: { levels } });
 
 	/** `dataRate`: MAX_DATA_MESSAGES/BYTES_PER_SECOND; without it data channels are not rate-limited. */
-	constructor(link: PeerLink, dataRate?: DataRateLimits) {
+	constructor(link: ParticipantLink, dataRate?: DataRateLimits) {
 		this.#link = link;
-		if (dataRate) {
-			this.#dataGuard = new DataRateGuard(
+		const guard =
+			dataRate &&
+			new DataRateGuard(
 				{
-					dataProducers: () => this.#dataProducers.values(),
+					dataProducers: () => this.#media.dataProducers.values(),
 					throttled: (paused) => this.notify({ notification: 'dataThrottled', data: { paused, ...dataRate } }),
 				},
 				dataRate,
 			);
-		}
+		this.#media = new OwnedMedia(guard);
 	}
 
 	get peerId(): string {
 		return this.#peerId;
 	}
 
-	get room(): PeerRoom | undefined {
+	get displayName(): string {
+		return this.#displayName;
+	}
+
+	get identity(): string | undefined {
+		return this.#identity;
+	}
+
+	get room(): ParticipantRoom | undefined {
 		return this.#room;
 	}
 
-	/** False once the connection has closed: nothing may be created or joined for this peer. */
+	/** False once ended: nothing may be created or joined for this participant. */
 	get live(): boolean {
 		return !this.#ended;
 	}
 
-	// Read-only views: only the peer changes its maps.
 	get transports(): ReadonlyMap<string, ms.WebRtcTransport> {
-		return this.#transports;
+		return this.#media.transports;
 	}
 
 	get producers(): ReadonlyMap<string, ms.Producer> {
-		return this.#producers;
+		return this.#media.producers;
 	}
 
 	get consumers(): ReadonlyMap<string, ms.Consumer> {
-		return this.#consumers;
+		return this.#media.consumers;
 	}
 
 	get dataProducers(): ReadonlyMap<string, ms.DataProducer> {
-		return this.#dataProducers;
+		return this.#media.dataProducers;
 	}
 
 	get dataConsumers(): ReadonlyMap<string, ms.DataConsumer> {
-		return this.#dataConsumers;
+		return this.#media.dataConsumers;
 	}
 
-	requireRoom(): PeerRoom {
+	/** The router this participant's transports live on, while it is in a room. */
+	get router(): RoomRouter<Participant> | undefined {
+		return this.#room?.routerOf(this);
+	}
+
+	requireRoom(): ParticipantRoom {
 		if (!this.#room || this.#room.closed) throw new TureenError('NOT_JOINED', 'join a room first');
 		return this.#room;
 	}
 
-	/** Throws when the connection closed while a request was waiting on something. */
+	/** Throws when the participant ended while a request was waiting on something. */
 	requireLive(): void {
 		if (this.#ended) throw new TureenError('NOT_JOINED', 'the connection closed');
 	}
@@ -146,60 +134,40 @@ export class Peer implements RoomMember {
 		}
 	}
 
-	/** The router this peer's transports live on, while it is in a room. */
-	get router(): RoomRouter<Peer> | undefined {
-		return this.#room?.routerOf(this);
-	}
-
-	/**
-	 * Enters a room, on the seat's router (without one: the room's home
-	 * router); with a session, the peer takes the token's identity as its
-	 * peerId and its session ends when the token expires.
-	 */
-	enter(room: PeerRoom, { seat, session }: { seat?: RoomSeat<Peer>; session?: PeerSession } = {}): void {
+	/** Enters a room (see Entry); the others are not told here: the caller says peerJoined once its own answer is ready. */
+	enter(room: ParticipantRoom, { seat, session, displayName, rtpCapabilities }: Entry = {}): void {
 		this.requireLive();
 		if (room.closed) throw new TureenError('ROOM_NOT_FOUND', `room "${room.roomId}" closed`);
 		if (session) {
 			this.#peerId = session.identity;
-			this.identity = session.identity;
-			this.#armExpiry(session.expiresAt);
+			this.#identity = session.identity;
+			this.#expiry.arm(session.expiresAt);
 		}
+		if (displayName !== undefined) this.#displayName = displayName;
+		if (rtpCapabilities) this.#rtpCapabilities = rtpCapabilities;
 		room.addMember(this, seat);
 		this.#room = room;
-		this.#listen(room);
+		room.on('activeSpeaker', this.#onActiveSpeaker);
+		room.on('audioLevels', this.#onAudioLevels);
 		// Speakers are announced on change only: a newcomer hears the current one now.
 		if (room.activeSpeaker) this.#onActiveSpeaker(room.activeSpeaker);
 	}
 
-	/** This peer's router went (its worker died or drained); the room gave it one on `workerId`. */
+	/** This participant's router went (its worker died or drained); the room gave it one on `workerId`. */
 	moved(workerId: number, reason: RoomMoveReason): void {
 		// The old router took every transport, producer and consumer with it.
-		this.#forgetMedia();
+		this.#media.forgetAll();
 		this.notify({ notification: 'roomMoved', data: { workerId, reason } });
 	}
 
-	#listen(room: PeerRoom): void {
-		room.on('activeSpeaker', this.#onActiveSpeaker);
-		room.on('audioLevels', this.#onAudioLevels);
-	}
-
-	#stopListening(room: PeerRoom): void {
-		room.off('activeSpeaker', this.#onActiveSpeaker);
-		room.off('audioLevels', this.#onAudioLevels);
-	}
-
 	/**
-	 * Leaves the room (if any), closing everything this peer owns. The others
-	 * hear, in this order and once each: for every producer of this peer,
-	 * consumerClosed (for their consumers of it) then producerClosed; then peerLeft.
+	 * Leaves the room (if any), closing everything this participant owns. The
+	 * others hear, in this order and once each: for every producer of this
+	 * one, consumerClosed (for their consumers of it) then producerClosed; then peerLeft.
 	 */
-	leave(): PeerRoom | undefined {
-		clearTimeout(this.#expiryTimer);
-		const room = this.#room;
+	leave(): ParticipantRoom | undefined {
+		const room = this.#detach();
 		if (!room) return undefined;
-		this.#closeMedia();
-		this.#stopListening(room);
-		this.#room = undefined;
 		room.removeMember(this);
 		if (!room.closed) {
 			for (const other of room.members.values()) other.notify({ notification: 'peerLeft', data: { peerId: this.peerId } });
@@ -207,268 +175,265 @@ export class Peer implements RoomMember {
 		return room;
 	}
 
-	/** The connection closed: leave, and refuse everything from now on. */
-	end(): PeerRoom | undefined {
+	/** The driver is gone (the socket closed): leave, and refuse everything from now on. */
+	end(): ParticipantRoom | undefined {
 		this.#ended = true;
 		return this.leave();
 	}
 
 	/**
 	 * The server ends this session (token expired, or the same identity joined
-	 * again): the client is told first, then the room sees it leave and the
-	 * connection closes.
+	 * again): the client is told first, then the room sees it leave and the link ends.
 	 */
-	endSession(reason: SessionEndReason): PeerRoom | undefined {
+	endSession(reason: SessionEndReason): ParticipantRoom | undefined {
 		this.notify({ notification: 'sessionEnded', data: { reason } });
 		const room = this.end();
 		this.#link.end(reason);
 		return room;
 	}
 
-	/** The room closed under this peer (deleted, idle, shutdown, no worker to move to): only roomClosed is sent. */
+	/** The room closed under this participant (deleted, idle, shutdown, no worker to move to): only roomClosed is sent. */
 	close(reason: RoomCloseReason): void {
-		clearTimeout(this.#expiryTimer);
+		if (this.#detach()) this.notify({ notification: 'roomClosed', data: { reason } });
+	}
+
+	#detach(): ParticipantRoom | undefined {
+		this.#expiry.clear();
 		const room = this.#room;
-		if (!room) return;
-		this.#closeMedia();
-		this.#stopListening(room);
+		if (!room) return undefined;
+		this.#media.closeAll();
+		room.off('activeSpeaker', this.#onActiveSpeaker);
+		room.off('audioLevels', this.#onAudioLevels);
 		this.#room = undefined;
-		this.notify({ notification: 'roomClosed', data: { reason } });
+		return room;
 	}
 
-	/**
-	 * Keeps a transport made for this peer in `room`, or closes it when the
-	 * peer left, the room closed or moved, or the connection ended while it
-	 * was being made (so no port stays bound for a peer that is gone).
-	 */
-	adoptTransport(room: PeerRoom, transport: ms.WebRtcTransport): void {
+	/** A WebRTC transport on this participant's router; `hostOf` names the worker slot that counts its ports. */
+	async createWebRtcTransport(direction: Direction, hostOf: (workerId: number) => TransportHost | undefined, settings: TransportSettings): Promise<ResponseData['createWebRtcTransport']> {
+		const room = this.requireRoom();
+		const placed = this.router;
+		const host = placed && hostOf(placed.workerId);
+		if (!placed?.router || placed.closed || !host?.alive) {
+			throw new TureenError('NO_WORKER_AVAILABLE', 'your router is moving to another worker; retry after roomMoved');
+		}
+		const transport = await createTransportOn(placed.router, host, settings, { peerId: this.peerId, direction });
 		this.#adopt(room, transport);
-		this.#transports.set(transport.id, transport);
-		transport.observer.once('close', () => this.#transports.delete(transport.id));
+		this.#media.addTransport(transport);
+		const { id, iceParameters, iceCandidates, dtlsParameters, sctpParameters } = transport;
+		return { transportId: id, iceParameters, iceCandidates, dtlsParameters, sctpParameters };
 	}
 
-	/** As adoptTransport, for a producer; the other members hear newProducer now and producerClosed when it closes. */
-	adoptProducer(room: PeerRoom, producer: ms.Producer): void {
+	async connectTransport(transportId: string, dtlsParameters: ms.DtlsParameters): Promise<void> {
+		await withClientParameters(this.#media.ownTransport(transportId).connect({ dtlsParameters }));
+	}
+
+	async restartIce(transportId: string): Promise<ms.IceParameters> {
+		return this.#media.ownTransport(transportId).restartIce();
+	}
+
+	/** The transport of this participant with this id, made for `direction` (`method` names the request in the error). */
+	ownTransportFor(transportId: string, direction: Direction, method: string): ms.WebRtcTransport {
+		const transport = this.#media.ownTransport(transportId);
+		if (transport.appData.direction !== direction) {
+			throw new TureenError('BAD_REQUEST', `${method} needs a transport created with direction "${direction}"`);
+		}
+		return transport;
+	}
+
+	/** A producer on one of its send transports; audio also feeds the room's speaker detection (or the producer is not kept). */
+	async produce(request: ProduceRequest): Promise<string> {
+		const room = this.requireRoom();
+		const transport = this.ownTransportFor(request.transportId, 'send', 'produce');
+		const { kind, rtpParameters, source } = request;
+		const producer = await withClientParameters(transport.produce({ kind, rtpParameters, appData: { ...request.appData, source, peerId: this.peerId } }));
+		this.adoptProducer(room, producer);
+		await room.observeAudio(producer, this).catch((error: unknown) => {
+			producer.close();
+			throw error;
+		});
+		return producer.id;
+	}
+
+	closeProducer(producerId: string): void {
+		this.#media.ownProducer(producerId).close();
+	}
+
+	async pauseProducer(producerId: string): Promise<void> {
+		await this.#media.ownProducer(producerId).pause();
+		this.broadcast({ notification: 'producerPaused', data: { producerId, peerId: this.peerId } });
+	}
+
+	async resumeProducer(producerId: string): Promise<void> {
+		await this.#media.ownProducer(producerId).resume();
+		this.broadcast({ notification: 'producerResumed', data: { producerId, peerId: this.peerId } });
+	}
+
+	/**
+	 * Keeps a producer made for this participant in `room` (the wire goes
+	 * through produce; this is for one made on a server-side transport),
+	 * or closes it when the participant left, the room closed or moved, or it
+	 * ended meanwhile. The others hear newProducer now, producerClosed when it closes.
+	 */
+	adoptProducer(room: ParticipantRoom, producer: ms.Producer): void {
 		this.#adopt(room, producer);
-		this.#producers.set(producer.id, producer);
-		this.#startDynacast(room, producer);
-		producer.observer.once('close', () => {
-			this.#producers.delete(producer.id);
-			this.#dynacasts.get(producer.id)?.close();
-			this.#dynacasts.delete(producer.id);
+		this.#media.addProducer(producer, this.#dynacastFor(room, producer), () => {
 			if (room.closed) return;
-			// A peer whose own router went (worker died, drained) lost its consumers with it: it hears only producerClosed.
+			// A member whose own router went (worker died, drained) lost its consumers with it: it hears only producerClosed.
 			for (const other of room.members.values()) {
-				if (other !== this) other.#producerGone(producer.id, this.peerId, !(room.routerOf(other)?.closed ?? true));
+				if (other !== this) other.producerClosed(producer.id, this.peerId, !(room.routerOf(other)?.closed ?? true));
 			}
 		});
-		this.broadcast({ notification: 'newProducer', data: this.#producerInfo(producer) });
+		this.broadcast({ notification: 'newProducer', data: producerInfo(producer, this.peerId) });
+		this.#media.reviewDynacast(producer.id);
 	}
 
 	/**
-	 * As adoptTransport, for a consumer; this peer hears when its producer
-	 * pauses or resumes, and when its layers or score change.
+	 * A consumer of `owner`'s producer on one of its receive transports, paused
+	 * until the client has set up its side (as mediasoup recommends). On
+	 * another worker's router the producer is piped here first.
 	 */
-	adoptConsumer(room: PeerRoom, consumer: ms.Consumer): void {
+	async consume(owner: Participant, { transportId, producerId }: { transportId: string; producerId: string }): Promise<ResponseData['consume']> {
+		const room = this.requireRoom();
+		const router = await room.routerToConsume({ producerId }, owner, this);
+		// It may have moved or closed the transport meanwhile.
+		const transport = this.ownTransportFor(transportId, 'recv', 'consume');
+		const rtpCapabilities = this.#rtpCapabilities;
+		if (!rtpCapabilities || !router.canConsume({ producerId, rtpCapabilities })) {
+			throw new TureenError('MEDIA_ERROR', 'your RTP capabilities cannot receive this producer');
+		}
+		const consumer = await withClientParameters(transport.consume({ producerId, rtpCapabilities, paused: true }));
+		this.#adoptConsumer(room, consumer);
+		const { id, kind, rtpParameters, producerPaused } = consumer;
+		return { consumerId: id, producerId, peerId: owner.peerId, kind, rtpParameters, paused: producerPaused };
+	}
+
+	/** This participant hears when the consumer's producer pauses or resumes, and when its layers or score change. */
+	#adoptConsumer(room: ParticipantRoom, consumer: ms.Consumer): void {
 		this.#adopt(room, consumer);
-		this.#consumers.set(consumer.id, consumer);
-		const ofProducer = this.#consumersByProducer.get(consumer.producerId) ?? new Set<ms.Consumer>();
-		ofProducer.add(consumer);
-		this.#consumersByProducer.set(consumer.producerId, ofProducer);
-		consumer.observer.once('close', () => {
-			this.#forgetConsumer(consumer);
-			this.noteConsumerDemand(consumer);
-		});
-		consumer.on('layerschange', (layers) => {
-			const data = { consumerId: consumer.id, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null };
-			this.notify({ notification: 'consumerLayersChanged', data });
-		});
-		consumer.on('score', ({ score, producerScore }) => {
-			this.notify({ notification: 'consumerScore', data: { consumerId: consumer.id, score, producerScore } });
-		});
-		// Normally producerGone has closed the consumer first; this covers a producer closed by mediasoup alone.
-		consumer.on('producerclose', () => this.#consumerClosed(consumer));
-		consumer.on('producerpause', () => this.notify({ notification: 'consumerPaused', data: { consumerId: consumer.id } }));
-		consumer.on('producerresume', () => this.notify({ notification: 'consumerResumed', data: { consumerId: consumer.id } }));
+		this.#media.addConsumer(consumer, () => this.#demandChanged(consumer));
+		// Normally producerClosed has closed the consumer first; this covers a producer closed by mediasoup alone.
+		relayConsumerEvents(consumer, (message) => this.notify(message), () => this.#consumerClosed(consumer));
 	}
 
-	/**
-	 * As adoptProducer, for a data producer: newDataProducer to the others now,
-	 * dataProducerClosed when it closes (their data consumers of it close with it).
-	 */
-	adoptDataProducer(room: PeerRoom, dataProducer: ms.DataProducer): void {
+	async resumeConsumer(consumerId: string): Promise<void> {
+		this.#demandChanged(await this.#media.resumeConsumer(consumerId));
+	}
+
+	async pauseConsumer(consumerId: string): Promise<void> {
+		this.#demandChanged(await this.#media.pauseConsumer(consumerId));
+	}
+
+	async setConsumerPreferredLayers(consumerId: string, layers: { spatialLayer: number; temporalLayer?: number }): Promise<void> {
+		this.#demandChanged(await this.#media.setConsumerPreferredLayers(consumerId, layers));
+	}
+
+	async setConsumerPriority(consumerId: string, priority: number): Promise<void> {
+		await this.#media.ownConsumer(consumerId).setPriority(priority);
+	}
+
+	async requestKeyFrame(consumerId: string): Promise<void> {
+		await this.#media.requestKeyFrame(consumerId);
+	}
+
+	/** A data producer on one of its send transports: newDataProducer to the others now, dataProducerClosed when it closes. */
+	async produceData(request: { transportId: string; sctpStreamParameters: ms.SctpStreamParameters; label: string; protocol: string }): Promise<string> {
+		const room = this.requireRoom();
+		const transport = this.ownTransportFor(request.transportId, 'send', 'produceData');
+		const { sctpStreamParameters, label, protocol } = request;
+		const dataProducer = await withClientParameters(transport.produceData({ sctpStreamParameters, label, protocol, appData: { peerId: this.peerId } }));
 		this.#adopt(room, dataProducer);
-		this.#dataProducers.set(dataProducer.id, dataProducer);
-		dataProducer.observer.once('close', () => {
-			this.#dataProducers.delete(dataProducer.id);
+		// Their data consumers of it close with it (mediasoup does that).
+		this.#media.addDataProducer(dataProducer, () => {
 			if (room.closed) return;
-			for (const other of room.members.values()) {
-				if (other !== this) other.notify({ notification: 'dataProducerClosed', data: { dataProducerId: dataProducer.id, peerId: this.peerId } });
-			}
+			this.broadcast({ notification: 'dataProducerClosed', data: { dataProducerId: dataProducer.id, peerId: this.peerId } });
 		});
-		this.broadcast({ notification: 'newDataProducer', data: this.#dataProducerInfo(dataProducer) });
-		this.#dataGuard?.start();
+		this.broadcast({ notification: 'newDataProducer', data: dataProducerInfo(dataProducer, this.peerId) });
+		return dataProducer.id;
 	}
 
-	/** As adoptTransport, for a data consumer; mediasoup closes it with its data producer. */
-	adoptDataConsumer(room: PeerRoom, dataConsumer: ms.DataConsumer): void {
+	closeDataProducer(dataProducerId: string): void {
+		this.#media.ownDataProducer(dataProducerId).close();
+	}
+
+	/** As consume, for `owner`'s data producer (piped here first from another worker's router). */
+	async consumeData(owner: Participant, { transportId, dataProducerId }: { transportId: string; dataProducerId: string }): Promise<ResponseData['consumeData']> {
+		const room = this.requireRoom();
+		await room.routerToConsume({ dataProducerId }, owner, this);
+		const transport = this.ownTransportFor(transportId, 'recv', 'consumeData');
+		const dataConsumer = await withClientParameters(transport.consumeData({ dataProducerId }));
 		this.#adopt(room, dataConsumer);
-		this.#dataConsumers.set(dataConsumer.id, dataConsumer);
-		dataConsumer.observer.once('close', () => this.#dataConsumers.delete(dataConsumer.id));
+		this.#media.addDataConsumer(dataConsumer);
+		const { id, sctpStreamParameters, label, protocol } = dataConsumer;
+		return { dataConsumerId: id, dataProducerId, peerId: owner.peerId, sctpStreamParameters, label, protocol };
 	}
 
 	/**
-	 * Another member's producer closed: this peer's consumers of it close now
-	 * (consumerClosed each, unless the whole router went), then producerClosed.
-	 * Done here, at once, so nothing about it arrives later from the worker.
+	 * Another member's producer closed: this participant's consumers of it
+	 * close now (consumerClosed each, unless its whole router went), then
+	 * producerClosed. Done at once, so nothing about it arrives later from the worker.
 	 */
-	#producerGone(producerId: string, ownerId: string, closeConsumers: boolean): void {
+	producerClosed(producerId: string, ownerId: string, closeConsumers: boolean): void {
 		if (closeConsumers) {
-			for (const consumer of [...(this.#consumersByProducer.get(producerId) ?? [])]) this.#consumerClosed(consumer);
+			for (const consumer of this.#media.consumersOf(producerId)) this.#consumerClosed(consumer);
 		}
 		this.notify({ notification: 'producerClosed', data: { producerId, peerId: ownerId } });
 	}
 
+	/** What this participant's consumers of another member's producer want, for that producer's dynacast. */
+	wantsOf(producerId: string, spatialLayers: number): ReturnType<OwnedMedia['wantsOf']> {
+		return this.#media.wantsOf(producerId, spatialLayers);
+	}
+
+	/** Some consumer of this participant's producer changed what it wants: review that producer's dynacast. */
+	layerDemandChanged(producerId: string): void {
+		this.#media.reviewDynacast(producerId);
+	}
+
 	/**
-	 * This peer's consumer changed what it wants (created, paused, resumed,
-	 * new preferred layers, closed): the producer's owner reviews its dynacast.
+	 * This participant's consumer changed what it wants (resumed, paused, new
+	 * preferred layers, closed; a new consumer starts paused and counts from
+	 * its resume): the producer's owner reviews its dynacast.
 	 */
-	noteConsumerDemand(consumer: ms.Consumer): void {
+	#demandChanged(consumer: ms.Consumer): void {
 		for (const member of this.#room?.members.values() ?? []) {
 			if (member.producers.has(consumer.producerId)) member.layerDemandChanged(consumer.producerId);
 		}
 	}
 
-	/** Some consumer of this peer's producer changed what it wants: review that producer's dynacast. */
-	layerDemandChanged(producerId: string): void {
-		this.#dynacasts.get(producerId)?.review();
-	}
-
 	/** Dynacast for a simulcast video producer: the publisher hears producerLayersWanted. */
-	#startDynacast(room: PeerRoom, producer: ms.Producer): void {
+	#dynacastFor(room: ParticipantRoom, producer: ms.Producer): ProducerDynacast | undefined {
 		const spatialLayers = producer.rtpParameters.encodings?.length ?? 1;
-		if (producer.kind !== 'video' || spatialLayers < 2) return;
-		const dynacast = new ProducerDynacast({
+		if (producer.kind !== 'video' || spatialLayers < 2) return undefined;
+		// Nobody consumes it yet: after the hold-off the publisher may keep only its smallest layer.
+		return new ProducerDynacast({
 			spatialLayers,
-			wants: () =>
-				[...room.members.values()].flatMap((member) =>
-					[...(member.#consumersByProducer.get(producer.id) ?? [])]
-						.filter((c) => !c.closed)
-						.map((c) => ({ preferredSpatialLayer: c.preferredLayers?.spatialLayer ?? spatialLayers - 1, paused: c.paused })),
-				),
+			wants: () => [...room.members.values()].flatMap((member) => member.wantsOf(producer.id, spatialLayers)),
 			tell: (maxSpatialLayer) => this.notify({ notification: 'producerLayersWanted', data: { producerId: producer.id, maxSpatialLayer } }),
 		});
-		this.#dynacasts.set(producer.id, dynacast);
-		// Nobody consumes it yet: after the hold-off the publisher may keep only its smallest layer.
-		dynacast.review();
 	}
 
-	/** Layers of every consumer of this peer, for the room details an operator reads. */
 	consumerLayers(): ConsumerLayerState[] {
-		return [...this.#consumers.values()].map((c) => ({
-			consumerId: c.id,
-			producerId: c.producerId,
-			kind: c.kind,
-			type: c.type,
-			paused: c.paused,
-			producerPaused: c.producerPaused,
-			currentLayers: c.currentLayers ? { spatialLayer: c.currentLayers.spatialLayer, temporalLayer: c.currentLayers.temporalLayer ?? null } : null,
-			preferredLayers: c.preferredLayers
-				? { spatialLayer: c.preferredLayers.spatialLayer, temporalLayer: c.preferredLayers.temporalLayer ?? null }
-				: null,
-			priority: c.priority,
-			score: c.score.score,
-		}));
+		return this.#media.consumerLayers();
 	}
 
-	#forgetConsumer(consumer: ms.Consumer): boolean {
-		const ofProducer = this.#consumersByProducer.get(consumer.producerId);
-		ofProducer?.delete(consumer);
-		if (ofProducer?.size === 0) this.#consumersByProducer.delete(consumer.producerId);
-		return this.#consumers.delete(consumer.id);
+	producerInfos(): ProducerInfo[] {
+		return this.#media.producerInfos(this.peerId);
+	}
+
+	dataProducerInfos(): DataProducerInfo[] {
+		return this.#media.dataProducerInfos(this.peerId);
 	}
 
 	#consumerClosed(consumer: ms.Consumer): void {
-		if (!this.#forgetConsumer(consumer)) return;
+		if (!this.#media.forgetConsumer(consumer)) return;
 		if (!consumer.closed) consumer.close();
 		this.notify({ notification: 'consumerClosed', data: { consumerId: consumer.id, producerId: consumer.producerId } });
 	}
 
-	#adopt(room: PeerRoom, made: { closed: boolean; close(): void }): void {
+	/** Made for this participant in `room`: kept only if it is still there and live, else closed (so no port stays bound for one that is gone). */
+	#adopt(room: ParticipantRoom, made: { closed: boolean; close(): void }): void {
 		if (!this.#ended && this.#room === room && !room.closed && !made.closed) return;
 		if (!made.closed) made.close();
 		throw new TureenError('NOT_JOINED', 'the peer left the room (or the connection closed) while this was being set up');
-	}
-
-	ownTransport(transportId: string): ms.WebRtcTransport {
-		const transport = this.#transports.get(transportId);
-		if (!transport) throw new TureenError('NOT_FOUND', `no transport ${transportId} of yours`);
-		return transport;
-	}
-
-	ownProducer(producerId: string): ms.Producer {
-		const producer = this.#producers.get(producerId);
-		if (!producer) throw new TureenError('NOT_FOUND', `no producer ${producerId} of yours`);
-		return producer;
-	}
-
-	ownDataProducer(dataProducerId: string): ms.DataProducer {
-		const dataProducer = this.#dataProducers.get(dataProducerId);
-		if (!dataProducer) throw new TureenError('NOT_FOUND', `no data producer ${dataProducerId} of yours`);
-		return dataProducer;
-	}
-
-	ownConsumer(consumerId: string): ms.Consumer {
-		const consumer = this.#consumers.get(consumerId);
-		if (!consumer) throw new TureenError('NOT_FOUND', `no consumer ${consumerId} of yours`);
-		return consumer;
-	}
-
-	producerInfos(): ProducerInfo[] {
-		return [...this.#producers.values()].map((p) => this.#producerInfo(p));
-	}
-
-	#producerInfo(producer: ms.Producer): ProducerInfo {
-		return { producerId: producer.id, peerId: this.peerId, kind: producer.kind, source: sourceOf(producer), paused: producer.paused };
-	}
-
-	dataProducerInfos(): DataProducerInfo[] {
-		return [...this.#dataProducers.values()].map((d) => this.#dataProducerInfo(d));
-	}
-
-	#dataProducerInfo(dataProducer: ms.DataProducer): DataProducerInfo {
-		return { dataProducerId: dataProducer.id, peerId: this.peerId, label: dataProducer.label, protocol: dataProducer.protocol };
-	}
-
-	#armExpiry(expiresAt: number): void {
-		clearTimeout(this.#expiryTimer);
-		const delay = expiresAt - Date.now();
-		this.#expiryTimer = setTimeout(
-			() => {
-				if (Date.now() >= expiresAt) this.endSession('token-expired');
-				else this.#armExpiry(expiresAt);
-			},
-			Math.max(0, Math.min(delay, MAX_TIMER_MS)),
-		);
-		this.#expiryTimer.unref();
-	}
-
-	#closeMedia(): void {
-		// Closing a transport closes its producers and consumers too; the
-		// producers' 'close' handlers tell the other peers.
-		for (const transport of [...this.#transports.values()]) transport.close();
-		this.#forgetMedia();
-	}
-
-	#forgetMedia(): void {
-		for (const dynacast of this.#dynacasts.values()) dynacast.close();
-		this.#dynacasts.clear();
-		this.#transports.clear();
-		this.#producers.clear();
-		this.#consumers.clear();
-		this.#consumersByProducer.clear();
-		this.#dataProducers.clear();
-		this.#dataConsumers.clear();
-		this.#dataGuard?.stop();
 	}
 }
