@@ -266,6 +266,28 @@ describe('signalling handlers (fake workers)', () => {
 			assert.deepEqual(state.producers.map((p) => [p.kind, p.source]), [['audio', 'microphone'], ['video', 'screen']]);
 		});
 
+		it('produce: a top-level source wins, appData.source alone counts, and the two differing is BAD_REQUEST', async () => {
+			const s = setup({ producersPerPeer: 8 });
+			const a = await joined(s);
+			const b = await joined(s);
+			const { transportId } = await a.call('createWebRtcTransport', { direction: 'send' });
+			const produce = (extra: object) => a.call('produce', { transportId, kind: 'video', rtpParameters: {}, ...extra });
+			await produce({ appData: { source: 'screen' } });
+			await produce({ source: 'screen', appData: { source: 'screen', label: 'slides' } });
+			await produce({ source: 'camera', appData: { label: 'face' } });
+			await assert.rejects(produce({ source: 'camera', appData: { source: 'screen' } }), (error: Error & { code?: string }) => {
+				assert.equal(error.code, 'BAD_REQUEST');
+				assert.match(error.message, /source "camera" and appData.source "screen" differ/);
+				return true;
+			});
+			await assert.rejects(produce({ appData: { source: 'webcam' } }), { code: 'BAD_REQUEST', message: /appData.source must be one of camera, microphone, screen/ });
+			await assert.rejects(produce({ appData: { source: 'microphone' } }), { code: 'BAD_REQUEST', message: /source "microphone" cannot be video/ });
+			const announced = b.heard.filter((m) => m.notification === 'newProducer').map((m) => m.notification === 'newProducer' && m.data.source);
+			assert.deepEqual(announced, ['screen', 'screen', 'camera']);
+			const appData = [...a.peer.producers.values()].map((p) => p.appData);
+			assert.deepEqual(appData[1], { source: 'screen', label: 'slides', peerId: a.peer.peerId }, 'the client\'s appData travels with the source');
+		});
+
 		it('every audio producer is observed; the active speaker reaches everyone, and newcomers at join', async () => {
 			const s = setup();
 			const a = await publisher(s);
