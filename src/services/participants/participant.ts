@@ -345,7 +345,9 @@ export class Participant implements RoomMember {
 		// Their data consumers of it close with it (mediasoup does that).
 		this.#media.addDataProducer(dataProducer, () => {
 			if (room.closed) return;
-			this.broadcast({ notification: 'dataProducerClosed', data: { dataProducerId: dataProducer.id, peerId: this.peerId } });
+			for (const other of room.members.values()) {
+				if (other !== this) other.notify({ notification: 'dataProducerClosed', data: { dataProducerId: dataProducer.id, peerId: this.peerId } });
+			}
 		});
 		this.broadcast({ notification: 'newDataProducer', data: dataProducerInfo(dataProducer, this.peerId) });
 		return dataProducer.id;
