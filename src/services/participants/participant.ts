@@ -11,6 +11,7 @@ import type { RoomSeat } from '../rooms/roomSeat.ts';
 import { DataRateGuard } from './dataRateGuard.ts';
 import type { DataRateLimits } from './dataRatePolicy.ts';
 import { ProducerDynacast } from './dynacast.ts';
+import type { ConsumerWant } from './dynacastPolicy.ts';
 import { createTransportOn, withClientParameters, type ProduceRequest, type TransportHost, type TransportSettings } from './mediaCalls.ts';
 import type { ParticipantLink, ParticipantSession, SessionEndReason } from './participantLink.ts';
 import { dataProducerInfo, OwnedMedia, producerInfo, relayConsumerEvents } from './ownedMedia.ts';
@@ -382,7 +383,7 @@ export class Participant implements RoomMember {
 	}
 
 	/** What this participant's consumers of another member's producer want, for that producer's dynacast. */
-	wantsOf(producerId: string, spatialLayers: number): ReturnType<OwnedMedia['wantsOf']> {
+	wantsOf(producerId: string, spatialLayers: number): ConsumerWant[] {
 		return this.#media.wantsOf(producerId, spatialLayers);
 	}
 
