@@ -8,7 +8,7 @@
 //   thumbnails nine 320x180 tiles (a filmstrip, or a grid in a small window).
 // The layer each view asks for comes from the client library's own choice
 // (client/layerChoice.ts), and the publishers stop the layers nobody wants
-// as the dynacast policy says (src/services/rooms/dynacastPolicy.ts).
+// as the dynacast policy says (src/services/participants/dynacastPolicy.ts).
 // Each publisher's layers are three single-encoding producers, and the
 // subscriber consumes the one its view needs: the worker forwards exactly the
 // packets a simulcast consumer at that layer forwards. (A replay cannot drive
@@ -27,7 +27,7 @@ import type { types as ms } from 'mediasoup';
 
 import { chooseLayer, type StreamView } from '../client/layerChoice.ts';
 import { LAYER_SCALES, SIMULCAST_ENCODINGS } from '../client/simulcast.ts';
-import { decideDynacast, initialDynacastState } from '../src/services/rooms/dynacastPolicy.ts';
+import { decideDynacast, initialDynacastState } from '../src/services/participants/dynacastPolicy.ts';
 import { bindLoopbackUdp, isRtp } from './loopbackUdp.ts';
 import { defaultWorkerBin, describeMachine, describeWorkerBinary, workerBinaryLine } from './machineInfo.ts';
 import { processCpuMs } from './procStats.ts';

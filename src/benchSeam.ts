@@ -41,20 +41,9 @@ export type BenchSeam = {
 export function openBenchSeam(tureen: Tureen): BenchSeam {
 	return {
 		async createPlainTransport({ roomId, peerId, direction, options, connect }) {
-			const room = tureen.rooms.getRoom(roomId);
-			const peer = room?.members.get(peerId);
-			const placed = peer?.router;
-			if (!room || !peer || !placed?.router || placed.closed) throw new TureenError('NOT_FOUND', `no participant ${peerId} on a router of room "${roomId}"`);
-			const transport = await placed.router.createPlainTransport({ ...options, appData: { peerId, direction } });
-			try {
-				if (connect) await transport.connect(connect);
-				// A participant keeps WebRtcTransports; on this one the bench asks only
-				// produce and consume, which a PlainTransport answers the same way.
-				peer.adoptTransport(room, transport as unknown as ms.WebRtcTransport);
-			} catch (error) {
-				if (!transport.closed) transport.close();
-				throw error;
-			}
+			const peer = tureen.rooms.getRoom(roomId)?.members.get(peerId);
+			if (!peer) throw new TureenError('NOT_FOUND', `no participant ${peerId} in room "${roomId}"`);
+			const transport = await peer.createPlainTransport(direction, options, connect);
 			return { transportId: transport.id, ip: transport.tuple.localAddress, port: transport.tuple.localPort };
 		},
 	};

@@ -19,10 +19,11 @@ import { ConnectionCounter } from './limits/connectionCounter.ts';
 import { ClientMistakeLog } from './limits/logThrottle.ts';
 import { registerObservability, type TureenMetrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
-import { RoomRegistry, type Room } from './services/room.ts';
+import { RoomRegistry } from './services/room.ts';
+import type { Room } from './services/rooms/room.ts';
+import type { Participant } from './services/participants/participant.ts';
 import { firewallRules, portPlan } from './services/workers/portPlan.ts';
 import { CLOSE_CODES, registerSignalling, type SignallingHub } from './signalling/index.ts';
-import type { Peer } from './signalling/peer.ts';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -36,7 +37,7 @@ type Parts = {
 	config: Config;
 	logger: Logger;
 	pool: WorkerPool;
-	rooms: RoomRegistry<Peer>;
+	rooms: RoomRegistry<Participant>;
 	app: FastifyInstance;
 	metrics: TureenMetrics;
 	signalling: SignallingHub;
@@ -51,7 +52,7 @@ export class Tureen {
 	readonly config: Config;
 	readonly logger: Logger;
 	readonly pool: WorkerPool;
-	readonly rooms: RoomRegistry<Peer>;
+	readonly rooms: RoomRegistry<Participant>;
 	readonly app: FastifyInstance;
 	readonly metrics: TureenMetrics;
 	/** The open signalling connections. */
@@ -81,7 +82,7 @@ export class Tureen {
 		const lifecycle: Lifecycle = { draining: false, closed: false };
 		const isDraining = () => lifecycle.draining;
 		const drainTimers = new Map<number, NodeJS.Timeout>();
-		const pool = await initMediasoup({ ...config, logger });
+		const pool = await initMediasoup({ ...config, logger, roomLoad: () => rooms.loadByWorker() });
 		// The coordinator reads the rooms only from its heartbeat, after they exist.
 		const cluster: ClusterCoordinator | undefined = config.cluster
 			? createCoordinator(config.cluster, config, logger, {
@@ -89,7 +90,7 @@ export class Tureen {
 					hostedRoomIds: () => rooms.rooms.map((room) => room.roomId),
 				})
 			: undefined;
-		const rooms: RoomRegistry<Peer> = new RoomRegistry<Peer>({
+		const rooms: RoomRegistry<Participant> = new RoomRegistry<Participant>({
 			pool,
 			logger,
 			roomIdleTimeoutMs: config.roomIdleTimeoutMs,
@@ -245,7 +246,7 @@ function createCoordinator(cluster: ClusterConfig, config: Config, logger: Logge
 }
 
 /** This node's figures for its heartbeat: workers, rooms, peers, consumers and the mean CPU of its live workers. */
-function nodeLoad(workers: readonly { alive: boolean; cpuUsageAverage: number }[], rooms: readonly Room<Peer>[]): NodeLoad {
+function nodeLoad(workers: readonly { alive: boolean; cpuUsageAverage: number }[], rooms: readonly Room<Participant>[]): NodeLoad {
 	const live = workers.filter((w) => w.alive);
 	let peers = 0;
 	let consumers = 0;
@@ -289,7 +290,7 @@ function guardAdminRoutes(app: FastifyInstance, config: Config, logger: Logger):
 
 type DrainDeps = {
 	pool: WorkerPool;
-	rooms: RoomRegistry<Peer>;
+	rooms: RoomRegistry<Participant>;
 	logger: Logger;
 	drainTimeoutMs: number;
 	timers: Map<number, NodeJS.Timeout>;

@@ -17,7 +17,7 @@ import {
 	type Workers,
 	type WorkerStats,
 } from '../protocol/stats.ts';
-import type { Room } from '../services/room.ts';
+import type { Room } from '../services/rooms/room.ts';
 import { createRoomBodySchema, errorSchema, jsonSchema, roomIdParamsSchema, workerIdParamsSchema } from './schemas.ts';
 
 /** Which versions run; /stats reports them. */

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 import type { WorkerLoad } from '../services/mediasoup.ts';
-import type { RoomMember } from '../services/room.ts';
+import type { RoomMember } from '../services/rooms/room.ts';
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
 import { countForwardedLayers, FORWARDED_LAYER_LABELS } from './layers.ts';
 import type { MediaCounter, MediaCounts } from './mediaCounts.ts';

@@ -12,12 +12,6 @@ import { chooseWorker, type WorkerSnapshot } from './workers/placement.ts';
 import { portRangeFor } from './workers/portPlan.ts';
 import { DEFAULT_RESPAWN_POLICY, decideRespawn, recentDeaths, type RespawnPolicy } from './workers/respawnPolicy.ts';
 
-/** What the pool needs to know about rooms; the room registry provides it. */
-export interface RoomIndex {
-	/** Room ids and peer count per workerId, in one pass over the rooms. */
-	loadByWorker(): Map<number, WorkerLoad>;
-}
-
 /** What the rooms put on one worker: rooms with a router there, their peers there, and the pipes between routers. */
 export type WorkerLoad = { roomIds: string[]; peers: number; pipeTransports: number; pipedProducers: number };
 const NO_LOAD: WorkerLoad = { roomIds: [], peers: 0, pipeTransports: 0, pipedProducers: 0 };
@@ -42,9 +36,15 @@ export type WorkerPoolOptions = Pick<
 > & {
 	logger: Logger;
 	respawnPolicy?: RespawnPolicy;
+	/**
+	 * What the rooms put on each worker now, in one pass over them (the room
+	 * registry's loadByWorker): the pool reads it for placement and stats and
+	 * keeps no room state of its own. Without it every worker counts as empty.
+	 */
+	roomLoad?: () => ReadonlyMap<number, WorkerLoad>;
 };
 
-const NO_ROOMS: RoomIndex = { loadByWorker: () => new Map() };
+const NO_ROOMS = (): ReadonlyMap<number, WorkerLoad> => new Map();
 
 /**
  * The mediasoup worker pool: one slot per worker with a fixed id and port
@@ -55,13 +55,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	readonly #workers: ManagedWorker[];
 	readonly #deaths = new Map<number, number[]>();
 	readonly #respawnTimers = new Set<NodeJS.Timeout>();
-	#rooms: RoomIndex = NO_ROOMS;
+	readonly #roomLoad: () => ReadonlyMap<number, WorkerLoad>;
 	#closed = false;
 
 	private constructor(options: WorkerPoolOptions, workers: ManagedWorker[]) {
 		super();
 		this.#options = options;
 		this.#workers = workers;
+		this.#roomLoad = options.roomLoad ?? NO_ROOMS;
 		for (const worker of workers) {
 			worker.on('died', (reason) => this.#handleWorkerDied(worker, reason));
 			worker.on('sampleFailed', (error) =>
@@ -87,11 +88,6 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		return new WorkerPool(options, workers);
 	}
 
-	/** Lets the pool count rooms and peers per worker; the room map stays the source of truth. */
-	attachRoomIndex(rooms: RoomIndex): void {
-		this.#rooms = rooms;
-	}
-
 	get workers(): readonly ManagedWorker[] {
 		return this.#workers;
 	}
@@ -112,7 +108,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	}
 
 	snapshots(): WorkerSnapshot[] {
-		const load = this.#rooms.loadByWorker();
+		const load = this.#roomLoad();
 		return this.#workers.map((w) => ({
 			workerId: w.workerId,
 			alive: w.alive,
@@ -125,15 +121,20 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	}
 
 	/**
-	 * The worker a new room should go to (see placement.ts), marked used now so
-	 * the next call spreads. Throws NO_WORKER_AVAILABLE when none may take it.
+	 * The worker a new room should go to (see placement.ts); choosing changes
+	 * nothing: whoever puts a room there calls markWorkerUsed so the next
+	 * choice spreads. Throws NO_WORKER_AVAILABLE when none may take it.
 	 */
 	getLeastLoadedWorker(): ManagedWorker {
 		const chosen = chooseWorker(this.snapshots(), { cpuSimilarThreshold: this.#options.cpuSimilarThreshold });
 		const worker = chosen === undefined ? undefined : this.#workers[chosen];
 		if (!worker) throw new TureenError('NO_WORKER_AVAILABLE', 'no live, non-draining mediasoup worker');
-		worker.lastUsedAt = Date.now();
 		return worker;
+	}
+
+	/** A room (or a room's new router) was put on the worker now: placement's tie-break sends the next one elsewhere. */
+	markWorkerUsed(workerId: number): void {
+		this.#workers[workerId]?.markUsed(Date.now());
 	}
 
 	/**
@@ -146,12 +147,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		const placed = placePeer(this.snapshots(), routers, { cpuSimilarThreshold, roomSpreadCpu, roomSpreadMinPeers, maxPeersPerRouter: roomMaxPeersPerRouter });
 		const worker = placed && this.#workers[placed.workerId];
 		if (!placed || !worker) throw new TureenError('NO_WORKER_AVAILABLE', 'no live, non-draining mediasoup worker can take this peer');
-		if (placed.kind === 'new') worker.lastUsedAt = Date.now();
+		if (placed.kind === 'new') worker.markUsed(Date.now());
 		return { kind: placed.kind, workerId: worker.workerId, worker: worker.worker };
 	}
 
 	getWorkerStats(): WorkerStats[] {
-		const load = this.#rooms.loadByWorker();
+		const load = this.#roomLoad();
 		return this.#workers.map((w) => ({
 			workerId: w.workerId,
 			pid: w.pid ?? null,
@@ -174,14 +175,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
 	/** Room ids per workerId (as string keys, for JSON); a room spanning workers is listed under each. */
 	getRoomDistribution(): RoomDistribution {
-		const load = this.#rooms.loadByWorker();
+		const load = this.#roomLoad();
 		return Object.fromEntries(this.#workers.map((w) => [String(w.workerId), (load.get(w.workerId) ?? NO_LOAD).roomIds]));
 	}
 
 	setDraining(workerId: number, draining: boolean): ManagedWorker {
 		const worker = this.#workers[workerId];
 		if (!worker) throw new TureenError('NOT_FOUND', `no worker ${workerId}`);
-		worker.draining = draining;
+		worker.setDraining(draining);
 		return worker;
 	}
 
@@ -221,7 +222,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			worker.close();
 			return;
 		}
-		worker.restarts += 1;
+		worker.countRestart();
 		this.#options.logger.info({ workerId: worker.workerId, pid: worker.pid }, 'mediasoup worker respawned');
 		this.emit('workerRespawned', worker.workerId);
 	}

@@ -14,8 +14,10 @@ import {
 	type NotificationName,
 	type ServerMessage,
 } from '../protocol/messages.ts';
-import { handlers, type HandlerDeps } from './handlers.ts';
-import { Peer, type SessionEndReason } from './peer.ts';
+import { Participant } from '../services/participants/participant.ts';
+import type { SessionEndReason } from '../services/participants/participantLink.ts';
+import { handlers } from './handlers.ts';
+import type { HandlerDeps } from './handlerTypes.ts';
 import { TokenBucket } from './rateLimit.ts';
 
 // Every frame (valid or not) and joins each get their own budget: a client
@@ -87,7 +89,7 @@ export class SignallingConnection {
 	readonly #deps: ConnectionDeps;
 	readonly #socket: WebSocket;
 	readonly #ip: string;
-	readonly peer: Peer;
+	readonly peer: Participant;
 	readonly #requests = new TokenBucket(REQUESTS_BURST, REQUESTS_PER_SECOND);
 	readonly #joins = new TokenBucket(JOINS_BURST, JOINS_PER_SECOND);
 	#queue: Promise<void> = Promise.resolve();
@@ -96,16 +98,18 @@ export class SignallingConnection {
 	#joinTimer: NodeJS.Timeout | undefined;
 	#slowTimer: NodeJS.Timeout | undefined;
 	/** Notifications not sent because the client was not reading. */
-	droppedNotifications = 0;
+	#droppedNotifications = 0;
+	/** While a join runs, notifications wait here: the client hears of the room only after the join answer. */
+	#heldForJoin: NotificationMessage[] | undefined;
 
 	constructor(deps: ConnectionDeps, socket: WebSocket, ip: string) {
 		this.#deps = deps;
 		this.#socket = socket;
 		this.#ip = ip;
 		const { dataMessagesPerSecond, dataBytesPerSecond } = deps.limits;
-		this.peer = new Peer(
+		this.peer = new Participant(
 			{
-				notify: (message) => this.#send(message, ESSENTIAL_NOTIFICATIONS.has(message.notification)),
+				notify: (message) => this.#deliver(message),
 				end: (reason) => this.#endSession(reason),
 			},
 			{ messagesPerSecond: dataMessagesPerSecond, bytesPerSecond: dataBytesPerSecond },
@@ -119,6 +123,10 @@ export class SignallingConnection {
 		return this.#closed;
 	}
 
+	get droppedNotifications(): number {
+		return this.#droppedNotifications;
+	}
+
 	/** Settles once every request received so far has finished (or been skipped). */
 	whenIdle(): Promise<void> {
 		return this.#queue;
@@ -127,6 +135,11 @@ export class SignallingConnection {
 	/** Sends a notification to this socket's peer (the same path room events take). */
 	notify(message: NotificationMessage): void {
 		this.peer.notify(message);
+	}
+
+	#deliver(message: NotificationMessage): void {
+		if (this.#heldForJoin) this.#heldForJoin.push(message);
+		else this.#send(message, ESSENTIAL_NOTIFICATIONS.has(message.notification));
 	}
 
 	#send(message: ServerMessage, essential: boolean): void {
@@ -138,7 +151,7 @@ export class SignallingConnection {
 			if (buffered > HARD_BUFFER_FACTOR * wsMaxBufferedBytes) return this.#cutSlowReader(buffered);
 			this.#watchSlowReader();
 			if (!essential) {
-				this.droppedNotifications += 1;
+				this.#droppedNotifications += 1;
 				return;
 			}
 		}
@@ -216,6 +229,7 @@ export class SignallingConnection {
 	async #run<M extends Method>(id: number, method: M, rawData: unknown): Promise<void> {
 		// Queued before the socket closed: nobody is left to answer, and running it would make a ghost.
 		if (this.#closed) return;
+		if (method === 'join') this.#heldForJoin = [];
 		try {
 			const parsed = parseRequestData(method, rawData);
 			if (!parsed.success) {
@@ -227,8 +241,16 @@ export class SignallingConnection {
 		} catch (error) {
 			this.#reply(id, error, method);
 		} finally {
+			this.#releaseHeld();
 			this.#armJoinTimer();
 		}
+	}
+
+	/** The join was answered: what the room said meanwhile (the current speaker, say) follows, in order. */
+	#releaseHeld(): void {
+		const held = this.#heldForJoin;
+		this.#heldForJoin = undefined;
+		for (const message of held ?? []) this.#deliver(message);
 	}
 
 	/** Every error reply, also for frames refused before dispatch, is counted ("unknown" when no method was read). */

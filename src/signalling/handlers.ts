@@ -1,90 +1,67 @@
+// The signalling requests: each validates what the client sent (joined,
+// caps, ownership, shape of the source) and asks the participant or the room;
+// the participant creates and owns every mediasoup object.
 import type { types as ms } from 'mediasoup';
 
 import type { VerifiedJoin } from '../auth/joinToken.ts';
-import type { Config, Limits } from '../config.ts';
 import { limitReached, TureenError } from '../errors.ts';
-import { defaultSource, type MediaSource, type Method, type NodeInfo, type ParsedRequestData, type ResponseData, type RoomState } from '../protocol/messages.ts';
+import { defaultSource, MEDIA_SOURCES, type MediaSource, type RoomState } from '../protocol/messages.ts';
+import type { Participant, ParticipantRoom } from '../services/participants/participant.ts';
 import { unconsumableReason } from '../services/rooms/codecMatch.ts';
-import type { ManagedWorker } from '../services/workers/managedWorker.ts';
+import { EMPTY, type HandlerDeps, type Handlers } from './handlerTypes.ts';
 import { layerHandlers } from './layerHandlers.ts';
-import type { Peer, PeerRoom } from './peer.ts';
 
-/** The worker slot hosting a room, as transports need it: its port range and port accounting. */
-export type TransportHost = Pick<ManagedWorker, 'workerId' | 'alive' | 'webRtcListenInfos' | 'trackTransport' | 'notePortsExhausted'>;
-
-/** What the request handlers need from the rest of the server, and nothing more. */
-export type HandlerDeps = {
-	rooms: { getOrCreateRoom(roomId: string, creator?: string): Promise<{ room: PeerRoom }> };
-	/** The slot currently hosting workerId, if any. */
-	transportHost(workerId: number): TransportHost | undefined;
-	/** The join's identity from its token when JOIN_SECRET is set; undefined when open. Throws UNAUTHORIZED/FORBIDDEN. */
-	authorizeJoin(roomId: string, token: string | undefined): Promise<VerifiedJoin | undefined>;
-	settings: Pick<Config, 'maxPeersPerRoom' | 'webrtcListenIp' | 'announcedIp'> & {
-		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer' | 'dataProducersPerPeer' | 'dataMessageBytes'>;
-	};
-	/** On a cluster node: this node and the others, told to each peer that joins. Unset on a single server. */
-	node?: () => NodeInfo;
-};
-
-/** `ip`: the connection's remote address, for per-address limits. */
-export type HandlerContext = { deps: HandlerDeps; peer: Peer; ip: string };
-type Handler<M extends Method> = (ctx: HandlerContext, data: ParsedRequestData<M>) => Promise<ResponseData[M]>;
-export type Handlers = { [M in Method]: Handler<M> };
-
-const EMPTY = {} as Record<string, never>;
-
-/** The member of `room` whose map (producers or data producers) holds `id`, and the item. */
-function findOwned<T>(room: PeerRoom, id: string, mapOf: (member: Peer) => ReadonlyMap<string, T>): { item: T; owner: Peer } | undefined {
+/** The member of `room` whose map (producers or data producers) holds `id`. */
+function ownerOf(room: ParticipantRoom, id: string, mapOf: (member: Participant) => ReadonlyMap<string, unknown>): Participant | undefined {
 	for (const member of room.members.values()) {
-		const item = mapOf(member).get(id);
-		if (item) return { item, owner: member };
+		if (mapOf(member).has(id)) return member;
 	}
 	return undefined;
 }
 
-/** The transport of `peer` with this id, made for `direction`. */
-function ownTransportFor(peer: Peer, transportId: string, direction: 'send' | 'recv', method: Method): ms.WebRtcTransport {
-	const transport = peer.ownTransport(transportId);
-	if (transport.appData.direction !== direction) {
-		throw new TureenError('BAD_REQUEST', `${method} needs a transport created with direction "${direction}"`);
-	}
-	return transport;
-}
-
-/** What produce and produceData check: joined, under the peer's cap for what it makes, one of its send transports. */
-function produceTarget(
-	peer: Peer,
-	request: { transportId: string; method: 'produce' | 'produceData' },
-	cap: { limit: 'producersPerPeer' | 'dataProducersPerPeer'; max: number; held: number },
-): { room: PeerRoom; transport: ms.WebRtcTransport } {
-	const room = peer.requireRoom();
-	if (cap.held >= cap.max) throw limitReached(cap.limit, cap.max, `this peer has its maximum of ${request.method === 'produce' ? 'producers' : 'data producers'}`);
-	return { room, transport: ownTransportFor(peer, request.transportId, 'send', request.method) };
+/** What produce and produceData check before the participant makes anything: joined, and under its cap. */
+function checkProduceCap(peer: Participant, method: 'produce' | 'produceData', cap: { limit: 'producersPerPeer' | 'dataProducersPerPeer'; max: number; held: number }): void {
+	peer.requireRoom();
+	if (cap.held >= cap.max) throw limitReached(cap.limit, cap.max, `this peer has its maximum of ${method === 'produce' ? 'producers' : 'data producers'}`);
 }
 
 /**
- * What consume and consumeData check before making anything: joined, under
- * the consumer cap (media and data consumers count together), one of the
- * peer's receive transports, and another member's producer or data producer.
+ * What consume and consumeData check before the participant makes anything:
+ * joined, under the consumer cap (media and data consumers count together),
+ * one of the peer's receive transports, and another member's producer or data
+ * producer, whose owner is returned.
  */
-function consumeTarget<T>(
+function consumeOwner(
 	deps: HandlerDeps,
-	peer: Peer,
+	peer: Participant,
 	request: { transportId: string; id: string; method: 'consume' | 'consumeData'; what: string },
-	mapOf: (member: Peer) => ReadonlyMap<string, T>,
-): { room: PeerRoom; transport: ms.WebRtcTransport; owner: Peer } {
+	mapOf: (member: Participant) => ReadonlyMap<string, unknown>,
+): Participant {
 	const room = peer.requireRoom();
 	const max = deps.settings.limits.consumersPerPeer;
 	if (peer.consumers.size + peer.dataConsumers.size >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
-	const transport = ownTransportFor(peer, request.transportId, 'recv', request.method);
-	const found = findOwned(room, request.id, mapOf);
-	if (!found) throw new TureenError('NOT_FOUND', `no ${request.what} ${request.id} in this room`);
-	if (found.owner === peer) throw new TureenError('BAD_REQUEST', `a peer does not consume its own ${request.what}`);
-	return { room, transport, owner: found.owner };
+	peer.ownTransportFor(request.transportId, 'recv', request.method);
+	const owner = ownerOf(room, request.id, mapOf);
+	if (!owner) throw new TureenError('NOT_FOUND', `no ${request.what} ${request.id} in this room`);
+	if (owner === peer) throw new TureenError('BAD_REQUEST', `a peer does not consume its own ${request.what}`);
+	return owner;
 }
 
-/** A source must fit the kind: a microphone is audio, a camera video; a screen may carry either. */
-function checkSource(kind: 'audio' | 'video', source: MediaSource | undefined): MediaSource {
+/**
+ * The producer's source: a top-level `source` wins; an `appData.source` alone
+ * is used when it names a source; both, and different, is a mistake. A source
+ * must fit the kind: a microphone is audio, a camera video; a screen may carry either.
+ */
+function resolveSource(kind: 'audio' | 'video', source: MediaSource | undefined, appData: Record<string, unknown> | undefined): MediaSource {
+	const given = appData?.source;
+	if (given !== undefined) {
+		const named = MEDIA_SOURCES.find((s) => s === given);
+		if (!named) throw new TureenError('BAD_REQUEST', `produce: appData.source must be one of ${MEDIA_SOURCES.join(', ')} (or leave it out)`);
+		if (source !== undefined && source !== named) {
+			throw new TureenError('BAD_REQUEST', `produce: source "${source}" and appData.source "${named}" differ; send one of them`);
+		}
+		source ??= named;
+	}
 	if (source === undefined) return defaultSource(kind);
 	if ((source === 'microphone' && kind !== 'audio') || (source === 'camera' && kind !== 'video')) {
 		throw new TureenError('BAD_REQUEST', `produce: source "${source}" cannot be ${kind}`);
@@ -93,7 +70,7 @@ function checkSource(kind: 'audio' | 'video', source: MediaSource | undefined): 
 }
 
 /** The room as `peer` sees it: everyone else, their producers and their data producers. */
-function roomState(room: PeerRoom, peer: Peer): RoomState {
+function roomState(room: ParticipantRoom, peer: Participant): RoomState {
 	const others = [...room.members.values()].filter((m) => m !== peer);
 	return {
 		roomId: room.roomId,
@@ -108,7 +85,7 @@ function roomState(room: PeerRoom, peer: Peer): RoomState {
  * ROOM_FULL unless the peer fits; returns the member a join with the same
  * token subject replaces (one live session per identity), which does not count.
  */
-function checkRoomFull(deps: HandlerDeps, room: PeerRoom, claims: VerifiedJoin | undefined): Peer | undefined {
+function checkRoomFull(deps: HandlerDeps, room: ParticipantRoom, claims: VerifiedJoin | undefined): Participant | undefined {
 	const previous = claims ? room.members.get(claims.peer) : undefined;
 	const { maxPeersPerRoom } = deps.settings;
 	if (room.members.size - (previous ? 1 : 0) >= maxPeersPerRoom) {
@@ -117,24 +94,8 @@ function checkRoomFull(deps: HandlerDeps, room: PeerRoom, claims: VerifiedJoin |
 	return previous;
 }
 
-/** mediasoup's worker says this when every port of the transport's range is bound. */
-const NO_PORTS = /no more available ports/i;
-
-/**
- * mediasoup's worker refuses some client-supplied parameters with a plain
- * Error ("ssrc already exists in RTP listener", "MID already exists in RTP
- * listener", "connect() already called"): the client's mistake, so
- * MEDIA_ERROR, not INTERNAL. mediasoup's typed errors pass through to
- * asTureenError.
- */
-async function withClientParameters<T>(operation: Promise<T>): Promise<T> {
-	try {
-		return await operation;
-	} catch (error) {
-		if (error instanceof Error && error.constructor === Error) throw new TureenError('MEDIA_ERROR', error.message);
-		throw error;
-	}
-}
+const producers = (m: Participant) => m.producers;
+const dataProducers = (m: Participant) => m.dataProducers;
 
 export const handlers: Handlers = {
 	async getRouterRtpCapabilities({ deps, peer, ip }, { roomId, token }) {
@@ -160,9 +121,12 @@ export const handlers: Handlers = {
 			if (why) throw new TureenError('BAD_REQUEST', `join: ${why}`);
 			const previous = checkRoomFull(deps, room, claims);
 			previous?.endSession('replaced');
-			peer.displayName = claims?.displayName ?? displayName;
-			peer.rtpCapabilities = rtpCapabilities as ms.RtpCapabilities;
-			peer.enter(room, { seat, ...(claims ? { session: { identity: claims.peer, expiresAt: claims.expiresAt } } : {}) });
+			peer.enter(room, {
+				seat,
+				displayName: claims?.displayName ?? displayName,
+				rtpCapabilities: rtpCapabilities as ms.RtpCapabilities,
+				...(claims ? { session: { identity: claims.peer, expiresAt: claims.expiresAt } } : {}),
+			});
 		} finally {
 			seat.release();
 		}
@@ -175,159 +139,72 @@ export const handlers: Handlers = {
 	},
 
 	async createWebRtcTransport({ deps, peer }, { direction }) {
-		const room = peer.requireRoom();
+		peer.requireRoom();
 		const { limits, webrtcListenIp, announcedIp } = deps.settings;
 		if (peer.transports.size >= limits.transportsPerPeer) {
 			throw limitReached('transportsPerPeer', limits.transportsPerPeer, 'this peer has its maximum of transports');
 		}
-		const placed = peer.router;
-		const host = placed && deps.transportHost(placed.workerId);
-		if (!placed?.router || placed.closed || !host?.alive) {
-			throw new TureenError('NO_WORKER_AVAILABLE', 'your router is moving to another worker; retry after roomMoved');
-		}
-		let transport: ms.WebRtcTransport;
-		try {
-			transport = await placed.router.createWebRtcTransport({
-				listenInfos: host.webRtcListenInfos(webrtcListenIp, announcedIp),
-				enableUdp: true,
-				enableTcp: true,
-				preferUdp: true,
-				initialAvailableOutgoingBitrate: 1_000_000,
-				// Data channels: the answer's sctpParameters carry the message limit to the client.
-				enableSctp: true,
-				maxReceiveMessageSize: limits.dataMessageBytes,
-				maxSendMessageSize: limits.dataMessageBytes,
-				appData: { peerId: peer.peerId, direction },
-			});
-		} catch (error) {
-			if (!(error instanceof Error && NO_PORTS.test(error.message))) throw error;
-			host.notePortsExhausted();
-			throw new TureenError('NO_PORTS_AVAILABLE', `worker ${host.workerId} has no free RTC port; retry later`);
-		}
-		host.trackTransport(transport);
-		peer.adoptTransport(room, transport);
-		return {
-			transportId: transport.id,
-			iceParameters: transport.iceParameters,
-			iceCandidates: transport.iceCandidates,
-			dtlsParameters: transport.dtlsParameters,
-			sctpParameters: transport.sctpParameters,
-		};
+		const settings = { listenIp: webrtcListenIp, announcedIp, dataMessageBytes: limits.dataMessageBytes };
+		return peer.createWebRtcTransport(direction, (workerId) => deps.transportHost(workerId), settings);
 	},
 
 	async connectWebRtcTransport({ peer }, { transportId, dtlsParameters }) {
-		await withClientParameters(peer.ownTransport(transportId).connect({ dtlsParameters: dtlsParameters as ms.DtlsParameters }));
+		await peer.connectTransport(transportId, dtlsParameters as ms.DtlsParameters);
 		return EMPTY;
 	},
 
 	async restartIce({ peer }, { transportId }) {
-		return { iceParameters: await peer.ownTransport(transportId).restartIce() };
+		return { iceParameters: await peer.restartIce(transportId) };
 	},
 
 	async produce({ deps, peer }, { transportId, kind, rtpParameters, source, appData }) {
-		const max = deps.settings.limits.producersPerPeer;
-		const { room, transport } = produceTarget(peer, { transportId, method: 'produce' }, { limit: 'producersPerPeer', max, held: peer.producers.size });
-		const producer = await withClientParameters(
-			transport.produce({
-				kind,
-				rtpParameters: rtpParameters as ms.RtpParameters,
-				appData: { ...appData, source: checkSource(kind, source), peerId: peer.peerId },
-			}),
-		);
-		peer.adoptProducer(room, producer);
-		// Every audio producer feeds the room's active speaker and audio levels; one that cannot is not kept.
-		await room.observeAudio(producer, peer).catch((error: unknown) => {
-			producer.close();
-			throw error;
-		});
-		return { producerId: producer.id };
+		checkProduceCap(peer, 'produce', { limit: 'producersPerPeer', max: deps.settings.limits.producersPerPeer, held: peer.producers.size });
+		peer.ownTransportFor(transportId, 'send', 'produce');
+		const resolved = resolveSource(kind, source, appData);
+		const producerId = await peer.produce({ transportId, kind, rtpParameters: rtpParameters as ms.RtpParameters, source: resolved, ...(appData ? { appData } : {}) });
+		return { producerId };
 	},
 
 	async closeProducer({ peer }, { producerId }) {
-		peer.ownProducer(producerId).close();
+		peer.closeProducer(producerId);
 		return EMPTY;
 	},
 
 	async pauseProducer({ peer }, { producerId }) {
-		await peer.ownProducer(producerId).pause();
-		peer.broadcast({ notification: 'producerPaused', data: { producerId, peerId: peer.peerId } });
+		await peer.pauseProducer(producerId);
 		return EMPTY;
 	},
 
 	async resumeProducer({ peer }, { producerId }) {
-		await peer.ownProducer(producerId).resume();
-		peer.broadcast({ notification: 'producerResumed', data: { producerId, peerId: peer.peerId } });
+		await peer.resumeProducer(producerId);
 		return EMPTY;
 	},
 
 	async consume({ deps, peer }, { producerId, transportId }) {
-		const target = { transportId, id: producerId, method: 'consume', what: 'producer' } as const;
-		const { room, owner } = consumeTarget(deps, peer, target, (m) => m.producers);
-		// On another worker's router the producer is piped here first; the client never knows.
-		const router = await room.routerToConsume({ producerId }, owner, peer);
-		// The peer may have moved or closed the transport meanwhile.
-		const transport = ownTransportFor(peer, transportId, 'recv', 'consume');
-		const rtpCapabilities = peer.rtpCapabilities;
-		if (!rtpCapabilities || !router.canConsume({ producerId, rtpCapabilities })) {
-			throw new TureenError('MEDIA_ERROR', 'your RTP capabilities cannot receive this producer');
-		}
-		// Paused until the client has set up its side, as mediasoup recommends.
-		const consumer = await withClientParameters(transport.consume({ producerId, rtpCapabilities, paused: true }));
-		peer.adoptConsumer(room, consumer);
-		return {
-			consumerId: consumer.id,
-			producerId,
-			peerId: owner.peerId,
-			kind: consumer.kind,
-			rtpParameters: consumer.rtpParameters,
-			paused: consumer.producerPaused,
-		};
+		const owner = consumeOwner(deps, peer, { transportId, id: producerId, method: 'consume', what: 'producer' }, producers);
+		return peer.consume(owner, { transportId, producerId });
 	},
 
 	async resumeConsumer({ peer }, { consumerId }) {
-		const consumer = peer.ownConsumer(consumerId);
-		await consumer.resume();
-		peer.noteConsumerDemand(consumer);
+		await peer.resumeConsumer(consumerId);
 		return EMPTY;
 	},
 
 	async produceData({ deps, peer }, { transportId, sctpStreamParameters, label, protocol }) {
 		const max = deps.settings.limits.dataProducersPerPeer;
-		const cap = { limit: 'dataProducersPerPeer', max, held: peer.dataProducers.size } as const;
-		const { room, transport } = produceTarget(peer, { transportId, method: 'produceData' }, cap);
-		const dataProducer = await withClientParameters(
-			transport.produceData({
-				sctpStreamParameters: sctpStreamParameters as ms.SctpStreamParameters,
-				label: label ?? '',
-				protocol: protocol ?? '',
-				appData: { peerId: peer.peerId },
-			}),
-		);
-		peer.adoptDataProducer(room, dataProducer);
-		return { dataProducerId: dataProducer.id };
+		checkProduceCap(peer, 'produceData', { limit: 'dataProducersPerPeer', max, held: peer.dataProducers.size });
+		const request = { transportId, sctpStreamParameters: sctpStreamParameters as ms.SctpStreamParameters, label: label ?? '', protocol: protocol ?? '' };
+		return { dataProducerId: await peer.produceData(request) };
 	},
 
 	async closeDataProducer({ peer }, { dataProducerId }) {
-		peer.ownDataProducer(dataProducerId).close();
+		peer.closeDataProducer(dataProducerId);
 		return EMPTY;
 	},
 
 	async consumeData({ deps, peer }, { dataProducerId, transportId }) {
-		const target = { transportId, id: dataProducerId, method: 'consumeData', what: 'data producer' } as const;
-		const { room, owner } = consumeTarget(deps, peer, target, (m) => m.dataProducers);
-		// As for media: a data producer of another worker's router is piped here first.
-		await room.routerToConsume({ dataProducerId }, owner, peer);
-		const transport = ownTransportFor(peer, transportId, 'recv', 'consumeData');
-		const dataConsumer = await withClientParameters(transport.consumeData({ dataProducerId }));
-		peer.adoptDataConsumer(room, dataConsumer);
-		return {
-			dataConsumerId: dataConsumer.id,
-			dataProducerId,
-			peerId: owner.peerId,
-			sctpStreamParameters: dataConsumer.sctpStreamParameters,
-			label: dataConsumer.label,
-			protocol: dataConsumer.protocol,
-		};
+		const owner = consumeOwner(deps, peer, { transportId, id: dataProducerId, method: 'consumeData', what: 'data producer' }, dataProducers);
+		return peer.consumeData(owner, { transportId, dataProducerId });
 	},
 
 	...layerHandlers,

@@ -81,7 +81,7 @@ describe('no ghost peers: a socket that closes leaves no member in a room and no
 		const { socket, connection } = fakeConnection(tureen);
 		await socket.request('join', { roomId, displayName: 'P', rtpCapabilities: caps });
 		const { transportId } = (await socket.request('createWebRtcTransport', { direction: 'send' })) as { transportId: string };
-		const { hold, made } = holdAfter(connection.peer.ownTransport(transportId), 'produce');
+		const { hold, made } = holdAfter(connection.peer.ownTransportFor(transportId, 'send', 'produce'), 'produce');
 		socket.deliver('produce', { transportId, kind: 'audio', rtpParameters: opusRtpParameters(1111) });
 		await hold.reached;
 		socket.hangUp();
@@ -108,7 +108,7 @@ describe('no ghost peers: a socket that closes leaves no member in a room and no
 		const { socket, connection } = fakeConnection(tureen);
 		await socket.request('join', { roomId, displayName: 'Cons', rtpCapabilities: caps });
 		const { transportId } = (await socket.request('createWebRtcTransport', { direction: 'recv' })) as { transportId: string };
-		const { hold, made } = holdAfter(connection.peer.ownTransport(transportId), 'consume');
+		const { hold, made } = holdAfter(connection.peer.ownTransportFor(transportId, 'recv', 'consume'), 'consume');
 		socket.deliver('consume', { producerId, transportId });
 		await hold.reached;
 		socket.hangUp();

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { RoomDescription, Stats } from '../../src/protocol/stats.ts';
 import type { Tureen } from '../../src/server.ts';
 import { handlers } from '../../src/signalling/handlers.ts';
-import type { Peer } from '../../src/signalling/peer.ts';
+import type { Participant } from '../../src/services/participants/participant.ts';
 import { pollUntil } from '../support/demoPage.ts';
 import { joinNodePeer, type NodePeer } from '../support/nodeClient.ts';
 import { startTestServer } from '../support/server.ts';
@@ -68,7 +68,7 @@ async function roomInfo(roomId: string): Promise<RoomDescription> {
 	return (await response.json()) as RoomDescription;
 }
 
-function serverPeer(roomId: string, peerId: string): Peer {
+function serverPeer(roomId: string, peerId: string): Participant {
 	const peer = tureen.rooms.getRoom(roomId)?.members.get(peerId);
 	assert.ok(peer, `peer ${peerId} in ${roomId}`);
 	return peer;
@@ -88,7 +88,7 @@ function workerOf(client: NodePeer): number | undefined {
 	return tureen.rooms.getRoom('span')!.routerOf(serverPeer('span', client.joined.peerId))?.workerId;
 }
 
-function ctx(peer: Peer) {
+function ctx(peer: Participant) {
 	return { deps: tureen.signalling.depsForTesting.handlers, peer, ip: '127.0.0.1' };
 }
 

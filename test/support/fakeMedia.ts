@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 
 import type { types as ms } from 'mediasoup';
 
-import type { RoomMember } from '../../src/services/room.ts';
+import type { RoomMember } from '../../src/services/rooms/room.ts';
 import { MEDIA_CODECS } from '../../src/services/rooms/codecs.ts';
 
 let nextId = 1;
@@ -316,7 +316,12 @@ export class FakePool {
 		return { kind: 'new', ...this.getLeastLoadedWorker() };
 	}
 
-	attachRoomIndex(): void {}
+	/** Workers marked used, in order. */
+	readonly used: number[] = [];
+
+	markWorkerUsed(workerId: number): void {
+		this.used.push(workerId);
+	}
 }
 
 /** A room member without a connection: it records why the room closed under it and where it was moved. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { overDataRate, peerDataRate, type DataCounters } from '../../src/limits/dataRate.ts';
+import { overDataRate, peerDataRate, type DataCounters } from '../../src/services/participants/dataRatePolicy.ts';
 
 const counters = (entries: [string, number, number][]) =>
 	new Map<string, DataCounters>(entries.map(([id, messages, bytes]) => [id, { messages, bytes }]));

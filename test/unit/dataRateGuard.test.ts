@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { DataRateGuard, type GuardedDataProducer } from '../../src/signalling/dataRateGuard.ts';
+import { DataRateGuard, type GuardedDataProducer } from '../../src/services/participants/dataRateGuard.ts';
 
 /** A data producer whose counters the test sets; pause/resume as mediasoup's. */
 function fakeDataProducer(id: string) {

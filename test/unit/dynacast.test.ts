@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 
-import type { ConsumerWant } from '../../src/services/rooms/dynacastPolicy.ts';
-import { ProducerDynacast } from '../../src/signalling/dynacast.ts';
+import type { ConsumerWant } from '../../src/services/participants/dynacastPolicy.ts';
+import { ProducerDynacast } from '../../src/services/participants/dynacast.ts';
 
 /** A dynacast on a fake clock: `wants` is what the consumers want, `told` what the publisher heard. */
 function setup() {

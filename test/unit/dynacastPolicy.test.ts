@@ -7,7 +7,7 @@ import {
 	wantedSpatialLayer,
 	type ConsumerWant,
 	type DynacastState,
-} from '../../src/services/rooms/dynacastPolicy.ts';
+} from '../../src/services/participants/dynacastPolicy.ts';
 
 const HOLD = { holdOffMs: 1000 };
 const want = (preferredSpatialLayer: number, paused = false): ConsumerWant => ({ preferredSpatialLayer, paused });

@@ -9,20 +9,22 @@ import { asTureenError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
 import { parseRequestData, type Method, type NotificationMessage, type RequestData, type ResponseData } from '../../src/protocol/messages.ts';
 import { RoomRegistry } from '../../src/services/room.ts';
-import { DYNACAST_HOLD_OFF_MS } from '../../src/signalling/dynacast.ts';
-import { handlers, type HandlerDeps, type TransportHost } from '../../src/signalling/handlers.ts';
-import { Peer } from '../../src/signalling/peer.ts';
+import { DYNACAST_HOLD_OFF_MS } from '../../src/services/participants/dynacast.ts';
+import type { TransportHost } from '../../src/services/participants/mediaCalls.ts';
+import { handlers } from '../../src/signalling/handlers.ts';
+import type { HandlerDeps } from '../../src/signalling/handlerTypes.ts';
+import { Participant } from '../../src/services/participants/participant.ts';
 import { FakePool, type FakeRouter, type FakeTransport } from '../support/fakeMedia.ts';
 
 const OPUS = { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 } as const;
 const CAPS = { codecs: [OPUS, { kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }] };
 
-type Setup = { deps: HandlerDeps; host: TransportHost & { alive: boolean; exhausted: number }; rooms: RoomRegistry<Peer> };
+type Setup = { deps: HandlerDeps; host: TransportHost & { alive: boolean; exhausted: number }; rooms: RoomRegistry<Participant> };
 
 type Overrides = { maxPeersPerRoom?: number; transportsPerPeer?: number; producersPerPeer?: number; consumersPerPeer?: number; dataProducersPerPeer?: number };
 
 function setup(overrides: Overrides = {}): Setup {
-	const rooms = new RoomRegistry<Peer>({ pool: new FakePool(1), logger: createLogger('silent'), roomIdleTimeoutMs: 60_000, maxRooms: 10, roomsPerIpPerMinute: 10 });
+	const rooms = new RoomRegistry<Participant>({ pool: new FakePool(1), logger: createLogger('silent'), roomIdleTimeoutMs: 60_000, maxRooms: 10, roomsPerIpPerMinute: 10 });
 	const host = {
 		workerId: 0,
 		alive: true,
@@ -53,12 +55,12 @@ function setup(overrides: Overrides = {}): Setup {
 	return { deps, host, rooms };
 }
 
-type Client = { peer: Peer; heard: NotificationMessage[]; call<M extends Method>(method: M, data: RequestData<M>): Promise<ResponseData[M]> };
+type Client = { peer: Participant; heard: NotificationMessage[]; call<M extends Method>(method: M, data: RequestData<M>): Promise<ResponseData[M]> };
 
 /** A peer driven as a connection would: its data parsed by the method's schema, then the handler. */
 function client({ deps }: Setup): Client {
 	const heard: NotificationMessage[] = [];
-	const peer = new Peer({ notify: (m) => heard.push(m), end: () => undefined });
+	const peer = new Participant({ notify: (m) => heard.push(m), end: () => undefined });
 	return {
 		peer,
 		heard,
@@ -262,6 +264,28 @@ describe('signalling handlers (fake workers)', () => {
 			assert.deepEqual(announced, ['microphone', 'screen']);
 			const state = await b.call('getRoomState', {});
 			assert.deepEqual(state.producers.map((p) => [p.kind, p.source]), [['audio', 'microphone'], ['video', 'screen']]);
+		});
+
+		it('produce: a top-level source wins, appData.source alone counts, and the two differing is BAD_REQUEST', async () => {
+			const s = setup({ producersPerPeer: 8 });
+			const a = await joined(s);
+			const b = await joined(s);
+			const { transportId } = await a.call('createWebRtcTransport', { direction: 'send' });
+			const produce = (extra: object) => a.call('produce', { transportId, kind: 'video', rtpParameters: {}, ...extra });
+			await produce({ appData: { source: 'screen' } });
+			await produce({ source: 'screen', appData: { source: 'screen', label: 'slides' } });
+			await produce({ source: 'camera', appData: { label: 'face' } });
+			await assert.rejects(produce({ source: 'camera', appData: { source: 'screen' } }), (error: Error & { code?: string }) => {
+				assert.equal(error.code, 'BAD_REQUEST');
+				assert.match(error.message, /source "camera" and appData.source "screen" differ/);
+				return true;
+			});
+			await assert.rejects(produce({ appData: { source: 'webcam' } }), { code: 'BAD_REQUEST', message: /appData.source must be one of camera, microphone, screen/ });
+			await assert.rejects(produce({ appData: { source: 'microphone' } }), { code: 'BAD_REQUEST', message: /source "microphone" cannot be video/ });
+			const announced = b.heard.filter((m) => m.notification === 'newProducer').map((m) => m.notification === 'newProducer' && m.data.source);
+			assert.deepEqual(announced, ['screen', 'screen', 'camera']);
+			const appData = [...a.peer.producers.values()].map((p) => p.appData);
+			assert.deepEqual(appData[1], { source: 'screen', label: 'slides', peerId: a.peer.peerId }, 'the client\'s appData travels with the source');
 		});
 
 		it('every audio producer is observed; the active speaker reaches everyone, and newcomers at join', async () => {

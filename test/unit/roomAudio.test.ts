@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import type { AudioLevel } from '../../src/services/rooms/audioLevelsPolicy.ts';
-import { Room, type RoomMember } from '../../src/services/room.ts';
+import { Room, type RoomMember } from '../../src/services/rooms/room.ts';
 import { RoomAudio } from '../../src/services/rooms/roomAudio.ts';
 import { FakeProducer, FakeRouter } from '../support/fakeMedia.ts';
 

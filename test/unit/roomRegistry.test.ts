@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it, mock } from 'node:test';
 
 import { createLogger } from '../../src/logger.ts';
-import { Room, RoomRegistry } from '../../src/services/room.ts';
+import { RoomRegistry } from '../../src/services/room.ts';
+import { Room } from '../../src/services/rooms/room.ts';
 import { fakeMember, FakePool, FakeRouter } from '../support/fakeMedia.ts';
 
 const IDLE_MS = 30_000;

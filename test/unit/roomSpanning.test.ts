@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 
 import type { types as ms } from 'mediasoup';
 
-import { Room, type PeerPlacer } from '../../src/services/room.ts';
+import { Room, type PeerPlacer } from '../../src/services/rooms/room.ts';
 import { PIPE_SOCKET_BUFFER_BYTES, ProducerPipes } from '../../src/services/rooms/producerPipes.ts';
 import { placePeer } from '../../src/services/workers/peerPlacement.ts';
 import type { WorkerSnapshot } from '../../src/services/workers/placement.ts';

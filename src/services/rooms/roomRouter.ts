@@ -1,5 +1,17 @@
 import type { types as ms } from 'mediasoup';
 
+import { TureenError } from '../../errors.ts';
+import { MEDIA_CODECS } from './codecs.ts';
+
+/** A mediasoup worker as far as rooms need one: it makes routers. */
+export type RouterFactory = Pick<ms.Worker, 'closed' | 'createRouter'>;
+
+/** A router for `roomId` on the worker; NO_WORKER_AVAILABLE when the worker went. */
+export async function createRoomRouter(worker: RouterFactory | undefined, roomId: string): Promise<ms.Router> {
+	if (!worker || worker.closed) throw new TureenError('NO_WORKER_AVAILABLE', 'the chosen worker is not alive');
+	return worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { roomId } });
+}
+
 /**
  * One of a room's routers, on one worker: the peers placed on it, and the
  * seats reserved for peers still joining (so concurrent joins see each
@@ -8,9 +20,9 @@ import type { types as ms } from 'mediasoup';
  */
 export class RoomRouter<Member = unknown> {
 	readonly workerId: number;
-	readonly members = new Set<Member>();
+	readonly #members = new Set<Member>();
 	/** Peers being placed here that have not entered yet. */
-	reserved = 0;
+	#reserved = 0;
 	/** Resolves once the router exists; it is opened before anyone waits on it. */
 	readonly ready: Promise<ms.Router>;
 	#router: ms.Router | undefined;
@@ -39,9 +51,31 @@ export class RoomRouter<Member = unknown> {
 		return this.#router;
 	}
 
+	get members(): ReadonlySet<Member> {
+		return this.#members;
+	}
+
 	/** Peers here and peers on their way: what placement counts. */
 	get load(): number {
-		return this.members.size + this.reserved;
+		return this.#members.size + this.#reserved;
+	}
+
+	/** Keeps a place for a peer on its way here. */
+	reserve(): void {
+		this.#reserved += 1;
+	}
+
+	/** The peer a place was kept for arrived (then add() follows) or gave up. */
+	releaseReservation(): void {
+		this.#reserved -= 1;
+	}
+
+	add(member: Member): void {
+		this.#members.add(member);
+	}
+
+	remove(member: Member): void {
+		this.#members.delete(member);
 	}
 
 	get closed(): boolean {

@@ -53,10 +53,10 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 	#cpu = 0;
 	#maxRssKb = 0;
 	#startedAt = 0;
-	/** Epoch ms of the last time placement chose this worker; 0 = never. */
-	lastUsedAt = 0;
-	restarts = 0;
-	draining = false;
+	/** Epoch ms of the last time a room or a room's router was put here; 0 = never. */
+	#lastUsedAt = 0;
+	#restarts = 0;
+	#draining = false;
 	/** Open WebRTC transports; each binds one UDP and one TCP port of the range. */
 	#transports = new Set<ms.WebRtcTransport>();
 	/** Set when the worker refused a transport for want of a port; cleared when one closes. */
@@ -119,6 +119,34 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 
 	get maxRssKb(): number {
 		return this.#maxRssKb;
+	}
+
+	get lastUsedAt(): number {
+		return this.#lastUsedAt;
+	}
+
+	/** Placement put a room, or a room's new router, here at `now` (epoch ms). */
+	markUsed(now: number): void {
+		this.#lastUsedAt = now;
+	}
+
+	/** Respawns into this slot so far. */
+	get restarts(): number {
+		return this.#restarts;
+	}
+
+	/** The pool filled this slot again after its worker died. */
+	countRestart(): void {
+		this.#restarts += 1;
+	}
+
+	/** While draining, placement puts nothing new here. */
+	get draining(): boolean {
+		return this.#draining;
+	}
+
+	setDraining(draining: boolean): void {
+		this.#draining = draining;
 	}
 
 	get uptimeMs(): number {

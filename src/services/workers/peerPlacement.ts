@@ -2,7 +2,7 @@
 // goes to, or on which worker the room should open another router. A pure
 // function of worker snapshots and the room's routers, like placement.ts; the
 // mechanism (creating routers, piping producers between them) lives in
-// services/room.ts and services/rooms/.
+// services/rooms/room.ts and its neighbours.
 
 import { chooseWorker, type PlacementOptions, type WorkerSnapshot } from './placement.ts';
 

@@ -1,13 +1,13 @@
 // Dynacast mechanism for one simulcast producer: gathers what its consumers
 // want when told something changed, applies the policy
-// (services/rooms/dynacastPolicy.ts) and tells the publisher, and re-checks
+// (dynacastPolicy.ts) and tells the publisher, and re-checks
 // when a pending drop's hold-off ends.
 import {
 	decideDynacast,
 	initialDynacastState,
 	type ConsumerWant,
 	type DynacastState,
-} from '../services/rooms/dynacastPolicy.ts';
+} from './dynacastPolicy.ts';
 
 /** Lowering waits this long: a tile resized or scrolled past must not make the publisher re-encode. */
 export const DYNACAST_HOLD_OFF_MS = 1500;

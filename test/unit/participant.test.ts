@@ -1,36 +1,46 @@
-// Peer on fake mediasoup objects: it alone changes its maps, tells the others
-// in a fixed order, and closes what arrives after it left. No worker needed.
+// A participant on fake mediasoup objects: it alone creates and changes what
+// it owns, tells the others in a fixed order, and closes what arrives after
+// it left. No worker needed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import type { types as ms } from 'mediasoup';
 
 import type { NotificationMessage } from '../../src/protocol/messages.ts';
-import { Room } from '../../src/services/room.ts';
-import { Peer } from '../../src/signalling/peer.ts';
+import type { TransportHost } from '../../src/services/participants/mediaCalls.ts';
+import { Participant } from '../../src/services/participants/participant.ts';
+import { Room } from '../../src/services/rooms/room.ts';
 import { FakePool, FakeRouter, type FakeConsumer, type FakeProducer, type FakeTransport } from '../support/fakeMedia.ts';
 
-type Heard = { peer: Peer; heard: NotificationMessage[]; ended: string[] };
+type Heard = { peer: Participant; heard: NotificationMessage[]; ended: string[] };
 
-function newPeer(room?: Room<Peer>): Heard {
+const CAPS = { codecs: [] } as ms.RtpCapabilities;
+const HOST: TransportHost = { workerId: 0, alive: true, webRtcListenInfos: () => [], trackTransport: () => undefined, notePortsExhausted: () => undefined };
+const SETTINGS = { listenIp: '127.0.0.1', announcedIp: undefined, dataMessageBytes: 16384 };
+
+function newPeer(room?: Room<Participant>): Heard {
 	const heard: NotificationMessage[] = [];
 	const ended: string[] = [];
-	const peer = new Peer({ notify: (m) => heard.push(m), end: (reason) => ended.push(reason) });
-	if (room) peer.enter(room);
+	const peer = new Participant({ notify: (m) => heard.push(m), end: (reason) => ended.push(reason) });
+	if (room) peer.enter(room, { rtpCapabilities: CAPS });
 	return { peer, heard, ended };
 }
 
-function newRoom(placer?: FakePool): { room: Room<Peer>; router: FakeRouter } {
+function newRoom(placer?: FakePool): { room: Room<Participant>; router: FakeRouter } {
 	const router = new FakeRouter();
-	return { room: new Room<Peer>('r', 0, router.asRouter(), placer), router };
+	return { room: new Room<Participant>('r', 0, router.asRouter(), placer), router };
 }
 
 const names = (heard: NotificationMessage[]) => heard.map((m) => m.notification);
 
-async function transportOf(peer: Peer, room: Room<Peer>, router: FakeRouter, direction: 'send' | 'recv'): Promise<FakeTransport> {
-	const transport = await router.createWebRtcTransport({ appData: { direction } });
-	peer.adoptTransport(room, transport as unknown as ms.WebRtcTransport);
-	return transport;
+async function transportOf(peer: Participant, router: FakeRouter, direction: 'send' | 'recv'): Promise<FakeTransport> {
+	const { transportId } = await peer.createWebRtcTransport(direction, () => HOST, SETTINGS);
+	return router.transports.find((t) => t.id === transportId)!;
+}
+
+async function produced(peer: Participant, send: FakeTransport, kind: 'audio' | 'video'): Promise<FakeProducer> {
+	const producerId = await peer.produce({ transportId: send.id, kind, rtpParameters: {} as ms.RtpParameters, source: kind === 'audio' ? 'microphone' : 'camera' });
+	return send.producers.find((p) => p.id === producerId)!;
 }
 
 /** A publishes one producer and B consumes it. */
@@ -38,25 +48,23 @@ async function publishedAndConsumed(placer?: FakePool) {
 	const { room, router } = newRoom(placer);
 	const a = newPeer(room);
 	const b = newPeer(room);
-	const send = await transportOf(a.peer, room, router, 'send');
-	const recv = await transportOf(b.peer, room, router, 'recv');
-	const producer = await send.produce({ kind: 'video' });
-	a.peer.adoptProducer(room, producer as unknown as ms.Producer);
-	const consumer = await recv.consume({ producerId: producer.id });
-	b.peer.adoptConsumer(room, consumer as unknown as ms.Consumer);
+	const send = await transportOf(a.peer, router, 'send');
+	const recv = await transportOf(b.peer, router, 'recv');
+	const producer = await produced(a.peer, send, 'video');
+	const { consumerId } = await b.peer.consume(a.peer, { transportId: recv.id, producerId: producer.id });
+	const consumer = recv.consumers.find((c) => c.id === consumerId)!;
 	b.heard.length = 0;
 	return { room, router, a, b, send, recv, producer, consumer };
 }
 
-describe('Peer (fake mediasoup objects)', () => {
+describe('Participant (fake mediasoup objects)', () => {
 	it('enters through the room, and the others hear of its producers', async () => {
 		const { room, router } = newRoom();
 		const a = newPeer(room);
 		const b = newPeer(room);
 		assert.deepEqual([...room.members.keys()], [a.peer.peerId, b.peer.peerId]);
-		const send = await transportOf(a.peer, room, router, 'send');
-		const producer = await send.produce({ kind: 'audio' });
-		a.peer.adoptProducer(room, producer as unknown as ms.Producer);
+		const send = await transportOf(a.peer, router, 'send');
+		const producer = await produced(a.peer, send, 'audio');
 		assert.equal(a.peer.producers.size, 1);
 		assert.deepEqual(b.heard, [{ notification: 'newProducer', data: { producerId: producer.id, peerId: a.peer.peerId, kind: 'audio', source: 'microphone', paused: false } }]);
 		assert.deepEqual(a.heard, [], 'the owner is not told of its own producer');
@@ -64,9 +72,9 @@ describe('Peer (fake mediasoup objects)', () => {
 
 	it('acts only on its own objects: another peer\'s ids are NOT_FOUND', async () => {
 		const { send, producer, consumer, b, a } = await publishedAndConsumed();
-		assert.throws(() => b.peer.ownTransport(send.id), { code: 'NOT_FOUND' });
-		assert.throws(() => b.peer.ownProducer(producer.id), { code: 'NOT_FOUND' });
-		assert.throws(() => a.peer.ownConsumer(consumer.id), { code: 'NOT_FOUND' });
+		await assert.rejects(b.peer.restartIce(send.id), { code: 'NOT_FOUND' });
+		assert.throws(() => b.peer.closeProducer(producer.id), { code: 'NOT_FOUND' });
+		await assert.rejects(a.peer.pauseConsumer(consumer.id), { code: 'NOT_FOUND' });
 		assert.equal(b.peer.producers.get(producer.id), undefined);
 		assert.equal(a.peer.producers.get(producer.id), producer as unknown as ms.Producer);
 	});
@@ -127,11 +135,20 @@ describe('Peer (fake mediasoup objects)', () => {
 	it('what is made for a peer that has left (or whose connection ended) is closed at once', async () => {
 		const { room, router } = newRoom();
 		const a = newPeer(room);
-		const transport = await router.createWebRtcTransport({ appData: {} });
+		const making = a.peer.createWebRtcTransport('send', () => HOST, SETTINGS);
 		a.peer.end();
-		assert.throws(() => a.peer.adoptTransport(room, transport as unknown as ms.WebRtcTransport), { code: 'NOT_JOINED' });
-		assert.equal(transport.closed, true);
+		await assert.rejects(making, { code: 'NOT_JOINED' });
+		assert.equal(router.transports.length, 1);
+		assert.equal(router.transports[0]!.closed, true);
 		assert.throws(() => a.peer.enter(room), { code: 'NOT_JOINED' });
+	});
+
+	it('keeps displayName and capabilities it entered with; they change only through enter', () => {
+		const { room } = newRoom();
+		const a = new Participant({ notify: () => undefined, end: () => undefined });
+		a.enter(room, { displayName: 'Ada', rtpCapabilities: CAPS });
+		assert.equal(a.displayName, 'Ada');
+		assert.equal(Object.getOwnPropertyDescriptor(a, 'displayName'), undefined, 'no public field to write');
 	});
 
 	it('endSession: sessionEnded first, then the room sees it leave, then the connection ends', () => {

@@ -2,7 +2,7 @@
 // A pure function of one producer's consumers and the previous decision, so
 // every rule is tested without a worker or a browser; the mechanism (who
 // gathers the wants, keeps the timers and tells the publisher) lives in
-// src/signalling/dynacast.ts.
+// dynacast.ts beside it.
 
 /** What one consumer of the producer asks for right now. */
 export type ConsumerWant = {

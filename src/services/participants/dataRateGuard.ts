@@ -1,6 +1,6 @@
 import type { types as ms } from 'mediasoup';
 
-import { overDataRate, peerDataRate, type DataCounters, type DataRateLimits } from '../limits/dataRate.ts';
+import { overDataRate, peerDataRate, type DataCounters, type DataRateLimits } from './dataRatePolicy.ts';
 
 /** A data producer as the guard uses it. */
 export type GuardedDataProducer = Pick<ms.DataProducer, 'id' | 'closed' | 'paused' | 'getStats' | 'pause' | 'resume'>;
