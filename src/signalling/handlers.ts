@@ -20,7 +20,7 @@ export type HandlerDeps = {
 	/** The join's identity from its token when JOIN_SECRET is set; undefined when open. Throws UNAUTHORIZED/FORBIDDEN. */
 	authorizeJoin(roomId: string, token: string | undefined): Promise<VerifiedJoin | undefined>;
 	settings: Pick<Config, 'maxPeersPerRoom' | 'webrtcListenIp' | 'announcedIp'> & {
-		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer' | 'dataProducersPerPeer' | 'dataMessageBytes'>;
+		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer' | 'dataProducersPerPeer' | 'dataMessageBytes' | 'incomingBitratePerPeer' | 'outgoingBitratePerPeer'>;
 	};
 	/** On a cluster node: this node and the others, told to each peer that joins. Unset on a single server. */
 	node?: () => NodeInfo;
@@ -193,6 +193,13 @@ export const handlers: Handlers = {
 				enableTcp: true,
 				preferUdp: true,
 				initialAvailableOutgoingBitrate: 1_000_000,
+				// MAX_INCOMING_BITRATE / MAX_OUTGOING_BITRATE (README "Limits"): the publisher's estimate is
+				// capped (sent to it in REMB), the subscriber's downlink estimate is bounded.
+				...(direction === 'send'
+					? { maxIncomingBitrate: limits.incomingBitratePerPeer }
+					: Number.isFinite(limits.outgoingBitratePerPeer)
+						? { maxOutgoingBitrate: limits.outgoingBitratePerPeer }
+						: {}),
 				// Data channels: the answer's sctpParameters carry the message limit to the client.
 				enableSctp: true,
 				maxReceiveMessageSize: limits.dataMessageBytes,
