@@ -89,9 +89,8 @@ export const DEFAULT_ROOM_SPREAD_CPU = 0.4;
 export const DEFAULT_ROOM_SPREAD_MIN_PEERS = 4;
 
 /**
- * MAX_INCOMING_BITRATE's default (bits/s): room for a 3-layer simulcast 720p camera (~2.5 Mbit/s),
- * a screen share and audio, about 4x what the shipped client sends at most, while one publisher
- * cannot ask a worker for more than a small share of its link.
+ * MAX_INCOMING_BITRATE's default (bits/s): twice the most the shipped client sends (simulcast camera
+ * 2.15 Mbit/s + screen share 2.5 Mbit/s + audio), see README "Limits".
  */
 export const DEFAULT_MAX_INCOMING_BITRATE = 10_000_000;
 
