@@ -4,7 +4,7 @@ import type { Placement } from '../cluster/coordinator.ts';
 import { TureenError } from '../errors.ts';
 import type { RoomCloseReason } from '../protocol/messages.ts';
 import type { WorkerStats } from '../services/mediasoup.ts';
-import type { Room } from '../services/room.ts';
+import type { Room, RoomMember } from '../services/room.ts';
 import {
 	createRoomBodySchema,
 	errorSchema,
@@ -56,6 +56,34 @@ function describeRoom(room: Room) {
 		peers: [...room.members.values()].map((m) => ({ peerId: m.peerId, displayName: m.displayName, consumers: m.consumerLayers?.() ?? [] })),
 		createdAt: new Date(room.createdAt).toISOString(),
 	};
+}
+
+/**
+ * Each transport of a member with the round-trip time mediasoup measured on it
+ * (ms; from RTCP, so absent until the link has reported, and on a transport
+ * that closed meanwhile).
+ */
+async function memberTransports(member: RoomMember): Promise<{ transportId: string; direction?: string; roundTripTime?: number }[]> {
+	const transports = [...(member.transports?.values() ?? [])].filter((t) => !t.closed);
+	return Promise.all(
+		transports.map(async (t) => {
+			const [stats] = await t.getStats().catch(() => []);
+			const direction = typeof t.appData.direction === 'string' ? t.appData.direction : undefined;
+			return {
+				transportId: t.id,
+				...(direction ? { direction } : {}),
+				...(stats?.roundTripTime !== undefined ? { roundTripTime: stats.roundTripTime } : {}),
+			};
+		}),
+	);
+}
+
+/** describeRoom() plus each peer's transports and their round-trip times (only GET /rooms/:roomId asks the workers). */
+async function describeRoomWithTransports(room: Room) {
+	const described = describeRoom(room);
+	const members = [...room.members.values()];
+	const transports = await Promise.all(members.map(memberTransports));
+	return { ...described, peers: described.peers.map((p, i) => ({ ...p, transports: transports[i] ?? [] })) };
 }
 
 const roomPlacementSchema = {
@@ -126,7 +154,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 	app.get<{ Params: { roomId: string } }>(
 		'/rooms/:roomId',
 		{ schema: { params: roomIdParamsSchema, response: { 200: roomSchema, ...errors } } },
-		async (request) => describeRoom(rooms.requireRoom(request.params.roomId)),
+		async (request) => describeRoomWithTransports(rooms.requireRoom(request.params.roomId)),
 	);
 
 	app.delete<{ Params: { roomId: string } }>(

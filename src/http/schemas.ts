@@ -121,6 +121,15 @@ export const roomSchema = {
 					peerId: { type: 'string' },
 					displayName: { type: 'string' },
 					consumers: { type: 'array', description: "the peer's consumers and the layers they forward", items: consumerLayersSchema },
+					transports: {
+						type: 'array',
+						description: "GET /rooms/:roomId only: the peer's transports; roundTripTime (ms) once mediasoup has measured one from RTCP",
+						items: {
+							type: 'object',
+							required: ['transportId'],
+							properties: { transportId: { type: 'string' }, direction: { type: 'string', enum: ['send', 'recv'] }, roundTripTime: { type: 'number' } },
+						},
+					},
 				},
 			},
 		},
