@@ -13,7 +13,9 @@ export async function inboundRtp(remote: RemoteTrack): Promise<InboundRtp[]> {
 	const entries: InboundRtp[] = [];
 	let roundTripTime: number | undefined;
 	type Entry = InboundRtp & { type: string; nominated?: boolean; state?: string; currentRoundTripTime?: number };
-	(await remote.consumer.getStats()).forEach((s: Entry) => {
+	// A consumer that closed meanwhile (its worker died, the peer left) has no stats: it counts as none.
+	const report = await remote.consumer.getStats().catch(() => undefined);
+	report?.forEach((s: Entry) => {
 		if (s.type === 'inbound-rtp') entries.push(s);
 		// The receiver's report carries its transport's candidate pairs; the nominated, working one is the path in use.
 		if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded' && s.currentRoundTripTime !== undefined) roundTripTime = s.currentRoundTripTime;
