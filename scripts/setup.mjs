@@ -120,6 +120,10 @@ async function main() {
 		await installDependencies(mediasoupVersion);
 	}
 	ensureWorker(mediasoupVersion);
+	// npm scripts run node_modules/.bin/node (README "Quick start"): say so when that Node is missing.
+	if (!fs.existsSync(path.join(root, 'node_modules', '.bin', 'node'))) {
+		log(`no node-linux-${process.arch} binary in node_modules/.bin (an optional dependency): npm scripts run on this machine's Node ${process.version}`);
+	}
 	if (process.argv.includes('--for-tests')) ensurePackages(TEST_PACKAGES);
 	else if (process.argv.includes('--for-cluster')) ensurePackages(CLUSTER_PACKAGES);
 	if (stamp?.lockHash !== hash) {

@@ -71,6 +71,10 @@ export type Limits = {
 	/** One peer's data channel rate; above either, its data producers are held until it slows down. */
 	dataMessagesPerSecond: number;
 	dataBytesPerSecond: number;
+	/** Per peer: the most a send (publishing) transport receives, bits/s; mediasoup's estimator asks the sender to stay below it. */
+	incomingBitratePerPeer: number;
+	/** Per peer: the most a receive (subscribing) transport sends, bits/s; Infinity = no cap. */
+	outgoingBitratePerPeer: number;
 };
 
 type Env = Record<string, string | undefined>;
@@ -83,6 +87,12 @@ export const DEFAULT_ROOM_SPREAD_CPU = 0.4;
 
 /** ROOM_SPREAD_MIN_PEERS's default; the placement simulation runs with it too. */
 export const DEFAULT_ROOM_SPREAD_MIN_PEERS = 4;
+
+/**
+ * MAX_INCOMING_BITRATE's default (bits/s): twice the most the shipped client sends (simulcast camera
+ * 2.15 Mbit/s + screen share 2.5 Mbit/s + audio), see README "Limits".
+ */
+export const DEFAULT_MAX_INCOMING_BITRATE = 10_000_000;
 
 /** A bad environment value: names the variable, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -256,6 +266,9 @@ function limits(env: Env): Limits {
 		dataMessageBytes: integer(env, 'DATA_MAX_MESSAGE_BYTES', 16 * 1024, 1024, 256 * 1024),
 		dataMessagesPerSecond: integer(env, 'MAX_DATA_MESSAGES_PER_SECOND', 50, 1, 1_000_000),
 		dataBytesPerSecond: integer(env, 'MAX_DATA_BYTES_PER_SECOND', 256 * 1024, 1024, 1024 * 1024 * 1024),
+		// Below 100 kbit/s not even audio plus a thumbnail fits; 1 Gbit/s is the worker's own ceiling.
+		incomingBitratePerPeer: integer(env, 'MAX_INCOMING_BITRATE', DEFAULT_MAX_INCOMING_BITRATE, 100_000, 1_000_000_000),
+		outgoingBitratePerPeer: optionalCap(env, 'MAX_OUTGOING_BITRATE', 100_000, 1_000_000_000),
 	};
 }
 

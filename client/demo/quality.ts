@@ -2,7 +2,14 @@
 // statistics between two readings.
 
 /** The fields of an RTCInboundRtpStreamStats the badge uses. */
-export type InboundVideoSample = { frameHeight?: number; framesPerSecond?: number; packetsLost?: number; packetsReceived?: number };
+export type InboundVideoSample = {
+	frameHeight?: number;
+	framesPerSecond?: number;
+	packetsLost?: number;
+	packetsReceived?: number;
+	/** The receive transport's round-trip time (s), from its selected ICE candidate pair; shown in the title. */
+	roundTripTime?: number;
+};
 export type QualityLevel = 'good' | 'fair' | 'poor';
 export type QualityBadge = { text: string; level: QualityLevel; title: string };
 
@@ -19,5 +26,6 @@ export function qualityBadge(now: InboundVideoSample, before?: InboundVideoSampl
 	const loss = lost / Math.max(1, lost + received);
 	const fps = now.framesPerSecond ?? 0;
 	const level: QualityLevel = loss > 0.05 || fps < 10 ? 'poor' : loss > 0.01 || fps < 20 || height < 360 ? 'fair' : 'good';
-	return { text: `${height}p`, level, title: `${height}p · ${Math.round(fps)} fps · ${(loss * 100).toFixed(1)}% loss` };
+	const rtt = now.roundTripTime === undefined ? '' : ` · ${Math.round(now.roundTripTime * 1000)} ms RTT`;
+	return { text: `${height}p`, level, title: `${height}p · ${Math.round(fps)} fps · ${(loss * 100).toFixed(1)}% loss${rtt}` };
 }

@@ -11,10 +11,16 @@ type InboundRtp = InboundVideoSample & { framesDecoded?: number; totalSamplesRec
 /** The inbound-rtp entries of a remote track's consumer (one per received stream). */
 export async function inboundRtp(remote: RemoteTrack): Promise<InboundRtp[]> {
 	const entries: InboundRtp[] = [];
-	(await remote.consumer.getStats()).forEach((s: InboundRtp & { type: string }) => {
+	let roundTripTime: number | undefined;
+	type Entry = InboundRtp & { type: string; nominated?: boolean; state?: string; currentRoundTripTime?: number };
+	// A consumer that closed meanwhile (its worker died, the peer left) has no stats: it counts as none.
+	const report = await remote.consumer.getStats().catch(() => undefined);
+	report?.forEach((s: Entry) => {
 		if (s.type === 'inbound-rtp') entries.push(s);
+		// The receiver's report carries its transport's candidate pairs; the nominated, working one is the path in use.
+		if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded' && s.currentRoundTripTime !== undefined) roundTripTime = s.currentRoundTripTime;
 	});
-	return entries;
+	return roundTripTime === undefined ? entries : entries.map((e) => ({ ...e, roundTripTime }));
 }
 
 export async function videoStats(remotes: readonly RemoteTrack[]): Promise<VideoStat[]> {

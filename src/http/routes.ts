@@ -17,7 +17,7 @@ import {
 	type Workers,
 	type WorkerStats,
 } from '../protocol/stats.ts';
-import type { Room } from '../services/rooms/room.ts';
+import type { Room, RoomMember } from '../services/rooms/room.ts';
 import { createRoomBodySchema, errorSchema, jsonSchema, roomIdParamsSchema, workerIdParamsSchema } from './schemas.ts';
 
 /** Which versions run; /stats reports them. */
@@ -77,6 +77,34 @@ function owner(placement: Placement): Pick<RoomPlacementAnswer, 'nodeId' | 'sign
 	return { nodeId: placement.nodeId, signallingUrl: placement.signallingUrl, url: placement.signallingUrl };
 }
 
+/**
+ * Each transport of a member with the round-trip time mediasoup measured on it
+ * (ms; from RTCP, so absent until the link has reported, and on a transport
+ * that closed meanwhile).
+ */
+async function memberTransports(member: RoomMember): Promise<{ transportId: string; direction?: string; roundTripTime?: number }[]> {
+	const transports = [...(member.transports?.values() ?? [])].filter((t) => !t.closed);
+	return Promise.all(
+		transports.map(async (t) => {
+			const [stats] = await t.getStats().catch(() => []);
+			const direction = typeof t.appData.direction === 'string' ? t.appData.direction : undefined;
+			return {
+				transportId: t.id,
+				...(direction ? { direction } : {}),
+				...(stats?.roundTripTime !== undefined ? { roundTripTime: stats.roundTripTime } : {}),
+			};
+		}),
+	);
+}
+
+/** describeRoom() plus each peer's transports and their round-trip times (only GET /rooms/:roomId asks the workers). */
+async function describeRoomWithTransports(room: Room) {
+	const described = describeRoom(room);
+	const members = [...room.members.values()];
+	const transports = await Promise.all(members.map(memberTransports));
+	return { ...described, peers: described.peers.map((p, i) => ({ ...p, transports: transports[i] ?? [] })) };
+}
+
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 415: errorSchema, 429: errorSchema, 503: errorSchema };
 
 /** Operator endpoints: everything the ADMIN_TOKEN guard covers when it is set. */
@@ -134,7 +162,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 	app.get<{ Params: { roomId: string } }>(
 		'/rooms/:roomId',
 		{ schema: { params: roomIdParamsSchema, response: { 200: responses.room, ...errors } } },
-		async (request) => describeRoom(rooms.requireRoom(request.params.roomId)),
+		async (request) => describeRoomWithTransports(rooms.requireRoom(request.params.roomId)),
 	);
 
 	app.delete<{ Params: { roomId: string } }>(

@@ -69,6 +69,10 @@ export const roomDescriptionSchema = z.object({
 			peerId: z.string(),
 			displayName: z.string(),
 			consumers: z.array(consumerLayerStateSchema).describe("the peer's consumers and the layers they forward"),
+			transports: z
+				.array(z.object({ transportId: z.string(), direction: z.enum(['send', 'recv']).optional(), roundTripTime: z.number().optional() }))
+				.optional()
+				.describe("GET /rooms/:roomId only: the peer's transports; roundTripTime (ms) once mediasoup has measured one from RTCP"),
 		}),
 	),
 	createdAt: z.string().describe('ISO 8601'),

@@ -144,7 +144,13 @@ export const handlers: Handlers = {
 		if (peer.transports.size >= limits.transportsPerPeer) {
 			throw limitReached('transportsPerPeer', limits.transportsPerPeer, 'this peer has its maximum of transports');
 		}
-		const settings = { listenIp: webrtcListenIp, announcedIp, dataMessageBytes: limits.dataMessageBytes };
+		const settings = {
+			listenIp: webrtcListenIp,
+			announcedIp,
+			dataMessageBytes: limits.dataMessageBytes,
+			incomingBitrate: limits.incomingBitratePerPeer,
+			outgoingBitrate: limits.outgoingBitratePerPeer,
+		};
 		return peer.createWebRtcTransport(direction, (workerId) => deps.transportHost(workerId), settings);
 	},
 

@@ -35,8 +35,8 @@ const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
 
 const webrtc = installNodeWebRtc();
 
-// mediasoup 3.27's RTP types know header extensions (e.g. toffset) that
-// mediasoup-client 3.24's unions don't, so the two aren't assignable.
+// mediasoup's RTP types name header extensions differently from
+// mediasoup-client's unions, so the two aren't assignable.
 const toClientCaps = (caps: ms.RtpCapabilities): ClientRtpCapabilities => caps as ClientRtpCapabilities;
 
 let worker: ms.Worker;

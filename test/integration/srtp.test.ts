@@ -16,7 +16,7 @@ import type { types as ms } from 'mediasoup';
 import { MEDIA_CODECS } from '../../src/services/rooms/codecs.ts';
 import { seededRandom } from '../support/random.ts';
 import { SRTP_SUITES, SrtpContext, rtpHeaderLength, srtpMasterLength } from '../support/srtp.ts';
-import { bindSocket, isRtcp, sendTo } from '../support/udp.ts';
+import { bindSocket, isBweProbe, isRtcp, sendTo } from '../support/udp.ts';
 
 const OPUS_PT = 100;
 const SSRC = 0x0bad_cafe;
@@ -118,7 +118,7 @@ describe('SRTP round trip through the worker (PlainTransport to PlainTransport)'
 			const decrypt = new SrtpContext(suite, announced.keyBase64);
 			const received: Received = { payloads: [], rejected: 0 };
 			receiver.on('message', (msg: Buffer) => {
-				if (isRtcp(msg)) return;
+				if (isRtcp(msg) || isBweProbe(msg)) return;
 				const rtp = decrypt.unprotect(msg);
 				if (!rtp) received.rejected += 1;
 				else received.payloads.push(rtp.subarray(rtpHeaderLength(rtp)));

@@ -15,7 +15,7 @@ import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 
 import { MEDIA_CODECS } from '../../src/services/rooms/codecs.ts';
-import { bindSocket, isRtcp, sendTo } from '../support/udp.ts';
+import { bindSocket, isBweProbe, isRtcp, sendTo } from '../support/udp.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RELEASE_DIR = `${ROOT}node_modules/mediasoup/worker/out/Release`;
@@ -261,7 +261,7 @@ describe('mediasoup worker binary', () => {
 			let rtpReceived = 0;
 			let matching = 0;
 			receiver.on('message', (msg) => {
-				if (msg.length < 12 || (msg[0]! & 0xc0) !== 0x80 || isRtcp(msg)) return;
+				if (msg.length < 12 || (msg[0]! & 0xc0) !== 0x80 || isRtcp(msg) || isBweProbe(msg)) return;
 				const pt = msg[1]! & 0x7f;
 				rtpReceived += 1;
 				if (pt === consumerPt && msg.readUInt32BE(8) === consumerSsrc) matching += 1;

@@ -24,3 +24,12 @@ export function isRtcp(packet: Buffer): boolean {
 	const pt = (packet[1] ?? 0) & 0x7f;
 	return pt >= 72 && pt <= 76;
 }
+
+/**
+ * A bandwidth-estimation probe of mediasoup 3.32+: RTP padding with SSRC 1234
+ * (payload type 127) that the new estimator sends on plain transports too
+ * (enableBwe defaults to true). Not media: tests counting forwarded packets skip it.
+ */
+export function isBweProbe(packet: Buffer): boolean {
+	return packet.length >= 12 && !isRtcp(packet) && packet.readUInt32BE(8) === 1234;
+}

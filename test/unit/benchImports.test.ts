@@ -16,7 +16,8 @@ const ALLOWED = [
 	/^src\/protocol\/[^/]+\.ts$/,
 	/^src\/(server|config|logger|benchSeam)\.ts$/,
 	/^src\/services\/workers\/(placement|peerPlacement)\.ts$/,
-	/^src\/services\/rooms\/(dynacastPolicy|codecs)\.ts$/,
+	/^src\/services\/rooms\/codecs\.ts$/,
+	/^src\/services\/participants\/dynacastPolicy\.ts$/,
 ];
 
 function tsFiles(dir: string): string[] {

@@ -22,6 +22,8 @@ describe('limit settings', () => {
 			dataMessageBytes: 16384,
 			dataMessagesPerSecond: 50,
 			dataBytesPerSecond: 262144,
+			incomingBitratePerPeer: 10_000_000,
+			outgoingBitratePerPeer: Infinity,
 		});
 		assert.equal(config.maxTokenTtlSeconds, 86400);
 		assert.equal(config.allowedOrigins, undefined);
@@ -43,10 +45,12 @@ describe('limit settings', () => {
 			DATA_MAX_MESSAGE_BYTES: '2048',
 			MAX_DATA_MESSAGES_PER_SECOND: '11',
 			MAX_DATA_BYTES_PER_SECOND: '4096',
+			MAX_INCOMING_BITRATE: '3000000',
+			MAX_OUTGOING_BITRATE: '1500000',
 			MAX_TOKEN_TTL: '600',
 			ALLOWED_ORIGINS: 'https://a.example, http://LOCALHOST:8080,http://[::1]:3000',
 		});
-		assert.deepEqual(Object.values(config.limits), [2, 3, 4, 5, 6, 7, 8, 900, 20000, 1000, 9, 2048, 11, 4096]);
+		assert.deepEqual(Object.values(config.limits), [2, 3, 4, 5, 6, 7, 8, 900, 20000, 1000, 9, 2048, 11, 4096, 3_000_000, 1_500_000]);
 		assert.equal(config.maxTokenTtlSeconds, 600);
 		assert.deepEqual(config.allowedOrigins, ['https://a.example', 'http://localhost:8080', 'http://[::1]:3000']);
 	});
@@ -71,6 +75,18 @@ describe('limit settings', () => {
 		rejects({ MAX_DATA_MESSAGES_PER_SECOND: '0' }, 'MAX_DATA_MESSAGES_PER_SECOND');
 		rejects({ MAX_DATA_BYTES_PER_SECOND: '1023' }, 'MAX_DATA_BYTES_PER_SECOND');
 		rejects({ MAX_TOKEN_TTL: '2000001' }, 'MAX_TOKEN_TTL');
+		// Bits per second: below 100 kbit/s nothing useful fits; 1 Gbit/s is the worker's ceiling.
+		for (const variable of ['MAX_INCOMING_BITRATE', 'MAX_OUTGOING_BITRATE']) {
+			for (const value of ['0', '-1', '99999', '2.5e6', '1.5', '2M', '1000000001']) rejects({ [variable]: value }, variable);
+		}
+	});
+
+	it('MAX_INCOMING_BITRATE and MAX_OUTGOING_BITRATE take their bounds; an empty value is the default', () => {
+		assert.equal(loadConfig({ MAX_INCOMING_BITRATE: '100000' }).limits.incomingBitratePerPeer, 100_000);
+		assert.equal(loadConfig({ MAX_INCOMING_BITRATE: '1000000000' }).limits.incomingBitratePerPeer, 1_000_000_000);
+		assert.equal(loadConfig({ MAX_INCOMING_BITRATE: ' ' }).limits.incomingBitratePerPeer, 10_000_000);
+		assert.equal(loadConfig({ MAX_OUTGOING_BITRATE: '100000' }).limits.outgoingBitratePerPeer, 100_000);
+		assert.equal(loadConfig({ MAX_OUTGOING_BITRATE: '' }).limits.outgoingBitratePerPeer, Infinity);
 	});
 
 	it('ALLOWED_ORIGINS must be origins: scheme and host, nothing after', () => {

@@ -49,6 +49,8 @@ function setup(overrides: Overrides = {}): Setup {
 				consumersPerPeer: overrides.consumersPerPeer ?? 4,
 				dataProducersPerPeer: overrides.dataProducersPerPeer ?? 2,
 				dataMessageBytes: 16384,
+				incomingBitratePerPeer: 10_000_000,
+				outgoingBitratePerPeer: Infinity,
 			},
 		},
 	};

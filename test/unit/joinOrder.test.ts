@@ -14,7 +14,7 @@ import { FakePool, type FakeRouter } from '../support/fakeMedia.ts';
 import { FakeSocket } from '../support/fakeSocket.ts';
 
 const CAPS = { codecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 }] };
-const LIMITS = { transportsPerPeer: 4, producersPerPeer: 4, consumersPerPeer: 4, dataProducersPerPeer: 2, dataMessageBytes: 16384 };
+const LIMITS = { transportsPerPeer: 4, producersPerPeer: 4, consumersPerPeer: 4, dataProducersPerPeer: 2, dataMessageBytes: 16384, incomingBitratePerPeer: 10_000_000, outgoingBitratePerPeer: Infinity };
 
 function serverOnFakes(): { rooms: RoomRegistry<Participant>; deps: ConnectionDeps } {
 	const rooms = new RoomRegistry<Participant>({ pool: new FakePool(1), logger: createLogger('silent'), roomIdleTimeoutMs: 60_000, maxRooms: 10, roomsPerIpPerMinute: 10 });

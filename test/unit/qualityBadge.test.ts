@@ -41,4 +41,11 @@ describe('qualityBadge (demo tiles)', () => {
 	it('counts only the interval: old loss does not count again', () => {
 		assert.equal(qualityBadge({ ...base, packetsLost: 500 }, { packetsLost: 500, packetsReceived: 0 })?.level, 'good');
 	});
+
+	it('shows the round-trip time in the title when the transport has one, without changing the level', () => {
+		const badge = qualityBadge({ ...base, roundTripTime: 0.0424 });
+		assert.match(badge?.title ?? '', / · 42 ms RTT$/);
+		assert.equal(badge?.level, qualityBadge(base)?.level);
+		assert.doesNotMatch(qualityBadge(base)?.title ?? '', /RTT/);
+	});
 });

@@ -17,22 +17,14 @@ import { fileURLToPath } from 'node:url';
 
 import { buildInputsHash, cacheRoot, log, placeExecutable } from './common.mjs';
 import { unpackDebianSource } from './debian-source.mjs';
+import { gluePackages, placeGlue, planFor } from './glue.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-// Debian packages the build needs (bookworm names).
-const DEBIAN_PACKAGES = [
-	'build-essential',
-	'pkg-config',
-	'python3',
-	'ninja-build',
-	'libuv1-dev',
-	'libssl-dev',
-	'dpkg-dev',
-	'libabsl-dev',
-	'flatbuffers-compiler',
-	'libflatbuffers-dev',
-];
+const glueDir = path.join(here, 'glue');
+// Debian packages every build needs (bookworm names); each glue folder names
+// the library packages it wraps in its own debian-packages file.
+const DEBIAN_PACKAGES = ['build-essential', 'pkg-config', 'python3', 'ninja-build', 'dpkg-dev'];
 const MIN_MESON = [1, 1, 0];
 // Debian source package built into subprojects/<name> (see glue/libsrtp3/meson.build).
 const LIBSRTP_SOURCE = { name: 'libsrtp2', version: '2.5.0-3' };
@@ -61,15 +53,15 @@ function run(cmd, args, opts = {}) {
 	}
 }
 
-function missingDebianPackages() {
-	return DEBIAN_PACKAGES.filter(pkg => {
+function missingDebianPackages(wanted) {
+	return wanted.filter(pkg => {
 		const res = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
 		return res.status !== 0 || !res.stdout.includes('install ok installed');
 	});
 }
 
-export function ensureDebianPackages(packages) {
-	const missing = packages ?? missingDebianPackages();
+export function ensureDebianPackages(packages, wanted = DEBIAN_PACKAGES) {
+	const missing = packages ?? missingDebianPackages(wanted);
 	if (missing.length === 0) return;
 	if (process.getuid?.() !== 0) {
 		throw new Error(
@@ -106,26 +98,18 @@ function findMeson() {
 	return { cmd: 'python3', prefix: ['-m', 'mesonbuild.mesonmain'], env };
 }
 
-// Each wrap file names the folder Meson looks for; when that folder exists,
-// Meson uses it and downloads nothing.
-function placeGlue(workerDir) {
-	const subprojects = path.join(workerDir, 'subprojects');
-	for (const entry of fs.readdirSync(path.join(here, 'glue'))) {
-		const wrapFile = path.join(subprojects, `${entry}.wrap`);
-		if (!fs.existsSync(wrapFile)) {
-			throw new Error(`glue/${entry} has no matching ${entry}.wrap in this mediasoup version`);
-		}
-		const directory = /^directory\s*=\s*(\S+)/m.exec(fs.readFileSync(wrapFile, 'utf8'))?.[1];
-		if (!directory) throw new Error(`${wrapFile} has no directory line`);
-		fs.cpSync(path.join(here, 'glue', entry), path.join(subprojects, directory), { recursive: true });
-	}
-}
-
 export function buildWorker({ source, out }) {
 	const pkg = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8'));
 	const started = Date.now();
-	log(`building mediasoup-worker ${pkg.version} offline (about 4 min on 2 idle cores, longer on a busy machine)`);
-	ensureDebianPackages();
+	// Fails here, in one line naming the wrap file, when this version needs glue that does not exist yet.
+	const plan = planFor(path.join(source, 'worker'), glueDir, pkg.version);
+	log(
+		`building mediasoup-worker ${pkg.version} offline (about 4 min on 2 idle cores, longer on a busy machine); ` +
+			`glue: ${plan.use.map(u => `${u.glue} -> subprojects/${u.wrap.directory}`).join(', ')}` +
+			(plan.unusedGlue.length ? `; not used by this version: ${plan.unusedGlue.join(', ')}` : '') +
+			(plan.notNeeded.length ? `; not needed here: ${plan.notNeeded.join(', ')}` : '')
+	);
+	ensureDebianPackages(undefined, [...DEBIAN_PACKAGES, ...gluePackages(glueDir, plan)]);
 	const meson = findMeson();
 	const mesonRun = args => run(meson.cmd, [...(meson.prefix ?? []), ...args], { env: meson.env });
 
@@ -135,7 +119,7 @@ export function buildWorker({ source, out }) {
 	if (!fs.existsSync(path.join(outDir, 'build.ninja'))) {
 		fs.rmSync(buildRoot, { recursive: true, force: true });
 		fs.cpSync(path.join(source, 'worker'), workerDir, { recursive: true });
-		placeGlue(workerDir);
+		placeGlue(workerDir, glueDir, plan);
 		unpackDebianSource({ ...LIBSRTP_SOURCE, target: path.join(workerDir, 'subprojects', LIBSRTP_SOURCE.name) });
 		mesonRun(['setup', outDir, workerDir, ...MESON_SETUP_ARGS]);
 	}

@@ -11,7 +11,8 @@ import type { ManagedWorker } from '../workers/managedWorker.ts';
 export type TransportHost = Pick<ManagedWorker, 'workerId' | 'alive' | 'webRtcListenInfos' | 'trackTransport' | 'notePortsExhausted'>;
 
 /** Where a transport listens and how large a data message may be. */
-export type TransportSettings = { listenIp: string; announcedIp: string | undefined; dataMessageBytes: number };
+/** `incomingBitrate`/`outgoingBitrate`: MAX_INCOMING_BITRATE and MAX_OUTGOING_BITRATE (Infinity: no cap). */
+export type TransportSettings = { listenIp: string; announcedIp: string | undefined; dataMessageBytes: number; incomingBitrate: number; outgoingBitrate: number };
 
 /** `source` is already checked against the kind; the client's appData travels with it. */
 export type ProduceRequest = { transportId: string; kind: 'audio' | 'video'; rtpParameters: ms.RtpParameters; source: MediaSource; appData?: Record<string, unknown> };
@@ -48,6 +49,12 @@ export async function createTransportOn(
 			enableTcp: true,
 			preferUdp: true,
 			initialAvailableOutgoingBitrate: 1_000_000,
+			// The publisher's estimate is capped (told to it in REMB); a subscriber's downlink estimate is bounded.
+			...(appData.direction === 'send'
+				? { maxIncomingBitrate: settings.incomingBitrate }
+				: Number.isFinite(settings.outgoingBitrate)
+					? { maxOutgoingBitrate: settings.outgoingBitrate }
+					: {}),
 			// Data channels: the answer's sctpParameters carry the message limit to the client.
 			enableSctp: true,
 			maxReceiveMessageSize: settings.dataMessageBytes,

@@ -17,6 +17,8 @@ export interface RoomMember {
 	readonly displayName: string;
 	/** The member's consumers and their layers (for GET /rooms/:roomId and metrics); none when absent. */
 	consumerLayers?(): ConsumerLayerState[];
+	/** The member's transports, for the round-trip times GET /rooms/:roomId shows; none when absent. */
+	readonly transports?: ReadonlyMap<string, Pick<ms.WebRtcTransport, 'id' | 'closed' | 'appData' | 'getStats'>>;
 	/** Called when the room closes under the member. */
 	close(reason: RoomCloseReason): void;
 	/** Called when the member's router went (its worker died or drained): it now has one on `workerId`, and none of its media. */
