@@ -92,6 +92,8 @@ const REQUEST_TIMEOUT_MS = 20_000;
 export class Participant {
 	readonly #plan: ParticipantPlan;
 	#stopping = false;
+	/** Set while this participant leaves on its own, so its own close is not counted as the server's. */
+	#leaving = false;
 	#wake: (() => void) | undefined;
 	current: { roomId: string; nodeUrl: string } | undefined;
 
@@ -138,6 +140,8 @@ export class Participant {
 		const nodeUrl = this.#pick(this.#plan.nodeUrls());
 		const roomId = this.#pick(this.#plan.roomIds);
 		const client = newNodeClient(nodeUrl);
+		this.#leaving = false;
+		let joined = false;
 		const tracks: SyntheticTrack[] = [];
 		this.#listen(client);
 		try {
@@ -148,6 +152,7 @@ export class Participant {
 				return;
 			}
 			counters.joins++;
+			joined = true;
 			this.current = { roomId, nodeUrl };
 			const audio = createSyntheticAudioTrack({ frequency: 300 + 50 * this.#plan.index });
 			tracks.push(audio);
@@ -188,7 +193,7 @@ export class Participant {
 			// #step counted it; leave and start over.
 		} finally {
 			this.current = undefined;
-			await this.#teardown(client, tracks);
+			await this.#teardown(client, tracks, joined);
 		}
 	}
 
@@ -218,16 +223,19 @@ export class Participant {
 		client.on('roomMoved', () => counters.roomMoved++);
 		client.on('recovered', () => counters.recovered++);
 		client.on('reconnecting', () => counters.reconnecting++);
-		client.on('closed', () => counters.closedByServer++);
+		client.on('closed', () => {
+			if (!this.#leaving) counters.closedByServer++;
+		});
 		client.on('error', (error) => bump(counters.clientErrors, `${error.during}: ${reasonOf(error.error)}`));
 	}
 
 	/** Leaves (bounded), stops the synthetic sources and closes the client's peer connections whatever state it is in. */
-	async #teardown(client: TureenClient, tracks: SyntheticTrack[]): Promise<void> {
+	async #teardown(client: TureenClient, tracks: SyntheticTrack[], joined: boolean): Promise<void> {
+		this.#leaving = true;
 		for (const track of tracks) track.stop();
 		try {
 			await withTimeout(client.leave(), 10_000, 'leave');
-			this.#plan.counters.leaves++;
+			if (joined) this.#plan.counters.leaves++;
 		} catch (error) {
 			bump(this.#plan.counters.stepFailures, `leave: ${reasonOf(error)}`);
 		}

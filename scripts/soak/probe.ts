@@ -17,23 +17,73 @@ export function rssBytes(pid: number): number | undefined {
 	}
 }
 
-/** File descriptors of a process that are sockets (TCP, UDP, Unix, incl. the worker channel socketpairs). */
-export function socketCount(pid: number): number | undefined {
+/** A socket of the network namespace, from /proc/net/{tcp,tcp6,udp,udp6,unix}. */
+type SocketInfo = { proto: 'tcp' | 'udp' | 'unix'; localPort: number; remotePort: number; listening: boolean };
+
+/** Every socket of the namespace by inode (read once per measurement: the tables are shared by all processes). */
+export function socketTable(): Map<string, SocketInfo> {
+	const table = new Map<string, SocketInfo>();
+	const port = (address: string | undefined) => parseInt(address?.split(':')[1] ?? '0', 16);
+	for (const proto of ['tcp', 'tcp6', 'udp', 'udp6'] as const) {
+		let text: string;
+		try {
+			text = readFileSync(`/proc/net/${proto}`, 'utf8');
+		} catch {
+			continue;
+		}
+		for (const line of text.split('\n').slice(1)) {
+			const f = line.trim().split(/\s+/);
+			if (f.length < 10) continue;
+			table.set(f[9]!, { proto: proto.startsWith('tcp') ? 'tcp' : 'udp', localPort: port(f[1]), remotePort: port(f[2]), listening: proto.startsWith('tcp') && f[3] === '0A' });
+		}
+	}
+	try {
+		for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+			const f = line.trim().split(/\s+/);
+			if (f.length >= 7) table.set(f[6]!, { proto: 'unix', localPort: 0, remotePort: 0, listening: false });
+		}
+	} catch {
+		// no unix table: those sockets count as "other"
+	}
+	return table;
+}
+
+/** A process's sockets by kind: `name(info)` names the kind of each (e.g. "redis", "ws"), undefined for "other". */
+export type SocketCounts = Record<string, number>;
+
+/** The socket descriptors of a process (/proc/<pid>/fd -> socket:[inode]), counted by kind; undefined when it is gone. */
+export function socketCounts(pid: number, table: Map<string, SocketInfo>, kindOf: (info: SocketInfo) => string): SocketCounts | undefined {
 	let entries: string[];
 	try {
 		entries = readdirSync(`/proc/${pid}/fd`);
 	} catch {
 		return undefined;
 	}
-	let sockets = 0;
+	const counts: SocketCounts = {};
 	for (const fd of entries) {
+		let link: string;
 		try {
-			if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) sockets++;
+			link = readlinkSync(`/proc/${pid}/fd/${fd}`);
 		} catch {
-			// closed between readdir and readlink
+			continue; // closed between readdir and readlink
 		}
+		const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+		if (inode === undefined) continue;
+		const info = table.get(inode);
+		const kind = info ? kindOf(info) : 'other';
+		counts[kind] = (counts[kind] ?? 0) + 1;
 	}
-	return sockets;
+	return counts;
+}
+
+export const totalOf = (counts: SocketCounts | undefined) => (counts ? Object.values(counts).reduce((a, b) => a + b, 0) : undefined);
+
+export function describeCounts(counts: SocketCounts | undefined): string {
+	if (!counts) return '-';
+	return Object.entries(counts)
+		.sort(([a], [b]) => a.localeCompare(b))
+		.map(([k, v]) => `${k} ${v}`)
+		.join(', ');
 }
 
 /** The parent pid (field 4 of /proc/<pid>/stat), undefined when the process is gone. */
