@@ -27,12 +27,15 @@
 // Measured only from outside the server:
 //   node RSS            /proc/<node pid>/status VmRSS
 //   node heap           /metrics nodejs_heap_size_used_bytes (prom-client default metrics)
-//   sockets             socket descriptors in /proc/<pid>/fd, of the node and of each worker
+//   sockets             socket descriptors in /proc/<pid>/fd, of the node and of each worker, by kind
+//                       from /proc/net/{tcp,tcp6,udp,udp6,unix}: listen, redis, clients (HTTP/WebSocket
+//                       in), unix (worker channels), udp/tcp (RTC ports); the soak's own HTTP polls use
+//                       a connection each, closed at once, and the baseline waits until no client is connected
 //   worker RSS          /proc/<worker pid>/status VmRSS, pids from GET /workers
 //   mediasoup objects   /metrics tureen_worker_{routers,transports,producers,consumers}: no public
 //                       endpoint exposes worker.dump(); these gauges are kept from mediasoup's observer
 //                       events (src/metrics/mediaCounts.ts), i.e. the objects the server holds open
-//   pipes               GET /workers pipeTransports
+//   pipes               GET /workers pipeTransports (table) and pipedProducers (end check)
 //   rooms, peers        /metrics tureen_rooms, tureen_peers (and GET /rooms for how many workers a room spans)
 //
 // End check, after every participant has left and the rooms have closed
@@ -40,9 +43,10 @@
 // producers, consumers, pipe transports, node and worker sockets and live
 // workers all back to their value at the start, and each RSS within
 // RSS_BOUND below of its start. Exit code 1 if not (or if a node died).
+// Each node's log (warn and above) is written to $TMPDIR/tureen-soak-<pid>-<node>.log at the end.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { createReadStream, existsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { freePort, ROOT, startNode, startRedis, waitFor, type NodePlan, type NodeProcess, type RedisProcess } from './localCluster.ts';
@@ -168,6 +172,7 @@ type WorkerRow = {
 	producers: number;
 	consumers: number;
 	pipeTransports: number;
+	pipedProducers: number;
 };
 type NodeRow = { nodeId: string; pid: number; rss?: number; heapUsed?: number; sockets?: SocketCounts; rooms: number; peers: number; maxSpan: number; workers: WorkerRow[] };
 type Snapshot = { minute: number; label: string; nodes: NodeRow[] };
@@ -217,6 +222,7 @@ async function measureNode(node: NodeProcess): Promise<NodeRow> {
 			producers: perWorker('tureen_worker_producers', w.workerId),
 			consumers: perWorker('tureen_worker_consumers', w.workerId),
 			pipeTransports: w.pipeTransports,
+			pipedProducers: w.pipedProducers,
 		})),
 	};
 }
@@ -286,7 +292,7 @@ function compare(start: Snapshot, end: Snapshot, warm?: Snapshot): Check[] {
 			const ew = e?.workers.find((x) => x.workerId === sw.workerId);
 			const ww = w?.workers.find((x) => x.workerId === sw.workerId);
 			const wid = `${id} w${sw.workerId}`;
-			for (const key of ['routers', 'transports', 'producers', 'consumers', 'pipeTransports'] as const) equal(`${wid} ${key}`, sw[key], ew?.[key]);
+			for (const key of ['routers', 'transports', 'producers', 'consumers', 'pipeTransports', 'pipedProducers'] as const) equal(`${wid} ${key}`, sw[key], ew?.[key]);
 			equalSockets(`${wid} sockets`, sw.sockets, ew?.sockets);
 			bounded(`${wid} RSS${ew && ew.pid !== sw.pid ? ' (respawned)' : ''}`, sw.rss, ew?.rss, ww?.alive ? ww.rss : undefined);
 		}
@@ -311,6 +317,16 @@ async function stopEverything(): Promise<void> {
 	// Our own children only, by the handle (pid) we started them with.
 	await Promise.all(processes.nodes.map((n) => n.stop('SIGTERM', 10_000)));
 	await processes.redis?.stop('SIGKILL');
+	// Their logs (LOG_LEVEL=warn, so short), for whoever reads a failure.
+	for (const n of processes.nodes) {
+		const file = join(tmpdir(), `tureen-soak-${process.pid}-${n.plan.nodeId}.log`);
+		try {
+			writeFileSync(file, n.output());
+			console.log(`${n.plan.nodeId} log: ${file}`);
+		} catch {
+			// no log then
+		}
+	}
 }
 
 function onSignal(signal: NodeJS.Signals): void {
