@@ -67,7 +67,7 @@ export interface ClientLog {
 export type ConnectionDeps = {
 	handlers: HandlerDeps;
 	wsMaxMessageBytes: number;
-	limits: Pick<Limits, 'wsMaxBufferedBytes' | 'slowReaderTimeoutMs' | 'joinTimeoutMs' | 'dataMessagesPerSecond' | 'dataBytesPerSecond'>;
+	limits: Pick<Limits, 'wsMaxBufferedBytes' | 'slowReaderTimeoutMs' | 'joinTimeoutMs' | 'dataMessagesPerSecond' | 'dataBytesPerSecond' | 'dataMessageBytes'>;
 	metrics: SignallingMetrics;
 	logger: { error(fields: object, message: string): void };
 	clientLog: ClientLog;
@@ -102,13 +102,13 @@ export class SignallingConnection {
 		this.#deps = deps;
 		this.#socket = socket;
 		this.#ip = ip;
-		const { dataMessagesPerSecond, dataBytesPerSecond } = deps.limits;
+		const { dataMessagesPerSecond, dataBytesPerSecond, dataMessageBytes } = deps.limits;
 		this.peer = new Peer(
 			{
 				notify: (message) => this.#send(message, ESSENTIAL_NOTIFICATIONS.has(message.notification)),
 				end: (reason) => this.#endSession(reason),
 			},
-			{ messagesPerSecond: dataMessagesPerSecond, bytesPerSecond: dataBytesPerSecond },
+			{ messagesPerSecond: dataMessagesPerSecond, bytesPerSecond: dataBytesPerSecond, maxMessageBytes: dataMessageBytes },
 		);
 		socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
 		socket.on('close', () => this.#onClose());

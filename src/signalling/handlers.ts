@@ -315,10 +315,12 @@ export const handlers: Handlers = {
 	async consumeData({ deps, peer }, { dataProducerId, transportId }) {
 		const target = { transportId, id: dataProducerId, method: 'consumeData', what: 'data producer' } as const;
 		const { room, owner } = consumeTarget(deps, peer, target, (m) => m.dataProducers);
+		// The server's relay of it (every message passes the owner's data budget first).
+		const relayed = await owner.dataConsumeTarget(dataProducerId);
 		// As for media: a data producer of another worker's router is piped here first.
-		await room.routerToConsume({ dataProducerId }, owner, peer);
+		await room.routerToConsume({ dataProducerId: relayed.dataProducerId }, owner, peer);
 		const transport = ownTransportFor(peer, transportId, 'recv', 'consumeData');
-		const dataConsumer = await withClientParameters(transport.consumeData({ dataProducerId }));
+		const dataConsumer = await withClientParameters(transport.consumeData(relayed));
 		peer.adoptDataConsumer(room, dataConsumer);
 		return {
 			dataConsumerId: dataConsumer.id,

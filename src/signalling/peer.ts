@@ -19,6 +19,7 @@ import {
 import type { Room, RoomMember, RoomSeat } from '../services/room.ts';
 import type { AudioLevel } from '../services/rooms/audioLevelsPolicy.ts';
 import type { RoomRouter } from '../services/rooms/roomRouter.ts';
+import { PeerDataRelay, type ConsumeDataTarget } from '../services/participants/dataRelay.ts';
 import { DataRateGuard } from './dataRateGuard.ts';
 import { ProducerDynacast } from './dynacast.ts';
 
@@ -67,6 +68,8 @@ export class Peer implements RoomMember {
 	readonly #dataConsumers = new Map<string, ms.DataConsumer>();
 	/** Holds this peer's data producers while it sends over the data rate (none without limits). */
 	readonly #dataGuard: DataRateGuard | undefined;
+	/** Admits or drops each of this peer's data messages before the others get it (none without limits). */
+	readonly #dataRelay: PeerDataRelay | undefined;
 	/** Dynacast of each of this peer's simulcast producers. */
 	readonly #dynacasts = new Map<string, ProducerDynacast>();
 	readonly #link: PeerLink;
@@ -77,7 +80,7 @@ export class Peer implements RoomMember {
 	readonly #onAudioLevels = (levels: AudioLevel[]) => this.notify({ notification: 'audioLevels', data: { levels } });
 
 	/** `dataRate`: MAX_DATA_MESSAGES/BYTES_PER_SECOND; without it data channels are not rate-limited. */
-	constructor(link: PeerLink, dataRate?: DataRateLimits) {
+	constructor(link: PeerLink, dataRate?: DataRateLimits & { maxMessageBytes: number }) {
 		this.#link = link;
 		if (dataRate) {
 			this.#dataGuard = new DataRateGuard(
@@ -87,6 +90,7 @@ export class Peer implements RoomMember {
 				},
 				dataRate,
 			);
+			this.#dataRelay = new PeerDataRelay({ router: () => this.router?.router, limits: dataRate });
 		}
 	}
 
@@ -305,8 +309,14 @@ export class Peer implements RoomMember {
 				if (other !== this) other.notify({ notification: 'dataProducerClosed', data: { dataProducerId: dataProducer.id, peerId: this.peerId } });
 			}
 		});
+		this.#dataRelay?.add(dataProducer);
 		this.broadcast({ notification: 'newDataProducer', data: this.#dataProducerInfo(dataProducer) });
 		this.#dataGuard?.start();
+	}
+
+	/** What another member consumes for this peer's data producer: the server's relay of it (itself without limits). */
+	async dataConsumeTarget(dataProducerId: string): Promise<ConsumeDataTarget> {
+		return this.#dataRelay ? this.#dataRelay.target(dataProducerId) : { dataProducerId };
 	}
 
 	/** As adoptTransport, for a data consumer; mediasoup closes it with its data producer. */
@@ -469,5 +479,6 @@ export class Peer implements RoomMember {
 		this.#dataProducers.clear();
 		this.#dataConsumers.clear();
 		this.#dataGuard?.stop();
+		this.#dataRelay?.close();
 	}
 }
