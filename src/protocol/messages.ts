@@ -262,6 +262,7 @@ export const LIMIT_NAMES = [
 	'connections',
 	'rooms',
 	'roomsPerIpPerMinute',
+	'consumersPerProducerPerTransport',
 ] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 export type LimitDetails = { limit: LimitName; max: number };

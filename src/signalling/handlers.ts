@@ -5,6 +5,7 @@ import type { Config, Limits } from '../config.ts';
 import { limitReached, TureenError } from '../errors.ts';
 import { defaultSource, type MediaSource, type Method, type NodeInfo, type ParsedRequestData, type ResponseData, type RoomState } from '../protocol/messages.ts';
 import { unconsumableReason } from '../services/rooms/codecMatch.ts';
+import { CONSUMERS_PER_PRODUCER_PER_TRANSPORT, consumersOf, type ConsumerTag } from '../limits/consumeOnce.ts';
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
 import { layerHandlers } from './layerHandlers.ts';
 import type { Peer, PeerRoom } from './peer.ts';
@@ -72,7 +73,7 @@ function consumeTarget<T>(
 	peer: Peer,
 	request: { transportId: string; id: string; method: 'consume' | 'consumeData'; what: string },
 	mapOf: (member: Peer) => ReadonlyMap<string, T>,
-): { room: PeerRoom; transport: ms.WebRtcTransport; owner: Peer } {
+): { room: PeerRoom; transport: ms.WebRtcTransport; owner: Peer; tag: ConsumerTag } {
 	const room = peer.requireRoom();
 	const max = deps.settings.limits.consumersPerPeer;
 	if (peer.consumers.size + peer.dataConsumers.size >= max) throw limitReached('consumersPerPeer', max, 'this peer has its maximum of consumers');
@@ -80,7 +81,12 @@ function consumeTarget<T>(
 	const found = findOwned(room, request.id, mapOf);
 	if (!found) throw new TureenError('NOT_FOUND', `no ${request.what} ${request.id} in this room`);
 	if (found.owner === peer) throw new TureenError('BAD_REQUEST', `a peer does not consume its own ${request.what}`);
-	return { room, transport, owner: found.owner };
+	// Issue 21 finding 2: one consumer per producer per transport (src/limits/consumeOnce.ts).
+	const tag: ConsumerTag = { transportId: request.transportId, consumes: request.id };
+	if (consumersOf([...peer.consumers.values(), ...peer.dataConsumers.values()], tag) >= CONSUMERS_PER_PRODUCER_PER_TRANSPORT) {
+		throw limitReached('consumersPerProducerPerTransport', CONSUMERS_PER_PRODUCER_PER_TRANSPORT, `this transport already consumes ${request.what} ${request.id}`);
+	}
+	return { room, transport, owner: found.owner, tag };
 }
 
 /** A source must fit the kind: a microphone is audio, a camera video; a screen may carry either. */
@@ -262,7 +268,7 @@ export const handlers: Handlers = {
 
 	async consume({ deps, peer }, { producerId, transportId }) {
 		const target = { transportId, id: producerId, method: 'consume', what: 'producer' } as const;
-		const { room, owner } = consumeTarget(deps, peer, target, (m) => m.producers);
+		const { room, owner, tag } = consumeTarget(deps, peer, target, (m) => m.producers);
 		// On another worker's router the producer is piped here first; the client never knows.
 		const router = await room.routerToConsume({ producerId }, owner, peer);
 		// The peer may have moved or closed the transport meanwhile.
@@ -272,7 +278,7 @@ export const handlers: Handlers = {
 			throw new TureenError('MEDIA_ERROR', 'your RTP capabilities cannot receive this producer');
 		}
 		// Paused until the client has set up its side, as mediasoup recommends.
-		const consumer = await withClientParameters(transport.consume({ producerId, rtpCapabilities, paused: true }));
+		const consumer = await withClientParameters(transport.consume({ producerId, rtpCapabilities, paused: true, appData: tag }));
 		peer.adoptConsumer(room, consumer);
 		return {
 			consumerId: consumer.id,
@@ -314,13 +320,13 @@ export const handlers: Handlers = {
 
 	async consumeData({ deps, peer }, { dataProducerId, transportId }) {
 		const target = { transportId, id: dataProducerId, method: 'consumeData', what: 'data producer' } as const;
-		const { room, owner } = consumeTarget(deps, peer, target, (m) => m.dataProducers);
+		const { room, owner, tag } = consumeTarget(deps, peer, target, (m) => m.dataProducers);
 		// The server's relay of it (every message passes the owner's data budget first).
 		const relayed = await owner.dataConsumeTarget(dataProducerId);
 		// As for media: a data producer of another worker's router is piped here first.
 		await room.routerToConsume({ dataProducerId: relayed.dataProducerId }, owner, peer);
 		const transport = ownTransportFor(peer, transportId, 'recv', 'consumeData');
-		const dataConsumer = await withClientParameters(transport.consumeData(relayed));
+		const dataConsumer = await withClientParameters(transport.consumeData({ ...relayed, appData: tag }));
 		peer.adoptDataConsumer(room, dataConsumer);
 		return {
 			dataConsumerId: dataConsumer.id,

@@ -1,0 +1,69 @@
+// Issue 21, finding 2: one socket consumed one producer 200 times on one
+// transport and pulled hundreds of Mbit/s out of the worker. A peer now
+// consumes a given producer (or data producer) at most once per transport:
+// the repeat answers LIMIT_REACHED consumersPerProducerPerTransport (max 1),
+// and the worker holds one consumer, however often it is asked.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import type { Tureen } from '../../src/server.ts';
+import { fakeConnection, type FakeSocket } from '../support/fakeSocket.ts';
+import { assertLimit, opusRtpParameters } from '../support/media.ts';
+import { startTestServer } from '../support/server.ts';
+
+async function joined(tureen: Tureen, roomId: string, name: string): Promise<FakeSocket> {
+	const { socket } = fakeConnection(tureen);
+	const { rtpCapabilities } = (await socket.request('getRouterRtpCapabilities', { roomId })) as { rtpCapabilities: Record<string, unknown> };
+	await socket.request('join', { roomId, displayName: name, rtpCapabilities });
+	return socket;
+}
+
+const transportOf = async (socket: FakeSocket, direction: 'send' | 'recv') =>
+	((await socket.request('createWebRtcTransport', { direction })) as { transportId: string }).transportId;
+
+describe('a producer is consumed once per transport (issue 21, finding 2)', () => {
+	let tureen: Tureen;
+
+	before(async () => {
+		({ tureen } = await startTestServer({ MEDIASOUP_WORKER_COUNT: '1', RTC_BASE_PORT: '46700', RTC_PORTS_PER_WORKER: '100' }));
+	});
+
+	after(async () => {
+		await tureen?.close();
+	});
+
+	it('90 consumes of one producer on one transport make one consumer; another transport may have its own', async () => {
+		const publisher = await joined(tureen, 'once', 'Pub');
+		const send = await transportOf(publisher, 'send');
+		const { producerId } = (await publisher.request('produce', { transportId: send, kind: 'audio', rtpParameters: opusRtpParameters(1111) })) as { producerId: string };
+		const greedy = await joined(tureen, 'once', 'Greedy');
+		const recv = await transportOf(greedy, 'recv');
+		await greedy.request('consume', { producerId, transportId: recv });
+		const ids = Array.from({ length: 89 }, () => greedy.deliver('consume', { producerId, transportId: recv }));
+		for (const id of ids) assertLimit(await greedy.reply(id), 'consumersPerProducerPerTransport', 1);
+		const other = await transportOf(greedy, 'recv');
+		await greedy.request('consume', { producerId, transportId: other });
+		const router = await tureen.rooms.getRoom('once')!.router.dump();
+		assert.equal(router.mapProducerIdConsumerIds.find((e) => e.key === producerId)?.values.length, 2, 'one consumer per transport');
+		publisher.hangUp();
+		greedy.hangUp();
+	});
+
+	it('the same for data producers', async () => {
+		const publisher = await joined(tureen, 'once-data', 'Pub');
+		const send = await transportOf(publisher, 'send');
+		const { dataProducerId } = (await publisher.request('produceData', {
+			transportId: send,
+			sctpStreamParameters: { streamId: 1, ordered: true },
+			label: 'chat',
+		})) as { dataProducerId: string };
+		const greedy = await joined(tureen, 'once-data', 'Greedy');
+		const recv = await transportOf(greedy, 'recv');
+		await greedy.request('consumeData', { dataProducerId, transportId: recv });
+		for (let i = 0; i < 20; i++) {
+			assertLimit(await greedy.reply(greedy.deliver('consumeData', { dataProducerId, transportId: recv })), 'consumersPerProducerPerTransport', 1);
+		}
+		publisher.hangUp();
+		greedy.hangUp();
+	});
+});
