@@ -63,6 +63,13 @@ describe('loadConfig defaults', () => {
 				dataMessagesPerSecond: 50,
 				dataBytesPerSecond: 262144,
 			},
+			flood: {
+				requestsPerIpPerSecond: 500,
+				joinsPerIpPerMinute: 120,
+				joinsPerIdentityPerMinute: 10,
+				peerAnnounceWindowMs: 250,
+				keyFrameRequestMinIntervalMs: 1000,
+			},
 			maxTokenTtlSeconds: 86400,
 			allowedOrigins: undefined,
 		} satisfies Config);
@@ -160,6 +167,13 @@ describe('loadConfig valid values', () => {
 				dataMessageBytes: 4096,
 				dataMessagesPerSecond: 20,
 				dataBytesPerSecond: 65536,
+			},
+			flood: {
+				requestsPerIpPerSecond: 500,
+				joinsPerIpPerMinute: 120,
+				joinsPerIdentityPerMinute: 10,
+				peerAnnounceWindowMs: 250,
+				keyFrameRequestMinIntervalMs: 1000,
 			},
 			maxTokenTtlSeconds: 3100,
 			allowedOrigins: ['https://app.example.com', 'http://localhost:8080'],
