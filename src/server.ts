@@ -17,6 +17,7 @@ import { registerClusterRoutes } from './http/clusterRoutes.ts';
 import { registerAdminRoutes, registerProbeRoutes, type BuildInfo } from './http/routes.ts';
 import { ConnectionCounter } from './limits/connectionCounter.ts';
 import { ClientMistakeLog } from './limits/logThrottle.ts';
+import { KeyFrameGate } from './services/participants/keyFrameGate.ts';
 import { registerObservability, type TureenMetrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
 import { RoomRegistry, type Room } from './services/room.ts';
@@ -133,6 +134,7 @@ export class Tureen {
 				transportHost: (workerId) => pool.getWorker(workerId),
 				authorizeJoin: (roomId, token) => authorizeJoin(config, roomId, token),
 				settings: config,
+				keyFrames: new KeyFrameGate(config.flood.keyFrameRequestMinIntervalMs),
 				...(cluster ? { node: () => ({ nodeId: cluster.nodeId, alternates: cluster.alternateUrls() }) } : {}),
 			},
 			wsMaxMessageBytes: config.wsMaxMessageBytes,

@@ -7,6 +7,7 @@ import { defaultSource, type MediaSource, type Method, type NodeInfo, type Parse
 import { unconsumableReason } from '../services/rooms/codecMatch.ts';
 import { CONSUMERS_PER_PRODUCER_PER_TRANSPORT, consumersOf, type ConsumerTag } from '../limits/consumeOnce.ts';
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
+import type { KeyFrameGate } from '../services/participants/keyFrameGate.ts';
 import { layerHandlers } from './layerHandlers.ts';
 import type { Peer, PeerRoom } from './peer.ts';
 
@@ -25,6 +26,8 @@ export type HandlerDeps = {
 	};
 	/** On a cluster node: this node and the others, told to each peer that joins. Unset on a single server. */
 	node?: () => NodeInfo;
+	/** Issue 21 finding 8: subscribers' key-frame requests coalesced per stream; unset = each one goes through. */
+	keyFrames?: Pick<KeyFrameGate, 'request'>;
 };
 
 /** `ip`: the connection's remote address, for per-address limits. */

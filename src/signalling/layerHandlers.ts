@@ -17,6 +17,12 @@ function requireLayers(consumer: ms.Consumer): ms.Consumer {
 	return consumer;
 }
 
+/** The stream a consumer's key frame comes from: its producer, and the spatial layer it forwards (or wants). */
+function keyFrameStream(consumer: ms.Consumer): string {
+	const layer = consumer.currentLayers?.spatialLayer ?? consumer.preferredLayers?.spatialLayer ?? 0;
+	return `${consumer.producerId}:${layer}`;
+}
+
 export const layerHandlers: Pick<Handlers, keyof LayerResponseData> = {
 	async setConsumerPreferredLayers({ peer }, { consumerId, spatialLayer, temporalLayer }) {
 		const consumer = requireLayers(peer.ownConsumer(consumerId));
@@ -30,10 +36,12 @@ export const layerHandlers: Pick<Handlers, keyof LayerResponseData> = {
 		return EMPTY;
 	},
 
-	async requestKeyFrame({ peer }, { consumerId }) {
+	async requestKeyFrame({ deps, peer }, { consumerId }) {
 		const consumer = peer.ownConsumer(consumerId);
 		if (consumer.kind !== 'video') throw new TureenError('BAD_REQUEST', `consumer ${consumerId} is not video`);
-		await consumer.requestKeyFrame();
+		// Issue 21 finding 8: coalesced per producer stream (src/limits/keyFramePolicy.ts).
+		const ask = () => consumer.requestKeyFrame();
+		await (deps.keyFrames ? deps.keyFrames.request(keyFrameStream(consumer), ask) : ask());
 		return EMPTY;
 	},
 
