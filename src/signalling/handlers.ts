@@ -8,6 +8,8 @@ import { unconsumableReason } from '../services/rooms/codecMatch.ts';
 import { CONSUMERS_PER_PRODUCER_PER_TRANSPORT, consumersOf, type ConsumerTag } from '../limits/consumeOnce.ts';
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
 import type { KeyFrameGate } from '../services/participants/keyFrameGate.ts';
+import { identityJoinKey } from '../limits/floodBudgets.ts';
+import type { KeyedBudget } from '../limits/keyedBudget.ts';
 import { layerHandlers } from './layerHandlers.ts';
 import type { Peer, PeerRoom } from './peer.ts';
 
@@ -28,6 +30,8 @@ export type HandlerDeps = {
 	node?: () => NodeInfo;
 	/** Issue 21 finding 8: subscribers' key-frame requests coalesced per stream; unset = each one goes through. */
 	keyFrames?: Pick<KeyFrameGate, 'request'>;
+	/** Issue 21 finding 5: joins per token identity in a room (key: identityJoinKey); unset = not limited. */
+	identityJoins?: Pick<KeyedBudget, 'tryTake'>;
 };
 
 /** `ip`: the connection's remote address, for per-address limits. */
@@ -157,6 +161,9 @@ export const handlers: Handlers = {
 	async join({ deps, peer, ip }, { roomId, displayName, rtpCapabilities, token }) {
 		if (peer.room) throw new TureenError('ALREADY_JOINED', `already in room "${peer.room.roomId}"`);
 		const claims = await deps.authorizeJoin(roomId, token);
+		if (claims && deps.identityJoins && !deps.identityJoins.tryTake(identityJoinKey(roomId, claims.peer))) {
+			throw new TureenError('RATE_LIMITED', 'this identity joined this room too often; slow down');
+		}
 		peer.requireLive();
 		const { room } = await deps.rooms.getOrCreateRoom(roomId, ip);
 		checkRoomFull(deps, room, claims);

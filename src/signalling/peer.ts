@@ -20,6 +20,7 @@ import type { Room, RoomMember, RoomSeat } from '../services/room.ts';
 import type { AudioLevel } from '../services/rooms/audioLevelsPolicy.ts';
 import type { RoomRouter } from '../services/rooms/roomRouter.ts';
 import { PeerDataRelay, type ConsumeDataTarget } from '../services/participants/dataRelay.ts';
+import { Announcer } from '../services/participants/announcer.ts';
 import { DataRateGuard } from './dataRateGuard.ts';
 import { ProducerDynacast } from './dynacast.ts';
 
@@ -73,6 +74,8 @@ export class Peer implements RoomMember {
 	/** Dynacast of each of this peer's simulcast producers. */
 	readonly #dynacasts = new Map<string, ProducerDynacast>();
 	readonly #link: PeerLink;
+	/** Coalesces peerJoined/peerLeft to this peer (issue 21 finding 5); everything this peer is told passes it. */
+	readonly #announcer: Announcer;
 	#room: PeerRoom | undefined;
 	#ended = false;
 	#expiryTimer: NodeJS.Timeout | undefined;
@@ -80,8 +83,9 @@ export class Peer implements RoomMember {
 	readonly #onAudioLevels = (levels: AudioLevel[]) => this.notify({ notification: 'audioLevels', data: { levels } });
 
 	/** `dataRate`: MAX_DATA_MESSAGES/BYTES_PER_SECOND; without it data channels are not rate-limited. */
-	constructor(link: PeerLink, dataRate?: DataRateLimits & { maxMessageBytes: number }) {
+	constructor(link: PeerLink, dataRate?: DataRateLimits & { maxMessageBytes: number }, { announceWindowMs = 0 } = {}) {
 		this.#link = link;
+		this.#announcer = new Announcer({ send: (message) => this.#link.notify(message), scope: () => this.#room, windowMs: announceWindowMs });
 		if (dataRate) {
 			this.#dataGuard = new DataRateGuard(
 				{
@@ -139,7 +143,7 @@ export class Peer implements RoomMember {
 	}
 
 	notify(message: NotificationMessage): void {
-		if (!this.#ended) this.#link.notify(message);
+		if (!this.#ended) this.#announcer.notify(message);
 	}
 
 	/** Tells every other member of the room. */
