@@ -103,6 +103,9 @@ async function start({ mode, workers, rtcBasePort, env = {}, answerKeyFrameReque
 			// the abuse caps would measure themselves, not the server.
 			MAX_CONNECTIONS_PER_IP: '100000',
 			MAX_ROOMS_PER_IP_PER_MINUTE: '100000',
+			MAX_REQUESTS_PER_IP_PER_SECOND: '1000000',
+			MAX_JOINS_PER_IP_PER_MINUTE: '1000000',
+			MAX_JOINS_PER_IDENTITY_PER_MINUTE: '1000000',
 			MAX_ROOMS: '100000',
 			...env,
 		});
