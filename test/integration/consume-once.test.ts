@@ -7,16 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import type { Tureen } from '../../src/server.ts';
-import { fakeConnection, type FakeSocket } from '../support/fakeSocket.ts';
+import { fakeJoined } from '../support/fakeJoin.ts';
+import type { FakeSocket } from '../support/fakeSocket.ts';
 import { assertLimit, opusRtpParameters } from '../support/media.ts';
 import { startTestServer } from '../support/server.ts';
 
-async function joined(tureen: Tureen, roomId: string, name: string): Promise<FakeSocket> {
-	const { socket } = fakeConnection(tureen);
-	const { rtpCapabilities } = (await socket.request('getRouterRtpCapabilities', { roomId })) as { rtpCapabilities: Record<string, unknown> };
-	await socket.request('join', { roomId, displayName: name, rtpCapabilities });
-	return socket;
-}
+const joined = async (tureen: Tureen, roomId: string, name: string) => (await fakeJoined(tureen, roomId, name)).socket;
 
 const transportOf = async (socket: FakeSocket, direction: 'send' | 'recv') =>
 	((await socket.request('createWebRtcTransport', { direction })) as { transportId: string }).transportId;

@@ -11,20 +11,14 @@ import { after, before, describe, it } from 'node:test';
 import { mintJoinToken } from '../../src/auth/joinToken.ts';
 import type { NotificationMessage, ResponseMessage } from '../../src/protocol/messages.ts';
 import type { Tureen } from '../../src/server.ts';
+import { fakeJoin } from '../support/fakeJoin.ts';
 import { fakeConnection, type FakeSocket } from '../support/fakeSocket.ts';
 import { startTestServer } from '../support/server.ts';
 
 const WINDOW_MS = 250;
 const JOIN_SECRET = 'join-churn-secret-0123456789abcdef';
 
-async function join(tureen: Tureen, roomId: string, name: string, { ip = '127.0.0.1', token }: { ip?: string; token?: string } = {}): Promise<{ socket: FakeSocket; reply: ResponseMessage }> {
-	const { socket } = fakeConnection(tureen, ip);
-	const caps = await socket.reply(socket.deliver('getRouterRtpCapabilities', { roomId, ...(token ? { token } : {}) }));
-	if (!caps.ok) return { socket, reply: caps };
-	const { rtpCapabilities } = caps.data as { rtpCapabilities: Record<string, unknown> };
-	const reply = await socket.reply(socket.deliver('join', { roomId, displayName: name, rtpCapabilities, ...(token ? { token } : {}) }));
-	return { socket, reply };
-}
+const join = (tureen: Tureen, roomId: string, name: string, options: { ip?: string; token?: string } = {}) => fakeJoin(tureen, roomId, name, options);
 
 const announcements = (socket: FakeSocket) =>
 	socket.sent.filter((m): m is NotificationMessage => 'notification' in m && (m.notification === 'peerJoined' || m.notification === 'peerLeft'));

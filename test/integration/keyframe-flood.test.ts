@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import type { types as ms } from 'mediasoup';
 
 import type { Tureen } from '../../src/server.ts';
-import { fakeConnection, type FakeSocket } from '../support/fakeSocket.ts';
+import { fakeJoined } from '../support/fakeJoin.ts';
+import type { FakeSocket } from '../support/fakeSocket.ts';
 import { startTestServer } from '../support/server.ts';
 
 const INTERVAL_MS = 300;
@@ -48,9 +49,7 @@ describe('key-frame requests are coalesced per producer (issue 21, finding 8)', 
 	});
 
 	async function joined(roomId: string, name: string): Promise<{ socket: FakeSocket; consumers: () => ReadonlyMap<string, ms.Consumer> }> {
-		const { socket, connection } = fakeConnection(tureen);
-		const { rtpCapabilities } = (await socket.request('getRouterRtpCapabilities', { roomId })) as { rtpCapabilities: Record<string, unknown> };
-		await socket.request('join', { roomId, displayName: name, rtpCapabilities });
+		const { socket, connection } = await fakeJoined(tureen, roomId, name);
 		return { socket, consumers: () => connection.peer.consumers };
 	}
 

@@ -23,6 +23,15 @@ function assertRejects(env: Record<string, string>, variable: string, value: str
 	return caught;
 }
 
+/** Issue 21's flood limits: their documented defaults. */
+const DEFAULT_FLOOD_LIMITS = {
+	requestsPerIpPerSecond: 500,
+	joinsPerIpPerMinute: 120,
+	joinsPerIdentityPerMinute: 10,
+	peerAnnounceWindowMs: 250,
+	keyFrameRequestMinIntervalMs: 1000,
+};
+
 describe('loadConfig defaults', () => {
 	it('an empty environment gives the documented defaults', () => {
 		// The whole Config: a setting added without a test here fails this deepEqual.
@@ -63,13 +72,7 @@ describe('loadConfig defaults', () => {
 				dataMessagesPerSecond: 50,
 				dataBytesPerSecond: 262144,
 			},
-			flood: {
-				requestsPerIpPerSecond: 500,
-				joinsPerIpPerMinute: 120,
-				joinsPerIdentityPerMinute: 10,
-				peerAnnounceWindowMs: 250,
-				keyFrameRequestMinIntervalMs: 1000,
-			},
+			flood: DEFAULT_FLOOD_LIMITS,
 			maxTokenTtlSeconds: 86400,
 			allowedOrigins: undefined,
 		} satisfies Config);
@@ -168,13 +171,7 @@ describe('loadConfig valid values', () => {
 				dataMessagesPerSecond: 20,
 				dataBytesPerSecond: 65536,
 			},
-			flood: {
-				requestsPerIpPerSecond: 500,
-				joinsPerIpPerMinute: 120,
-				joinsPerIdentityPerMinute: 10,
-				peerAnnounceWindowMs: 250,
-				keyFrameRequestMinIntervalMs: 1000,
-			},
+			flood: DEFAULT_FLOOD_LIMITS,
 			maxTokenTtlSeconds: 3100,
 			allowedOrigins: ['https://app.example.com', 'http://localhost:8080'],
 		} satisfies Config);
