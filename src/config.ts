@@ -91,6 +91,8 @@ export type FloodLimits = {
 	peerAnnounceWindowMs: number;
 	/** Subscribers' key-frame requests reach a producer at most once per interval (coalesced); 0 = every one. */
 	keyFrameRequestMinIntervalMs: number;
+	/** Bits per second the server sends one peer across all its consumers (split over its receive transports). */
+	peerOutgoingBitrate: number;
 };
 
 type Env = Record<string, string | undefined>;
@@ -291,6 +293,8 @@ function floodLimits(env: Env): FloodLimits {
 		peerAnnounceWindowMs: integer(env, 'PEER_ANNOUNCE_WINDOW_MS', 250, 0, 10_000),
 		// One key frame a second at most per producer: what a subscriber recovering from loss needs.
 		keyFrameRequestMinIntervalMs: integer(env, 'KEYFRAME_REQUEST_MIN_INTERVAL_MS', 1000, 0, 60_000),
+		// A full room (49 others) of 2 Mbit/s videos: 100 Mbit/s; one socket pulled 245-284 Mbit/s before.
+		peerOutgoingBitrate: integer(env, 'MAX_PEER_OUTGOING_BITRATE', 100_000_000, 100_000, 10_000_000_000),
 	};
 }
 

@@ -1,7 +1,7 @@
 import type { types as ms } from 'mediasoup';
 
 import type { VerifiedJoin } from '../auth/joinToken.ts';
-import type { Config, Limits } from '../config.ts';
+import type { Config, FloodLimits, Limits } from '../config.ts';
 import { limitReached, TureenError } from '../errors.ts';
 import { defaultSource, type MediaSource, type Method, type NodeInfo, type ParsedRequestData, type ResponseData, type RoomState } from '../protocol/messages.ts';
 import { unconsumableReason } from '../services/rooms/codecMatch.ts';
@@ -9,6 +9,7 @@ import { CONSUMERS_PER_PRODUCER_PER_TRANSPORT, consumersOf, type ConsumerTag } f
 import type { ManagedWorker } from '../services/workers/managedWorker.ts';
 import type { KeyFrameGate } from '../services/participants/keyFrameGate.ts';
 import { identityJoinKey } from '../limits/floodBudgets.ts';
+import { outgoingBitrateShare } from '../limits/outgoingBitrate.ts';
 import type { KeyedBudget } from '../limits/keyedBudget.ts';
 import { layerHandlers } from './layerHandlers.ts';
 import type { Peer, PeerRoom } from './peer.ts';
@@ -25,6 +26,8 @@ export type HandlerDeps = {
 	authorizeJoin(roomId: string, token: string | undefined): Promise<VerifiedJoin | undefined>;
 	settings: Pick<Config, 'maxPeersPerRoom' | 'webrtcListenIp' | 'announcedIp'> & {
 		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer' | 'dataProducersPerPeer' | 'dataMessageBytes'>;
+		/** Issue 21 finding 2: a peer's outgoing bitrate across its receive transports; unset = uncapped. */
+		flood?: Pick<FloodLimits, 'peerOutgoingBitrate'>;
 	};
 	/** On a cluster node: this node and the others, told to each peer that joins. Unset on a single server. */
 	node?: () => NodeInfo;
@@ -130,6 +133,13 @@ function checkRoomFull(deps: HandlerDeps, room: PeerRoom, claims: VerifiedJoin |
 	return previous;
 }
 
+/** Issue 21 finding 2: the peer's outgoing cap, split again over its receive transports (src/limits/outgoingBitrate.ts). */
+async function capOutgoingBitrate(peer: Peer, cap: number): Promise<void> {
+	const recv = [...peer.transports.values()].filter((t) => t.appData.direction === 'recv' && !t.closed);
+	const share = outgoingBitrateShare(cap, recv.length);
+	await Promise.all(recv.map((t) => t.setMaxOutgoingBitrate(share).catch(() => undefined)));
+}
+
 /** mediasoup's worker says this when every port of the transport's range is bound. */
 const NO_PORTS = /no more available ports/i;
 
@@ -222,6 +232,7 @@ export const handlers: Handlers = {
 		}
 		host.trackTransport(transport);
 		peer.adoptTransport(room, transport);
+		if (direction === 'recv' && deps.settings.flood) await capOutgoingBitrate(peer, deps.settings.flood.peerOutgoingBitrate);
 		return {
 			transportId: transport.id,
 			iceParameters: transport.iceParameters,

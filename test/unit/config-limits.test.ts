@@ -89,6 +89,7 @@ describe('flood limit settings', () => {
 			MAX_JOINS_PER_IDENTITY_PER_MINUTE: '9',
 			PEER_ANNOUNCE_WINDOW_MS: '0',
 			KEYFRAME_REQUEST_MIN_INTERVAL_MS: '0',
+			MAX_PEER_OUTGOING_BITRATE: '200000',
 		});
 		assert.deepEqual(config.flood, {
 			requestsPerIpPerSecond: 7,
@@ -96,6 +97,7 @@ describe('flood limit settings', () => {
 			joinsPerIdentityPerMinute: 9,
 			peerAnnounceWindowMs: 0,
 			keyFrameRequestMinIntervalMs: 0,
+			peerOutgoingBitrate: 200_000,
 		});
 	});
 
@@ -110,5 +112,6 @@ describe('flood limit settings', () => {
 		}
 		for (const value of ['-1', '0.5', '10001']) rejects('PEER_ANNOUNCE_WINDOW_MS', value);
 		for (const value of ['-1', '1s', '60001']) rejects('KEYFRAME_REQUEST_MIN_INTERVAL_MS', value);
+		for (const value of ['0', '99999', '10000000001', '1e8']) rejects('MAX_PEER_OUTGOING_BITRATE', value);
 	});
 });

@@ -30,6 +30,7 @@ const DEFAULT_FLOOD_LIMITS = {
 	joinsPerIdentityPerMinute: 10,
 	peerAnnounceWindowMs: 250,
 	keyFrameRequestMinIntervalMs: 1000,
+	peerOutgoingBitrate: 100_000_000,
 };
 
 describe('loadConfig defaults', () => {
