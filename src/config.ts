@@ -32,6 +32,8 @@ export type Config = {
 	/** A worker that does not answer getResourceUsage() within this counts as dead. */
 	workerTimeoutMs: number;
 	limits: Limits;
+	/** Issue 21 (floods that per-socket caps did not hold): see FloodLimits. */
+	flood: FloodLimits;
 	/** Longest lifetime (exp - iat, seconds) a join token may have. */
 	maxTokenTtlSeconds: number;
 	/** Origins allowed to open /ws; undefined = any (non-browser clients send none). */
@@ -75,6 +77,26 @@ export type Limits = {
 	incomingBitratePerPeer: number;
 	/** Per peer: the most a receive (subscribing) transport sends, bits/s; Infinity = no cap. */
 	outgoingBitratePerPeer: number;
+};
+
+/**
+ * Issue 21's caps on floods that per-socket limits let through: requests and
+ * joins across all sockets of one address, rejoins of one identity, churn
+ * announcements, key-frame requests. See README "Limits".
+ */
+export type FloodLimits = {
+	/** Requests per second from one address across all its sockets (a bucket of twice this, as per socket). */
+	requestsPerIpPerSecond: number;
+	/** Joins per minute from one address across all its sockets (a bucket of this many, refilled over the minute). */
+	joinsPerIpPerMinute: number;
+	/** Joins per minute of one token identity in one room (each one replaces the last session). */
+	joinsPerIdentityPerMinute: number;
+	/** peerJoined/peerLeft to a member are sent at most once per window, coalesced (a join and leave within it cancel); 0 = at once. */
+	peerAnnounceWindowMs: number;
+	/** Subscribers' key-frame requests reach a producer at most once per interval (coalesced); 0 = every one. */
+	keyFrameRequestMinIntervalMs: number;
+	/** Bits per second the server sends one peer across all its consumers (split over its receive transports). */
+	peerOutgoingBitrate: number;
 };
 
 type Env = Record<string, string | undefined>;
@@ -272,6 +294,23 @@ function limits(env: Env): Limits {
 	};
 }
 
+function floodLimits(env: Env): FloodLimits {
+	return {
+		// 10x a busy client's steady rate per socket (50/s): a NAT of 10 such clients is not slowed.
+		requestsPerIpPerSecond: integer(env, 'MAX_REQUESTS_PER_IP_PER_SECOND', 500, 1, 1_000_000),
+		// Two a second on average; a classroom behind one NAT joining at once fits in the bucket.
+		joinsPerIpPerMinute: integer(env, 'MAX_JOINS_PER_IP_PER_MINUTE', 120, 1, 1_000_000),
+		// A person reloading the page a few times a minute; churn through one token stops there.
+		joinsPerIdentityPerMinute: integer(env, 'MAX_JOINS_PER_IDENTITY_PER_MINUTE', 10, 1, 1_000_000),
+		// Below what a person notices; enough to swallow a join/leave loop.
+		peerAnnounceWindowMs: integer(env, 'PEER_ANNOUNCE_WINDOW_MS', 250, 0, 10_000),
+		// One key frame a second at most per producer: what a subscriber recovering from loss needs.
+		keyFrameRequestMinIntervalMs: integer(env, 'KEYFRAME_REQUEST_MIN_INTERVAL_MS', 1000, 0, 60_000),
+		// A full room (49 others) of 2 Mbit/s videos: 100 Mbit/s; one socket pulled 245-284 Mbit/s before.
+		peerOutgoingBitrate: integer(env, 'MAX_PEER_OUTGOING_BITRATE', 100_000_000, 100_000, 10_000_000_000),
+	};
+}
+
 /** Reads and validates every setting; throws ConfigError on the first bad one. */
 export function loadConfig(env: Env): Config {
 	const count = workerCount(env);
@@ -309,6 +348,7 @@ export function loadConfig(env: Env): Config {
 		drainTimeoutMs: integer(env, 'DRAIN_TIMEOUT_MS', 30000, 0, 86_400_000),
 		workerTimeoutMs: integer(env, 'WORKER_TIMEOUT_MS', 5000, 100, 600_000),
 		limits: limits(env),
+		flood: floodLimits(env),
 		// Bounded below setTimeout's range (24.8 days) so one timer ends any session.
 		maxTokenTtlSeconds: integer(env, 'MAX_TOKEN_TTL', DEFAULT_MAX_TOKEN_TTL_SECONDS, 60, 2_000_000),
 		allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),

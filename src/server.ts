@@ -17,6 +17,8 @@ import { registerClusterRoutes } from './http/clusterRoutes.ts';
 import { registerAdminRoutes, registerProbeRoutes, type BuildInfo } from './http/routes.ts';
 import { ConnectionCounter } from './limits/connectionCounter.ts';
 import { ClientMistakeLog } from './limits/logThrottle.ts';
+import { floodBudgets } from './limits/floodBudgets.ts';
+import { KeyFrameGate } from './services/participants/keyFrameGate.ts';
 import { registerObservability, type TureenMetrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
 import { RoomRegistry } from './services/room.ts';
@@ -128,12 +130,15 @@ export class Tureen {
 			...(cluster ? { cluster } : {}),
 		});
 		const connectionCounter = new ConnectionCounter(config.limits);
+		const budgets = floodBudgets(config.flood);
 		const signalling = await registerSignalling(app, {
 			handlers: {
 				rooms,
 				transportHost: (workerId) => pool.getWorker(workerId),
 				authorizeJoin: (roomId, token) => authorizeJoin(config, roomId, token),
 				settings: config,
+				keyFrames: new KeyFrameGate(config.flood.keyFrameRequestMinIntervalMs),
+				identityJoins: budgets.identityJoins,
 				...(cluster ? { node: () => ({ nodeId: cluster.nodeId, alternates: cluster.alternateUrls() }) } : {}),
 			},
 			wsMaxMessageBytes: config.wsMaxMessageBytes,
@@ -141,6 +146,8 @@ export class Tureen {
 			metrics,
 			logger,
 			clientLog: new ClientMistakeLog(logger),
+			flood: config.flood,
+			budgets,
 			allowedOrigins: config.allowedOrigins,
 			isDraining,
 			connections: connectionCounter,

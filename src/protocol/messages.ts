@@ -263,6 +263,7 @@ export const LIMIT_NAMES = [
 	'connections',
 	'rooms',
 	'roomsPerIpPerMinute',
+	'consumersPerProducerPerTransport',
 ] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 export const limitDetailsSchema = z.object({ limit: z.enum(LIMIT_NAMES), max: z.int() });

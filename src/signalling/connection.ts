@@ -1,7 +1,8 @@
 import type { RawData, WebSocket } from 'ws';
 
-import type { Limits } from '../config.ts';
+import type { FloodLimits, Limits } from '../config.ts';
 import { asTureenError, errorReply, TureenError } from '../errors.ts';
+import type { FloodBudgets } from '../limits/floodBudgets.ts';
 import type { SignallingMethodLabel, SignallingOutcome } from '../metrics/signalling.ts';
 import {
 	describeZodError,
@@ -69,10 +70,13 @@ export interface ClientLog {
 export type ConnectionDeps = {
 	handlers: HandlerDeps;
 	wsMaxMessageBytes: number;
-	limits: Pick<Limits, 'wsMaxBufferedBytes' | 'slowReaderTimeoutMs' | 'joinTimeoutMs' | 'dataMessagesPerSecond' | 'dataBytesPerSecond'>;
+	limits: Pick<Limits, 'wsMaxBufferedBytes' | 'slowReaderTimeoutMs' | 'joinTimeoutMs' | 'dataMessagesPerSecond' | 'dataBytesPerSecond' | 'dataMessageBytes'>;
 	metrics: SignallingMetrics;
 	logger: { error(fields: object, message: string): void };
 	clientLog: ClientLog;
+	/** The announcement window, and the budgets shared by all sockets of an address (unset: none). */
+	flood?: Pick<FloodLimits, 'peerAnnounceWindowMs'>;
+	budgets?: Pick<FloodBudgets, 'requests' | 'joins'>;
 };
 
 type Parsed =
@@ -106,13 +110,14 @@ export class SignallingConnection {
 		this.#deps = deps;
 		this.#socket = socket;
 		this.#ip = ip;
-		const { dataMessagesPerSecond, dataBytesPerSecond } = deps.limits;
+		const { dataMessagesPerSecond, dataBytesPerSecond, dataMessageBytes } = deps.limits;
 		this.peer = new Participant(
 			{
 				notify: (message) => this.#deliver(message),
 				end: (reason) => this.#endSession(reason),
 			},
-			{ messagesPerSecond: dataMessagesPerSecond, bytesPerSecond: dataBytesPerSecond },
+			{ messagesPerSecond: dataMessagesPerSecond, bytesPerSecond: dataBytesPerSecond, maxMessageBytes: dataMessageBytes },
+			{ announceWindowMs: deps.flood?.peerAnnounceWindowMs ?? 0 },
 		);
 		socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
 		socket.on('close', () => this.#onClose());
@@ -180,11 +185,14 @@ export class SignallingConnection {
 		if (this.#closed) return;
 		// Counted before anything else: malformed frames cost the sender as much as good ones.
 		if (!this.#requests.tryTake()) return this.#refuseOverBudget(raw, isBinary);
+		// And the address's budget, shared by all its sockets.
+		if (this.#deps.budgets && !this.#deps.budgets.requests.tryTake(this.#ip)) return this.#refuseOverBudget(raw, isBinary);
 		this.#refusedInARow = 0;
 		const parsed = this.#parse(raw, isBinary);
 		if (!parsed.ok) return this.#reply(parsed.id, parsed.error, parsed.method);
 		const { id, method, data } = parsed;
-		if (method === 'join' && !this.#joins.tryTake()) {
+		// Joins also per address, across its sockets.
+		if (method === 'join' && (!this.#joins.tryTake() || (this.#deps.budgets && !this.#deps.budgets.joins.tryTake(this.#ip)))) {
 			return this.#reply(id, new TureenError('RATE_LIMITED', 'too many joins; slow down'), method);
 		}
 		this.#queue = this.#queue.then(() => this.#run(id, method, data));

@@ -1,9 +1,11 @@
 // What every request handler is given and returns; handlers.ts and
 // layerHandlers.ts both build on it, so it imports neither.
 import type { VerifiedJoin } from '../auth/joinToken.ts';
-import type { Config, Limits } from '../config.ts';
+import type { Config, FloodLimits, Limits } from '../config.ts';
+import type { KeyedBudget } from '../limits/keyedBudget.ts';
 import type { Method, NodeInfo, ParsedRequestData, ResponseData } from '../protocol/messages.ts';
 import type { TransportHost } from '../services/participants/mediaCalls.ts';
+import type { KeyFrameGate } from '../services/participants/keyFrameGate.ts';
 import type { Participant, ParticipantRoom } from '../services/participants/participant.ts';
 
 /** What the request handlers need from the rest of the server, and nothing more. */
@@ -15,9 +17,15 @@ export type HandlerDeps = {
 	authorizeJoin(roomId: string, token: string | undefined): Promise<VerifiedJoin | undefined>;
 	settings: Pick<Config, 'maxPeersPerRoom' | 'webrtcListenIp' | 'announcedIp'> & {
 		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer' | 'dataProducersPerPeer' | 'dataMessageBytes' | 'incomingBitratePerPeer' | 'outgoingBitratePerPeer'>;
+		/** MAX_PEER_OUTGOING_BITRATE: a peer's outgoing bitrate across its receive transports. */
+		flood: Pick<FloodLimits, 'peerOutgoingBitrate'>;
 	};
 	/** On a cluster node: this node and the others, told to each peer that joins. Unset on a single server. */
 	node?: () => NodeInfo;
+	/** Subscribers' key-frame requests coalesced per producer stream; unset: each one goes through. */
+	keyFrames?: Pick<KeyFrameGate, 'request'>;
+	/** Joins per token identity in a room (key: identityJoinKey); unset: not limited. */
+	identityJoins?: Pick<KeyedBudget, 'tryTake'>;
 };
 
 /** `ip`: the connection's remote address, for per-address limits. */

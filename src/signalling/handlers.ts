@@ -7,6 +7,7 @@ import type { VerifiedJoin } from '../auth/joinToken.ts';
 import { limitReached, TureenError } from '../errors.ts';
 import { defaultSource, MEDIA_SOURCES, type MediaSource, type RoomState } from '../protocol/messages.ts';
 import type { Participant, ParticipantRoom } from '../services/participants/participant.ts';
+import { identityJoinKey } from '../limits/floodBudgets.ts';
 import { unconsumableReason } from '../services/rooms/codecMatch.ts';
 import { EMPTY, type HandlerDeps, type Handlers } from './handlerTypes.ts';
 import { layerHandlers } from './layerHandlers.ts';
@@ -109,6 +110,9 @@ export const handlers: Handlers = {
 	async join({ deps, peer, ip }, { roomId, displayName, rtpCapabilities, token }) {
 		if (peer.room) throw new TureenError('ALREADY_JOINED', `already in room "${peer.room.roomId}"`);
 		const claims = await deps.authorizeJoin(roomId, token);
+		if (claims && deps.identityJoins && !deps.identityJoins.tryTake(identityJoinKey(roomId, claims.peer))) {
+			throw new TureenError('RATE_LIMITED', 'this identity joined this room too often; slow down');
+		}
 		peer.requireLive();
 		const { room } = await deps.rooms.getOrCreateRoom(roomId, ip);
 		checkRoomFull(deps, room, claims);
@@ -150,6 +154,7 @@ export const handlers: Handlers = {
 			dataMessageBytes: limits.dataMessageBytes,
 			incomingBitrate: limits.incomingBitratePerPeer,
 			outgoingBitrate: limits.outgoingBitratePerPeer,
+			peerOutgoingBitrate: deps.settings.flood.peerOutgoingBitrate,
 		};
 		return peer.createWebRtcTransport(direction, (workerId) => deps.transportHost(workerId), settings);
 	},

@@ -16,8 +16,8 @@ export const layerHandlers: Pick<Handlers, keyof LayerResponseData> = {
 		return EMPTY;
 	},
 
-	async requestKeyFrame({ peer }, { consumerId }) {
-		await peer.requestKeyFrame(consumerId);
+	async requestKeyFrame({ deps, peer }, { consumerId }) {
+		await peer.requestKeyFrame(consumerId, deps.keyFrames);
 		return EMPTY;
 	},
 

@@ -1,28 +1,23 @@
+import { fullLevel, take, type Bucket, type Level } from '../limits/tokenBucket.ts';
+
 /**
  * Token bucket: `capacity` requests at once, refilled at `perSecond`.
  * The clock is injectable so tests stay deterministic.
  */
 export class TokenBucket {
-	readonly #capacity: number;
-	readonly #perSecond: number;
+	readonly #bucket: { one: Bucket };
 	readonly #now: () => number;
-	#tokens: number;
-	#at: number;
+	#level: { one: Level };
 
 	constructor(capacity: number, perSecond: number, now: () => number = Date.now) {
-		this.#capacity = capacity;
-		this.#perSecond = perSecond;
+		this.#bucket = { one: { capacity, perSecond } };
 		this.#now = now;
-		this.#tokens = capacity;
-		this.#at = now();
+		this.#level = { one: fullLevel(this.#bucket.one, now()) };
 	}
 
 	tryTake(): boolean {
-		const now = this.#now();
-		this.#tokens = Math.min(this.#capacity, this.#tokens + ((now - this.#at) / 1000) * this.#perSecond);
-		this.#at = now;
-		if (this.#tokens < 1) return false;
-		this.#tokens -= 1;
-		return true;
+		const { admitted, levels } = take(this.#bucket, this.#level, { one: 1 }, this.#now());
+		this.#level = levels;
+		return admitted;
 	}
 }

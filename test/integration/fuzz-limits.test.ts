@@ -32,6 +32,7 @@ const LIMIT_MAX: Record<string, number> = {
 	consumersPerPeer: CAPS.MAX_CONSUMERS_PER_PEER,
 	connectionsPerIp: CAPS.MAX_CONNECTIONS_PER_IP,
 	rooms: CAPS.MAX_ROOMS,
+	consumersPerProducerPerTransport: 1,
 };
 
 type Lane = { client: WsTestClient | undefined; roomId: string; send: string[]; recv: string[] };

@@ -62,8 +62,9 @@ describe('per-peer caps: one peer cannot take all the ports of its worker or flo
 		const consumer = await joined(tureen, 'caps-media', 'Cons');
 		const recv = (await consumer.request('createWebRtcTransport', { direction: 'recv' })) as { transportId: string };
 		await consumer.request('consume', { producerId: producerIds[0]!, transportId: recv.transportId });
-		await consumer.request('consume', { producerId: producerIds[0]!, transportId: recv.transportId });
-		assertLimit(await consumer.reply(consumer.deliver('consume', { producerId: producerIds[1]!, transportId: recv.transportId })), 'consumersPerPeer', 2);
+		await consumer.request('consume', { producerId: producerIds[1]!, transportId: recv.transportId });
+		const recv2 = (await consumer.request('createWebRtcTransport', { direction: 'recv' })) as { transportId: string };
+		assertLimit(await consumer.reply(consumer.deliver('consume', { producerId: producerIds[0]!, transportId: recv2.transportId })), 'consumersPerPeer', 2);
 		producer.hangUp();
 		consumer.hangUp();
 	});

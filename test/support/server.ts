@@ -25,6 +25,10 @@ export async function startTestServer(
 		MAX_CONNECTIONS_PER_IP: '100000',
 		MAX_ROOMS_PER_IP_PER_MINUTE: '100000',
 		JOIN_TIMEOUT_MS: '600000',
+		// Issue 21's per-address and per-identity budgets, likewise.
+		MAX_REQUESTS_PER_IP_PER_SECOND: '1000000',
+		MAX_JOINS_PER_IP_PER_MINUTE: '1000000',
+		MAX_JOINS_PER_IDENTITY_PER_MINUTE: '1000000',
 		...env,
 	});
 	const tureen = await Tureen.create(config, logger ?? createLogger(config.logLevel));

@@ -95,3 +95,39 @@ describe('limit settings', () => {
 		}
 	});
 });
+
+// Issue 21: the flood limits, in their own block.
+describe('flood limit settings', () => {
+	it('each variable sets its limit', () => {
+		const config = loadConfig({
+			MAX_REQUESTS_PER_IP_PER_SECOND: '7',
+			MAX_JOINS_PER_IP_PER_MINUTE: '8',
+			MAX_JOINS_PER_IDENTITY_PER_MINUTE: '9',
+			PEER_ANNOUNCE_WINDOW_MS: '0',
+			KEYFRAME_REQUEST_MIN_INTERVAL_MS: '0',
+			MAX_PEER_OUTGOING_BITRATE: '200000',
+		});
+		assert.deepEqual(config.flood, {
+			requestsPerIpPerSecond: 7,
+			joinsPerIpPerMinute: 8,
+			joinsPerIdentityPerMinute: 9,
+			peerAnnounceWindowMs: 0,
+			keyFrameRequestMinIntervalMs: 0,
+			peerOutgoingBitrate: 200_000,
+		});
+	});
+
+	it('refuses zero rates, negative, fractional and out-of-range values', () => {
+		const rejects = (variable: string, value: string) =>
+			assert.throws(
+				() => loadConfig({ [variable]: value }),
+				(error: unknown) => error instanceof ConfigError && error.variable === variable,
+			);
+		for (const variable of ['MAX_REQUESTS_PER_IP_PER_SECOND', 'MAX_JOINS_PER_IP_PER_MINUTE', 'MAX_JOINS_PER_IDENTITY_PER_MINUTE']) {
+			for (const value of ['0', '-1', '1.5', 'many', '1000001']) rejects(variable, value);
+		}
+		for (const value of ['-1', '0.5', '10001']) rejects('PEER_ANNOUNCE_WINDOW_MS', value);
+		for (const value of ['-1', '1s', '60001']) rejects('KEYFRAME_REQUEST_MIN_INTERVAL_MS', value);
+		for (const value of ['0', '99999', '10000000001', '1e8']) rejects('MAX_PEER_OUTGOING_BITRATE', value);
+	});
+});

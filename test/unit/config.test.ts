@@ -23,6 +23,16 @@ function assertRejects(env: Record<string, string>, variable: string, value: str
 	return caught;
 }
 
+/** Issue 21's flood limits: their documented defaults. */
+const DEFAULT_FLOOD_LIMITS = {
+	requestsPerIpPerSecond: 500,
+	joinsPerIpPerMinute: 120,
+	joinsPerIdentityPerMinute: 10,
+	peerAnnounceWindowMs: 250,
+	keyFrameRequestMinIntervalMs: 1000,
+	peerOutgoingBitrate: 100_000_000,
+};
+
 describe('loadConfig defaults', () => {
 	it('an empty environment gives the documented defaults', () => {
 		// The whole Config: a setting added without a test here fails this deepEqual.
@@ -65,6 +75,7 @@ describe('loadConfig defaults', () => {
 				incomingBitratePerPeer: 10_000_000,
 				outgoingBitratePerPeer: Infinity,
 			},
+			flood: DEFAULT_FLOOD_LIMITS,
 			maxTokenTtlSeconds: 86400,
 			allowedOrigins: undefined,
 		} satisfies Config);
@@ -167,6 +178,7 @@ describe('loadConfig valid values', () => {
 				incomingBitratePerPeer: 2_000_000,
 				outgoingBitratePerPeer: 700_000,
 			},
+			flood: DEFAULT_FLOOD_LIMITS,
 			maxTokenTtlSeconds: 3100,
 			allowedOrigins: ['https://app.example.com', 'http://localhost:8080'],
 		} satisfies Config);

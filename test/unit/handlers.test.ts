@@ -52,6 +52,7 @@ function setup(overrides: Overrides = {}): Setup {
 				incomingBitratePerPeer: 10_000_000,
 				outgoingBitratePerPeer: Infinity,
 			},
+			flood: { peerOutgoingBitrate: 100_000_000 },
 		},
 	};
 	return { deps, host, rooms };

@@ -23,12 +23,12 @@ function serverOnFakes(): { rooms: RoomRegistry<Participant>; deps: ConnectionDe
 		rooms,
 		transportHost: () => host,
 		authorizeJoin: async () => undefined,
-		settings: { maxPeersPerRoom: 10, webrtcListenIp: '127.0.0.1', announcedIp: undefined, limits: LIMITS },
+		settings: { maxPeersPerRoom: 10, webrtcListenIp: '127.0.0.1', announcedIp: undefined, limits: LIMITS, flood: { peerOutgoingBitrate: 100_000_000 } },
 	};
 	const deps: ConnectionDeps = {
 		handlers: handlerDeps,
 		wsMaxMessageBytes: 65536,
-		limits: { wsMaxBufferedBytes: 1 << 20, slowReaderTimeoutMs: 10_000, joinTimeoutMs: 10_000, dataMessagesPerSecond: 100, dataBytesPerSecond: 1 << 20 },
+		limits: { wsMaxBufferedBytes: 1 << 20, slowReaderTimeoutMs: 10_000, joinTimeoutMs: 10_000, dataMessagesPerSecond: 100, dataBytesPerSecond: 1 << 20, dataMessageBytes: 16384 },
 		metrics: { recordSignallingRequest: () => undefined },
 		logger: { error: () => undefined },
 		clientLog: { warn: () => undefined },

@@ -2,6 +2,8 @@
 // want when told something changed, applies the policy
 // (dynacastPolicy.ts) and tells the publisher, and re-checks
 // when a pending drop's hold-off ends.
+import type { types as ms } from 'mediasoup';
+
 import {
 	decideDynacast,
 	initialDynacastState,
@@ -58,4 +60,15 @@ export class ProducerDynacast {
 		this.#closed = true;
 		clearTimeout(this.#timer);
 	}
+}
+
+/** Dynacast for a simulcast video producer (none otherwise): `wants` gathers the room's consumers of it, `tell` reaches its publisher. */
+export function dynacastFor(
+	producer: Pick<ms.Producer, 'kind' | 'rtpParameters'>,
+	{ wants, tell }: { wants: (spatialLayers: number) => ConsumerWant[]; tell: (maxSpatialLayer: number) => void },
+): ProducerDynacast | undefined {
+	const spatialLayers = producer.rtpParameters.encodings?.length ?? 1;
+	if (producer.kind !== 'video' || spatialLayers < 2) return undefined;
+	// Nobody consumes it yet: after the hold-off the publisher may keep only its smallest layer.
+	return new ProducerDynacast({ spatialLayers, wants: () => wants(spatialLayers), tell });
 }

@@ -11,8 +11,8 @@ import type { ManagedWorker } from '../workers/managedWorker.ts';
 export type TransportHost = Pick<ManagedWorker, 'workerId' | 'alive' | 'webRtcListenInfos' | 'trackTransport' | 'notePortsExhausted'>;
 
 /** Where a transport listens and how large a data message may be. */
-/** `incomingBitrate`/`outgoingBitrate`: MAX_INCOMING_BITRATE and MAX_OUTGOING_BITRATE (Infinity: no cap). */
-export type TransportSettings = { listenIp: string; announcedIp: string | undefined; dataMessageBytes: number; incomingBitrate: number; outgoingBitrate: number };
+/** `incomingBitrate`/`outgoingBitrate`: MAX_INCOMING_BITRATE and MAX_OUTGOING_BITRATE per transport (Infinity: no cap); `peerOutgoingBitrate`: MAX_PEER_OUTGOING_BITRATE over its receive transports. */
+export type TransportSettings = { listenIp: string; announcedIp: string | undefined; dataMessageBytes: number; incomingBitrate: number; outgoingBitrate: number; peerOutgoingBitrate: number };
 
 /** `source` is already checked against the kind; the client's appData travels with it. */
 export type ProduceRequest = { transportId: string; kind: 'audio' | 'video'; rtpParameters: ms.RtpParameters; source: MediaSource; appData?: Record<string, unknown> };

@@ -1,6 +1,8 @@
 import type { types as ms } from 'mediasoup';
 
-import { TureenError } from '../../errors.ts';
+import { limitReached, TureenError } from '../../errors.ts';
+import { CONSUMERS_PER_PRODUCER_PER_TRANSPORT, consumersOf, type ConsumerTag } from '../../limits/consumeOnce.ts';
+import { outgoingBitrateShare } from '../../limits/outgoingBitrate.ts';
 import {
 	defaultSource,
 	MEDIA_SOURCES,
@@ -11,8 +13,10 @@ import {
 	type ProducerInfo,
 } from '../../protocol/messages.ts';
 import type { DataRateGuard } from './dataRateGuard.ts';
+import type { ConsumeDataTarget, PeerDataRelay } from './dataRelay.ts';
 import type { ConsumerWant } from './dynacastPolicy.ts';
 import type { ProducerDynacast } from './dynacast.ts';
+import type { KeyFrameGate } from './keyFrameGate.ts';
 
 /** A participant's transports: WebRTC for clients; plain RTP for a server-side feed (a recorder, the bench). */
 export type OwnedTransport = ms.WebRtcTransport | ms.PlainTransport;
@@ -41,9 +45,12 @@ export class OwnedMedia {
 	readonly #dynacasts = new Map<string, ProducerDynacast>();
 	/** Holds the data producers while the participant sends over the data rate (none without limits). */
 	readonly #dataGuard: DataRateGuard | undefined;
+	/** Admits or drops each data message before the others get it (none without limits). */
+	readonly #dataRelay: PeerDataRelay | undefined;
 
-	constructor(dataGuard?: DataRateGuard) {
+	constructor(dataGuard?: DataRateGuard, dataRelay?: PeerDataRelay) {
 		this.#dataGuard = dataGuard;
+		this.#dataRelay = dataRelay;
 	}
 
 	// Read-only views: only this class changes its maps.
@@ -105,7 +112,28 @@ export class OwnedMedia {
 			this.#dataProducers.delete(dataProducer.id);
 			onClose();
 		});
+		this.#dataRelay?.add(dataProducer);
 		this.#dataGuard?.start();
+	}
+
+	/** What another member consumes for this data producer: the server's relay of it (itself without limits). */
+	async dataConsumeTarget(dataProducerId: string): Promise<ConsumeDataTarget> {
+		return this.#dataRelay ? this.#dataRelay.target(dataProducerId) : { dataProducerId };
+	}
+
+	/** At most one consumer of a producer (or data producer) per transport: a second one only multiplies what the worker sends. */
+	tagConsumer(tag: ConsumerTag): ConsumerTag {
+		if (consumersOf([...this.#consumers.values(), ...this.#dataConsumers.values()], tag) >= CONSUMERS_PER_PRODUCER_PER_TRANSPORT) {
+			throw limitReached('consumersPerProducerPerTransport', CONSUMERS_PER_PRODUCER_PER_TRANSPORT, `this transport already consumes ${tag.consumes}`);
+		}
+		return tag;
+	}
+
+	/** The peer's outgoing cap split over its receive transports, none above `perTransport` (MAX_OUTGOING_BITRATE). */
+	async shareOutgoingBitrate(perPeer: number, perTransport: number): Promise<void> {
+		const recv = [...this.#transports.values()].filter((t) => t.appData.direction === 'recv' && !t.closed);
+		const share = Math.min(perTransport, outgoingBitrateShare(perPeer, recv.length));
+		await Promise.all(recv.map((t) => t.setMaxOutgoingBitrate(share).catch(() => undefined)));
 	}
 
 	addDataConsumer(dataConsumer: ms.DataConsumer): void {
@@ -179,10 +207,13 @@ export class OwnedMedia {
 		return consumer;
 	}
 
-	async requestKeyFrame(consumerId: string): Promise<void> {
+	/** Through `gate` when given: coalesced per producer stream (its spatial layer), so subscribers cannot pin a publisher to key frames. */
+	async requestKeyFrame(consumerId: string, gate?: Pick<KeyFrameGate, 'request'>): Promise<void> {
 		const consumer = this.ownConsumer(consumerId);
 		if (consumer.kind !== 'video') throw new TureenError('BAD_REQUEST', `consumer ${consumerId} is not video`);
-		await consumer.requestKeyFrame();
+		const ask = () => consumer.requestKeyFrame();
+		const layer = consumer.currentLayers?.spatialLayer ?? consumer.preferredLayers?.spatialLayer ?? 0;
+		await (gate ? gate.request(`${consumer.producerId}:${layer}`, ask) : ask());
 	}
 
 	producerInfos(peerId: string): ProducerInfo[] {
@@ -229,6 +260,7 @@ export class OwnedMedia {
 		this.#dataProducers.clear();
 		this.#dataConsumers.clear();
 		this.#dataGuard?.stop();
+		this.#dataRelay?.close();
 	}
 }
 

@@ -7,28 +7,21 @@ import type { ConsumerLayerState, DataProducerInfo, NotificationMessage, Produce
 import type { AudioLevel } from '../rooms/audioLevelsPolicy.ts';
 import type { Room, RoomMember } from '../rooms/room.ts';
 import type { RoomRouter } from '../rooms/roomRouter.ts';
-import type { RoomSeat } from '../rooms/roomSeat.ts';
 import { DataRateGuard } from './dataRateGuard.ts';
 import type { DataRateLimits } from './dataRatePolicy.ts';
-import { ProducerDynacast } from './dynacast.ts';
+import { dynacastFor } from './dynacast.ts';
 import type { ConsumerWant } from './dynacastPolicy.ts';
 import { createPlainTransportOn, createTransportOn, withClientParameters, type PlainConnect, type ProduceRequest, type TransportHost, type TransportSettings } from './mediaCalls.ts';
-import type { ParticipantLink, ParticipantSession, SessionEndReason } from './participantLink.ts';
+import type { ParticipantLink, RoomEntry, SessionEndReason } from './participantLink.ts';
+import { Announcer } from './announcer.ts';
+import { PeerDataRelay, type ConsumeDataTarget } from './dataRelay.ts';
+import type { KeyFrameGate } from './keyFrameGate.ts';
 import { dataProducerInfo, OwnedMedia, producerInfo, relayConsumerEvents, type OwnedTransport } from './ownedMedia.ts';
 import { SessionExpiry } from './sessionExpiry.ts';
 
 export type ParticipantRoom = Room<Participant>;
 
-/** What the participant brings into a room. */
-export type Entry = {
-	/** The router placement kept for it (without one: the room's home router). */
-	seat?: RoomSeat<Participant>;
-	/** With a session it takes the token's identity as its peerId, and its session ends when the token expires. */
-	session?: ParticipantSession;
-	displayName?: string;
-	/** What it can receive; consume needs them. */
-	rtpCapabilities?: ms.RtpCapabilities;
-};
+export type Entry = RoomEntry<Participant>;
 
 type Direction = 'send' | 'recv';
 
@@ -47,15 +40,18 @@ export class Participant implements RoomMember {
 	#rtpCapabilities: ms.RtpCapabilities | undefined;
 	readonly #media: OwnedMedia;
 	readonly #link: ParticipantLink;
+	/** Everything this participant is told passes it: peerJoined/peerLeft are coalesced (a join storm is not N announcements each). */
+	readonly #announcer: Announcer;
 	#room: ParticipantRoom | undefined;
 	#ended = false;
 	readonly #expiry = new SessionExpiry(() => this.endSession('token-expired'));
 	readonly #onActiveSpeaker = (peerId: string) => this.notify({ notification: 'activeSpeaker', data: { peerId } });
 	readonly #onAudioLevels = (levels: AudioLevel[]) => this.notify({ notification: 'audioLevels', data: { levels } });
 
-	/** `dataRate`: MAX_DATA_MESSAGES/BYTES_PER_SECOND; without it data channels are not rate-limited. */
-	constructor(link: ParticipantLink, dataRate?: DataRateLimits) {
+	/** `dataRate`: MAX_DATA_MESSAGES/BYTES_PER_SECOND (each message relayed through its budget); without it data channels are not rate-limited. */
+	constructor(link: ParticipantLink, dataRate?: DataRateLimits & { maxMessageBytes: number }, { announceWindowMs = 0 } = {}) {
 		this.#link = link;
+		this.#announcer = new Announcer({ send: (m) => this.#link.notify(m), scope: () => this.#room, windowMs: announceWindowMs });
 		const guard =
 			dataRate &&
 			new DataRateGuard(
@@ -65,7 +61,7 @@ export class Participant implements RoomMember {
 				},
 				dataRate,
 			);
-		this.#media = new OwnedMedia(guard);
+		this.#media = new OwnedMedia(guard, dataRate && new PeerDataRelay({ router: () => this.router?.router, limits: dataRate }));
 	}
 
 	get peerId(): string {
@@ -125,7 +121,7 @@ export class Participant implements RoomMember {
 	}
 
 	notify(message: NotificationMessage): void {
-		if (!this.#ended) this.#link.notify(message);
+		if (!this.#ended) this.#announcer.notify(message);
 	}
 
 	/** Tells every other member of the room. */
@@ -220,6 +216,7 @@ export class Participant implements RoomMember {
 		const transport = await createTransportOn(placed.router, host, settings, { peerId: this.peerId, direction });
 		this.#adopt(room, transport);
 		this.#media.addTransport(transport);
+		if (direction === 'recv') await this.#media.shareOutgoingBitrate(settings.peerOutgoingBitrate, settings.outgoingBitrate);
 		const { id, iceParameters, iceCandidates, dtlsParameters, sctpParameters } = transport;
 		return { transportId: id, iceParameters, iceCandidates, dtlsParameters, sctpParameters };
 	}
@@ -283,7 +280,11 @@ export class Participant implements RoomMember {
 	/** Keeps the producer (or closes it: see #adopt); the others hear newProducer now, producerClosed when it closes. */
 	#adoptProducer(room: ParticipantRoom, producer: ms.Producer): void {
 		this.#adopt(room, producer);
-		this.#media.addProducer(producer, this.#dynacastFor(room, producer), () => {
+		const dynacast = dynacastFor(producer, {
+			wants: (spatialLayers) => [...room.members.values()].flatMap((member) => member.wantsOf(producer.id, spatialLayers)),
+			tell: (maxSpatialLayer) => this.notify({ notification: 'producerLayersWanted', data: { producerId: producer.id, maxSpatialLayer } }),
+		});
+		this.#media.addProducer(producer, dynacast, () => {
 			if (room.closed) return;
 			// A member whose own router went (worker died, drained) lost its consumers with it: it hears only producerClosed.
 			for (const other of room.members.values()) {
@@ -308,7 +309,8 @@ export class Participant implements RoomMember {
 		if (!rtpCapabilities || !router.canConsume({ producerId, rtpCapabilities })) {
 			throw new TureenError('MEDIA_ERROR', 'your RTP capabilities cannot receive this producer');
 		}
-		const consumer = await withClientParameters(transport.consume({ producerId, rtpCapabilities, paused: true }));
+		const appData = this.#media.tagConsumer({ transportId, consumes: producerId });
+		const consumer = await withClientParameters(transport.consume({ producerId, rtpCapabilities, paused: true, appData }));
 		this.#adoptConsumer(room, consumer);
 		const { id, kind, rtpParameters, producerPaused } = consumer;
 		return { consumerId: id, producerId, peerId: owner.peerId, kind, rtpParameters, paused: producerPaused };
@@ -338,8 +340,8 @@ export class Participant implements RoomMember {
 		await this.#media.ownConsumer(consumerId).setPriority(priority);
 	}
 
-	async requestKeyFrame(consumerId: string): Promise<void> {
-		await this.#media.requestKeyFrame(consumerId);
+	async requestKeyFrame(consumerId: string, gate?: Pick<KeyFrameGate, 'request'>): Promise<void> {
+		await this.#media.requestKeyFrame(consumerId, gate);
 	}
 
 	/** A data producer on one of its send transports: newDataProducer to the others now, dataProducerClosed when it closes. */
@@ -364,12 +366,19 @@ export class Participant implements RoomMember {
 		this.#media.ownDataProducer(dataProducerId).close();
 	}
 
+	/** What another member consumes for this participant's data producer: the server's relay of it. */
+	dataConsumeTarget(dataProducerId: string): Promise<ConsumeDataTarget> {
+		return this.#media.dataConsumeTarget(dataProducerId);
+	}
+
 	/** As consume, for `owner`'s data producer (piped here first from another worker's router). */
 	async consumeData(owner: Participant, { transportId, dataProducerId }: { transportId: string; dataProducerId: string }): Promise<ResponseData['consumeData']> {
 		const room = this.requireRoom();
-		await room.routerToConsume({ dataProducerId }, owner, this);
+		const relayed = await owner.dataConsumeTarget(dataProducerId);
+		await room.routerToConsume({ dataProducerId: relayed.dataProducerId }, owner, this);
 		const transport = this.ownTransportFor(transportId, 'recv', 'consumeData');
-		const dataConsumer = await withClientParameters(transport.consumeData({ dataProducerId }));
+		const appData = this.#media.tagConsumer({ transportId, consumes: dataProducerId });
+		const dataConsumer = await withClientParameters(transport.consumeData({ ...relayed, appData }));
 		this.#adopt(room, dataConsumer);
 		this.#media.addDataConsumer(dataConsumer);
 		const { id, sctpStreamParameters, label, protocol } = dataConsumer;
@@ -407,18 +416,6 @@ export class Participant implements RoomMember {
 		for (const member of this.#room?.members.values() ?? []) {
 			if (member.producers.has(consumer.producerId)) member.layerDemandChanged(consumer.producerId);
 		}
-	}
-
-	/** Dynacast for a simulcast video producer: the publisher hears producerLayersWanted. */
-	#dynacastFor(room: ParticipantRoom, producer: ms.Producer): ProducerDynacast | undefined {
-		const spatialLayers = producer.rtpParameters.encodings?.length ?? 1;
-		if (producer.kind !== 'video' || spatialLayers < 2) return undefined;
-		// Nobody consumes it yet: after the hold-off the publisher may keep only its smallest layer.
-		return new ProducerDynacast({
-			spatialLayers,
-			wants: () => [...room.members.values()].flatMap((member) => member.wantsOf(producer.id, spatialLayers)),
-			tell: (maxSpatialLayer) => this.notify({ notification: 'producerLayersWanted', data: { producerId: producer.id, maxSpatialLayer } }),
-		});
 	}
 
 	consumerLayers(): ConsumerLayerState[] {

@@ -1,6 +1,9 @@
 // What drives a participant: a WebSocket connection today; a WHIP session,
 // a recorder or the server API later.
+import type { types as ms } from 'mediasoup';
+
 import type { NotificationMessage, Notifications } from '../../protocol/messages.ts';
+import type { RoomSeat } from '../rooms/roomSeat.ts';
 
 /** Why a session ended from the server side; the client gets `sessionEnded` first. */
 export type SessionEndReason = Notifications['sessionEnded']['reason'];
@@ -13,3 +16,14 @@ export type ParticipantLink = {
 
 /** Who a token says the participant is, and until when. */
 export type ParticipantSession = { identity: string; expiresAt: number };
+
+/** What a participant brings into a room. */
+export type RoomEntry<Member> = {
+	/** The router placement kept for it (without one: the room's home router). */
+	seat?: RoomSeat<Member>;
+	/** With a session it takes the token's identity as its peerId, and its session ends when the token expires. */
+	session?: ParticipantSession;
+	displayName?: string;
+	/** What it can receive; consume needs them. */
+	rtpCapabilities?: ms.RtpCapabilities;
+};
