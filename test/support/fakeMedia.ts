@@ -155,6 +155,13 @@ export class FakeTransport extends FakeClosable {
 		return this.iceParameters;
 	}
 
+	/** What the participant last capped this transport's downlink at (MAX_PEER_OUTGOING_BITRATE's share). */
+	maxOutgoingBitrate: number | undefined;
+
+	async setMaxOutgoingBitrate(bitrate: number): Promise<void> {
+		this.maxOutgoingBitrate = bitrate;
+	}
+
 	async produce({ kind, appData, rtpParameters }: { kind: 'audio' | 'video'; appData?: Record<string, unknown>; rtpParameters?: { encodings?: object[] } }): Promise<FakeProducer> {
 		const producer = new FakeProducer(kind, appData ?? {}, rtpParameters?.encodings ? rtpParameters : undefined);
 		this.producers.push(producer);
