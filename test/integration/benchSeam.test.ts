@@ -14,7 +14,7 @@ import { SignallingClient } from '../../bench/signallingClient.ts';
 import { openBenchSeam, type BenchSeam } from '../../src/benchSeam.ts';
 import type { Tureen } from '../../src/server.ts';
 import { startTestServer } from '../support/server.ts';
-import { bindSocket, isRtcp, sendTo } from '../support/udp.ts';
+import { bindSocket, isBweProbe, isRtcp, sendTo } from '../support/udp.ts';
 
 const OPUS_PT = 100;
 const SSRC = 0x5eed_0001;
@@ -70,7 +70,7 @@ describe('bench seam', () => {
 		sockets.push(sink);
 		const received: Buffer[] = [];
 		sink.on('message', (packet) => {
-			if (!isRtcp(packet)) received.push(packet);
+			if (!isRtcp(packet) && !isBweProbe(packet)) received.push(packet);
 		});
 		const subscriber = await participant(roomId, 'subscriber');
 		const recv = await seam.createPlainTransport({

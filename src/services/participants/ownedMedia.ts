@@ -133,7 +133,8 @@ export class OwnedMedia {
 	async shareOutgoingBitrate(perPeer: number, perTransport: number): Promise<void> {
 		const recv = [...this.#transports.values()].filter((t) => t.appData.direction === 'recv' && !t.closed);
 		const share = Math.min(perTransport, outgoingBitrateShare(perPeer, recv.length));
-		await Promise.all(recv.map((t) => t.setMaxOutgoingBitrate(share).catch(() => undefined)));
+		// Kept in appData too: mediasoup 3.32 reports the cap in getStats only once its estimator runs (after ICE).
+		await Promise.all(recv.map((t) => t.setMaxOutgoingBitrate(share).then(() => (t.appData.outgoingBitrateCap = share), () => undefined)));
 	}
 
 	addDataConsumer(dataConsumer: ms.DataConsumer): void {
