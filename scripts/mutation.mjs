@@ -30,6 +30,13 @@ const MODULES = [
 	{ name: 'audioLevelsPolicy', mutate: ['src/services/rooms/audioLevelsPolicy.ts'], tests: ['test/unit/audioLevelsPolicy.test.ts'] },
 	{ name: 'dataRate', mutate: ['src/services/participants/dataRatePolicy.ts'], tests: ['test/unit/dataRate.test.ts'] },
 	{ name: 'chatFrames', mutate: ['src/protocol/chat.ts'], tests: ['test/unit/chat.test.ts'] },
+	{ name: 'tokenBucket', mutate: ['src/limits/tokenBucket.ts'], tests: ['test/unit/tokenBucket.test.ts'] },
+	{ name: 'consumeOnce', mutate: ['src/limits/consumeOnce.ts'], tests: ['test/unit/consumeOnce.test.ts'] },
+	{ name: 'outgoingBitrate', mutate: ['src/limits/outgoingBitrate.ts'], tests: ['test/unit/outgoingBitrate.test.ts'] },
+	{ name: 'keyFramePolicy', mutate: ['src/limits/keyFramePolicy.ts'], tests: ['test/unit/keyFramePolicy.test.ts'] },
+	{ name: 'announcePolicy', mutate: ['src/limits/announcePolicy.ts'], tests: ['test/unit/announcePolicy.test.ts'] },
+	{ name: 'reclaimPolicy', mutate: ['src/cluster/reclaimPolicy.ts'], tests: ['test/unit/reclaimPolicy.test.ts'] },
+	{ name: 'nodeIdPolicy', mutate: ['src/cluster/nodeIdPolicy.ts'], tests: ['test/unit/nodeIdPolicy.test.ts'] },
 	{ name: 'qualityBadge', mutate: ['client/demo/quality.ts'], tests: ['test/unit/qualityBadge.test.ts'] },
 ];
 
