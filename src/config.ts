@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { availableParallelism, hostname } from 'node:os';
 
+import { RTC_PORT_MODES, type RtcPortMode } from './services/workers/portPlan.ts';
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -8,6 +10,8 @@ export type Config = {
 	workerCount: number;
 	rtcBasePort: number;
 	rtcPortsPerWorker: number;
+	/** range: ports per transport from each worker's range; single: one WebRtcServer per worker on RTC_BASE_PORT + workerId (UDP + TCP). */
+	rtcPortMode: RtcPortMode;
 	webrtcListenIp: string;
 	announcedIp: string | undefined;
 	httpHost: string;
@@ -156,6 +160,14 @@ function workerCount(env: Env): number {
 	return integer(env, 'MEDIASOUP_WORKER_COUNT', 4, 1, 256);
 }
 
+function rtcPortMode(env: Env): RtcPortMode {
+	const value = raw(env, 'RTC_PORT_MODE') ?? 'range';
+	if (!(RTC_PORT_MODES as readonly string[]).includes(value)) {
+		throw new ConfigError('RTC_PORT_MODE', value, `one of ${RTC_PORT_MODES.join(', ')}`);
+	}
+	return value as RtcPortMode;
+}
+
 function logLevel(env: Env): LogLevel {
 	const value = raw(env, 'LOG_LEVEL') ?? 'info';
 	if (!(LOG_LEVELS as readonly string[]).includes(value)) {
@@ -264,8 +276,16 @@ export function loadConfig(env: Env): Config {
 	const count = workerCount(env);
 	const rtcBasePort = integer(env, 'RTC_BASE_PORT', 10000, 1024, 65535);
 	const rtcPortsPerWorker = integer(env, 'RTC_PORTS_PER_WORKER', 1000, 2, 64511);
+	const portMode = rtcPortMode(env);
+	if (portMode === 'single' && rtcBasePort + count - 1 > 65535) {
+		throw new ConfigError(
+			'RTC_BASE_PORT',
+			String(rtcBasePort),
+			`a port that keeps ${count} workers' single ports (RTC_PORT_MODE=single: RTC_BASE_PORT + workerId) below 65536 (they would end at ${rtcBasePort + count - 1})`,
+		);
+	}
 	const lastPort = rtcBasePort + count * rtcPortsPerWorker - 1;
-	if (lastPort > 65535) {
+	if (portMode === 'range' && lastPort > 65535) {
 		throw new ConfigError(
 			'RTC_PORTS_PER_WORKER',
 			String(rtcPortsPerWorker),
@@ -278,6 +298,7 @@ export function loadConfig(env: Env): Config {
 		workerCount: count,
 		rtcBasePort,
 		rtcPortsPerWorker,
+		rtcPortMode: portMode,
 		webrtcListenIp: ip(env, 'WEBRTC_LISTEN_IP', '127.0.0.1'),
 		announcedIp: hostOrIp(env, 'ANNOUNCED_IP'),
 		httpHost: ip(env, 'HTTP_HOST', '0.0.0.0'),

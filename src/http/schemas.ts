@@ -46,7 +46,12 @@ export const workerStatsSchema = {
 		ports: {
 			type: 'object',
 			description: 'RTC ports in use (each transport binds one UDP and one TCP port); exhausted: a transport was refused for want of a port',
-			properties: { inUse: { type: 'integer' }, capacity: { type: 'integer' }, exhausted: { type: 'boolean' } },
+			properties: {
+				mode: { type: 'string', enum: ['range', 'single'], description: 'RTC_PORT_MODE: range = ports per transport; single = one WebRtcServer port per worker (UDP + TCP), never exhausted' },
+				inUse: { type: 'integer' },
+				capacity: { type: 'integer' },
+				exhausted: { type: 'boolean' },
+			},
 		},
 		memory: { type: 'object', properties: { ru_maxrss: { type: 'integer', description: 'KiB' } } },
 		lastUsedAt: { type: ['string', 'null'] },

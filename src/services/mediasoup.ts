@@ -8,7 +8,7 @@ import { TureenError } from '../errors.ts';
 import { ManagedWorker } from './workers/managedWorker.ts';
 import { placePeer, type RoomRouterSnapshot } from './workers/peerPlacement.ts';
 import { chooseWorker, type WorkerSnapshot } from './workers/placement.ts';
-import { portRangeFor, type PortRange } from './workers/portPlan.ts';
+import { portRangeFor, type PortRange, type RtcPortMode } from './workers/portPlan.ts';
 import { DEFAULT_RESPAWN_POLICY, decideRespawn, recentDeaths, type RespawnPolicy } from './workers/respawnPolicy.ts';
 
 /** What the rooms put on one worker: rooms with a router there, their peers there, and the pipes between routers. */
@@ -32,9 +32,10 @@ export type WorkerStats = {
 	cpuUsage: number;
 	/** Mean of the last samples; what placement uses. */
 	cpuUsageAvg: number;
+	/** Single mode: min === max, the worker's WebRtcServer port (UDP and TCP). */
 	portRange: PortRange;
-	/** RTC ports in use (per protocol) and whether a transport was refused for want of one. */
-	ports: { inUse: number; capacity: number; exhausted: boolean };
+	/** RTC ports in use (per protocol) and whether a transport was refused for want of one; single mode: 1/1, never exhausted. */
+	ports: { mode: RtcPortMode; inUse: number; capacity: number; exhausted: boolean };
 	memory: { ru_maxrss: number };
 	lastUsedAt: string | null;
 	restarts: number;
@@ -52,6 +53,9 @@ export type WorkerPoolOptions = Pick<
 	| 'workerCount'
 	| 'rtcBasePort'
 	| 'rtcPortsPerWorker'
+	| 'rtcPortMode'
+	| 'webrtcListenIp'
+	| 'announcedIp'
 	| 'cpuSampleIntervalMs'
 	| 'cpuSimilarThreshold'
 	| 'workerTimeoutMs'
@@ -102,6 +106,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 				ManagedWorker.create({
 					workerId,
 					portRange: portRangeFor(workerId, options),
+					portMode: options.rtcPortMode,
+					listen: { ip: options.webrtcListenIp, announcedAddress: options.announcedIp },
 					cpuSampleIntervalMs: options.cpuSampleIntervalMs,
 					unresponsiveTimeoutMs: options.workerTimeoutMs,
 					logLevel: 'warn',
@@ -190,7 +196,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			cpuUsage: round(w.cpuUsage),
 			cpuUsageAvg: round(w.cpuUsageAverage),
 			portRange: w.portRange,
-			ports: { inUse: w.portsInUse, capacity: w.portCapacity, exhausted: w.portsExhausted },
+			ports: { mode: w.portMode, inUse: w.portsInUse, capacity: w.portCapacity, exhausted: w.portsExhausted },
 			memory: { ru_maxrss: w.maxRssKb },
 			lastUsedAt: w.lastUsedAt ? new Date(w.lastUsedAt).toISOString() : null,
 			restarts: w.restarts,

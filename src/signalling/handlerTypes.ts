@@ -13,7 +13,7 @@ export type HandlerDeps = {
 	transportHost(workerId: number): TransportHost | undefined;
 	/** The join's identity from its token when JOIN_SECRET is set; undefined when open. Throws UNAUTHORIZED/FORBIDDEN. */
 	authorizeJoin(roomId: string, token: string | undefined): Promise<VerifiedJoin | undefined>;
-	settings: Pick<Config, 'maxPeersPerRoom' | 'webrtcListenIp' | 'announcedIp'> & {
+	settings: Pick<Config, 'maxPeersPerRoom'> & {
 		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer' | 'dataProducersPerPeer' | 'dataMessageBytes'>;
 	};
 	/** On a cluster node: this node and the others, told to each peer that joins. Unset on a single server. */

@@ -140,11 +140,11 @@ export const handlers: Handlers = {
 
 	async createWebRtcTransport({ deps, peer }, { direction }) {
 		peer.requireRoom();
-		const { limits, webrtcListenIp, announcedIp } = deps.settings;
+		const { limits } = deps.settings;
 		if (peer.transports.size >= limits.transportsPerPeer) {
 			throw limitReached('transportsPerPeer', limits.transportsPerPeer, 'this peer has its maximum of transports');
 		}
-		const settings = { listenIp: webrtcListenIp, announcedIp, dataMessageBytes: limits.dataMessageBytes };
+		const settings = { dataMessageBytes: limits.dataMessageBytes };
 		return peer.createWebRtcTransport(direction, (workerId) => deps.transportHost(workerId), settings);
 	},
 

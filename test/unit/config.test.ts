@@ -30,6 +30,7 @@ describe('loadConfig defaults', () => {
 			workerCount: 4,
 			rtcBasePort: 10000,
 			rtcPortsPerWorker: 1000,
+			rtcPortMode: 'range',
 			webrtcListenIp: '127.0.0.1',
 			announcedIp: undefined,
 			httpHost: '0.0.0.0',
@@ -90,6 +91,7 @@ describe('loadConfig valid values', () => {
 			MEDIASOUP_WORKER_COUNT: '8',
 			RTC_BASE_PORT: '20000',
 			RTC_PORTS_PER_WORKER: '500',
+			RTC_PORT_MODE: 'single',
 			WEBRTC_LISTEN_IP: '0.0.0.0',
 			ANNOUNCED_IP: 'media.example.com',
 			HTTP_HOST: '::1',
@@ -128,6 +130,7 @@ describe('loadConfig valid values', () => {
 			workerCount: 8,
 			rtcBasePort: 20000,
 			rtcPortsPerWorker: 500,
+			rtcPortMode: 'single',
 			webrtcListenIp: '0.0.0.0',
 			announcedIp: 'media.example.com',
 			httpHost: '::1',
@@ -210,6 +213,13 @@ describe('loadConfig valid values', () => {
 		assert.equal(config.rtcBasePort + config.workerCount * config.rtcPortsPerWorker - 1, 65535);
 	});
 
+	it('RTC_PORT_MODE=single needs only one port per worker: 4 workers from 65532 fit, whatever RTC_PORTS_PER_WORKER says', () => {
+		const config = loadConfig({ RTC_PORT_MODE: 'single', RTC_BASE_PORT: '65532', MEDIASOUP_WORKER_COUNT: '4', RTC_PORTS_PER_WORKER: '1000' });
+		assert.equal(config.rtcPortMode, 'single');
+		assert.equal(config.rtcBasePort, 65532);
+		assert.equal(loadConfig({ RTC_PORT_MODE: ' range ' }).rtcPortMode, 'range');
+	});
+
 	it('accepts every log level pino knows', () => {
 		for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) {
 			assert.equal(loadConfig({ LOG_LEVEL: level }).logLevel, level);
@@ -266,6 +276,17 @@ describe('loadConfig invalid values throw ConfigError naming the variable and va
 			'RTC_PORTS_PER_WORKER',
 			'1000',
 		);
+		assert.match(error.message, /65536/);
+	});
+
+	for (const value of ['Single', 'ranges', 'udp', '1']) {
+		it(`RTC_PORT_MODE=${JSON.stringify(value)}`, () => {
+			assertRejects({ RTC_PORT_MODE: value }, 'RTC_PORT_MODE', value);
+		});
+	}
+
+	it('RTC_PORT_MODE=single with single ports past 65535 (5 workers from 65532) is reported on RTC_BASE_PORT', () => {
+		const error = assertRejects({ RTC_PORT_MODE: 'single', RTC_BASE_PORT: '65532', MEDIASOUP_WORKER_COUNT: '5' }, 'RTC_BASE_PORT', '65532');
 		assert.match(error.message, /65536/);
 	});
 
