@@ -446,3 +446,40 @@ describe('loadConfig cluster settings (REDIS_URL, NODE_ID, PUBLIC_URL, NODE_REGI
 		});
 	}
 });
+
+describe('loadConfig TURN settings (TURN_URLS, TURN_SECRET, TURN_CREDENTIAL_TTL_S)', () => {
+	const SECRET = 'turn-secret-of-20ch';
+	const URLS = 'turn:turn.example.com:3478?transport=udp, turn:turn.example.com:3478?transport=tcp,turns:turn.example.com:443?transport=tcp';
+
+	it('absent without TURN_URLS (a Config without TURN is exactly what it was)', () => {
+		assert.equal('turn' in loadConfig({}), false);
+	});
+
+	it('parses the URL list, the secret and the TTL (default a day)', () => {
+		assert.deepEqual(loadConfig({ TURN_URLS: URLS, TURN_SECRET: SECRET }).turn, {
+			urls: ['turn:turn.example.com:3478?transport=udp', 'turn:turn.example.com:3478?transport=tcp', 'turns:turn.example.com:443?transport=tcp'],
+			secret: SECRET,
+			ttlSeconds: 86_400,
+		});
+		assert.equal(loadConfig({ TURN_URLS: 'turn:127.0.0.1', TURN_SECRET: SECRET, TURN_CREDENTIAL_TTL_S: '600' }).turn?.ttlSeconds, 600);
+		assert.deepEqual(loadConfig({ TURN_URLS: 'turns:[2001:db8::1]:5349', TURN_SECRET: SECRET }).turn?.urls, ['turns:[2001:db8::1]:5349']);
+	});
+
+	for (const value of ['http://turn.example.com', 'turn:', 'turns:turn.example.com:443?transport=udp', 'turn:host:70000', 'turn:host?transport=sctp', 'stun:host:3478', ',']) {
+		it(`TURN_URLS=${JSON.stringify(value)}`, () => {
+			assertRejects({ TURN_URLS: value, TURN_SECRET: SECRET }, 'TURN_URLS', value);
+		});
+	}
+
+	it('TURN_URLS without TURN_SECRET, a short secret, and a secret without URLs are refused', () => {
+		assertRejects({ TURN_URLS: 'turn:127.0.0.1:3478' }, 'TURN_SECRET', '');
+		assertRejects({ TURN_URLS: 'turn:127.0.0.1:3478', TURN_SECRET: 'short' }, 'TURN_SECRET', '<hidden>');
+		assertRejects({ TURN_SECRET: SECRET }, 'TURN_URLS', '');
+	});
+
+	for (const value of ['59', '604801', '1h', '-1']) {
+		it(`TURN_CREDENTIAL_TTL_S=${JSON.stringify(value)}`, () => {
+			assertRejects({ TURN_URLS: 'turn:127.0.0.1', TURN_SECRET: SECRET, TURN_CREDENTIAL_TTL_S: value }, 'TURN_CREDENTIAL_TTL_S', value);
+		});
+	}
+});
