@@ -10,6 +10,7 @@ import type {
 	Notifications,
 	PeerInfo,
 	ProducerInfo,
+	ResponseData,
 	RoomState,
 	TransportInfo,
 } from '../src/protocol/messages.ts';
@@ -112,7 +113,21 @@ export type TureenClientOptions = {
 	 * top layer unless the app asks otherwise.
 	 */
 	adaptiveQuality?: boolean;
+	/**
+	 * 'relay' sends media only through the TURN servers the join answer
+	 * names (the server's TURN_URLS); without any, creating a transport
+	 * fails with a clear error. Default 'all' (direct first, TURN as a fallback).
+	 */
+	iceTransportPolicy?: RTCIceTransportPolicy;
 };
+
+/** The client was told to relay (iceTransportPolicy 'relay') but the server hands out no TURN server. */
+export class NoTurnServerError extends Error {
+	constructor() {
+		super("iceTransportPolicy 'relay' needs TURN servers, and the join answer named none (the server has no TURN_URLS)");
+		this.name = 'NoTurnServerError';
+	}
+}
 
 export type JoinOptions = { roomId: string; displayName: string; token?: string };
 export type JoinResult = { peerId: string; roomId: string; workerId: number; peers: PeerInfo[] };
@@ -121,6 +136,8 @@ type Direction = 'send' | 'recv';
 
 export class TureenClient extends Emitter<TureenClientEvents> {
 	readonly #options: TureenClientOptions;
+	/** TURN servers and credentials of the last join answer (renewed by every join, a recovery's too). */
+	#iceServers: RTCIceServer[] = [];
 	#channel: SignallingChannel | undefined;
 	#device: Device | undefined;
 	#sendTransport: msc.Transport | undefined;
@@ -242,7 +259,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	}
 
 	/** join with the Device's receive capabilities; the room's producers become pending consumes. */
-	async #enterRoom(device: Device): Promise<RoomState & { peerId: string }> {
+	async #enterRoom(device: Device): Promise<ResponseData['join']> {
 		const { roomId, displayName, token } = this.#joined();
 		const joined = await this.#request().request('join', {
 			roomId,
@@ -254,6 +271,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		this.#workerId = joined.workerId;
 		this.#nodeId = joined.node?.nodeId;
 		this.#alternates = joined.node?.alternates ?? [];
+		this.#iceServers = joined.iceServers ?? [];
 		this.#setPending(joined);
 		return joined;
 	}
@@ -361,9 +379,13 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 	async #createTransport(direction: Direction): Promise<msc.Transport> {
 		const device = this.#device;
 		if (!device) throw new Error('join first');
+		const relay = this.#options.iceTransportPolicy === 'relay';
+		if (relay && this.#iceServers.length === 0) throw new NoTurnServerError();
 		const channel = this.#request();
 		const info: TransportInfo = await channel.request('createWebRtcTransport', { direction });
 		const params = {
+			iceServers: this.#iceServers,
+			...(relay ? { iceTransportPolicy: 'relay' as const } : {}),
 			id: info.transportId,
 			iceParameters: info.iceParameters as msc.IceParameters,
 			iceCandidates: info.iceCandidates as msc.IceCandidate[],

@@ -20,6 +20,7 @@ import { ClientMistakeLog } from './limits/logThrottle.ts';
 import { registerObservability, type TureenMetrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
 import { RoomRegistry } from './services/room.ts';
+import { mintIceServer } from './services/turn/credentials.ts';
 import type { Room } from './services/rooms/room.ts';
 import type { Participant } from './services/participants/participant.ts';
 import { firewallRules, portPlan } from './services/workers/portPlan.ts';
@@ -128,6 +129,7 @@ export class Tureen {
 			...(cluster ? { cluster } : {}),
 		});
 		const connectionCounter = new ConnectionCounter(config.limits);
+		const { turn } = config;
 		const signalling = await registerSignalling(app, {
 			handlers: {
 				rooms,
@@ -135,6 +137,7 @@ export class Tureen {
 				authorizeJoin: (roomId, token) => authorizeJoin(config, roomId, token),
 				settings: config,
 				...(cluster ? { node: () => ({ nodeId: cluster.nodeId, alternates: cluster.alternateUrls() }) } : {}),
+				...(turn ? { iceServersFor: (peerId: string) => [mintIceServer(turn, peerId, Date.now())] } : {}),
 			},
 			wsMaxMessageBytes: config.wsMaxMessageBytes,
 			limits: config.limits,

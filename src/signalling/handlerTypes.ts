@@ -2,7 +2,7 @@
 // layerHandlers.ts both build on it, so it imports neither.
 import type { VerifiedJoin } from '../auth/joinToken.ts';
 import type { Config, Limits } from '../config.ts';
-import type { Method, NodeInfo, ParsedRequestData, ResponseData } from '../protocol/messages.ts';
+import type { IceServerInfo, Method, NodeInfo, ParsedRequestData, ResponseData } from '../protocol/messages.ts';
 import type { TransportHost } from '../services/participants/mediaCalls.ts';
 import type { Participant, ParticipantRoom } from '../services/participants/participant.ts';
 
@@ -18,6 +18,8 @@ export type HandlerDeps = {
 	};
 	/** On a cluster node: this node and the others, told to each peer that joins. Unset on a single server. */
 	node?: () => NodeInfo;
+	/** With TURN_URLS: TURN credentials minted now for the peer, handed over in its join answer. */
+	iceServersFor?: (peerId: string) => IceServerInfo[];
 };
 
 /** `ip`: the connection's remote address, for per-address limits. */

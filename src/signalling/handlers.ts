@@ -131,7 +131,12 @@ export const handlers: Handlers = {
 			seat.release();
 		}
 		peer.broadcast({ notification: 'peerJoined', data: { peerId: peer.peerId, displayName: peer.displayName } });
-		return { peerId: peer.peerId, ...roomState(room, peer), ...(deps.node ? { node: deps.node() } : {}) };
+		return {
+			peerId: peer.peerId,
+			...roomState(room, peer),
+			...(deps.node ? { node: deps.node() } : {}),
+			...(deps.iceServersFor ? { iceServers: deps.iceServersFor(peer.peerId) } : {}),
+		};
 	},
 
 	async getRoomState({ peer }) {
