@@ -21,6 +21,8 @@ import { registerObservability, type TureenMetrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
 import { RoomRegistry } from './services/room.ts';
 import { mintIceServer } from './services/turn/credentials.ts';
+import { TurnHealth } from './services/turn/turnHealth.ts';
+import { probeTurn } from './services/turn/turnProbe.ts';
 import type { Room } from './services/rooms/room.ts';
 import type { Participant } from './services/participants/participant.ts';
 import { firewallRules, portPlan } from './services/workers/portPlan.ts';
@@ -107,7 +109,22 @@ export class Tureen {
 		const app = await createHttpApp(logger);
 		guardAdminRoutes(app, config, logger);
 		const build: BuildInfo = { version: pkg.version, mediasoupVersion: mediasoup.version };
-		registerProbeRoutes(app, { workers: () => pool.workers, isDraining, ...(cluster ? { clusterReachable: () => cluster.redisUp } : {}) });
+		const turnHealth = config.turn ? new TurnHealth(config.turn, probeTurn) : undefined;
+		registerProbeRoutes(app, {
+			workers: () => pool.workers,
+			isDraining,
+			...(cluster ? { clusterReachable: () => cluster.redisUp } : {}),
+			...(turnHealth ? { turn: () => ({ summary: turnHealth.summary, servers: turnHealth.servers }) } : {}),
+		});
+		if (turnHealth) {
+			// At start, in the background: a slow TURN server does not hold the media server back.
+			void turnHealth.check().then((servers) => {
+				for (const s of servers) {
+					if (s.state === 'down') logger.warn({ url: s.url, error: s.error }, 'TURN server does not answer an allocate with minted credentials');
+					else logger.info({ url: s.url, ...(s.state === 'up' ? { rttMs: s.rttMs } : {}) }, 'TURN server answers');
+				}
+			});
+		}
 		registerAdminRoutes(app, {
 			pool,
 			rooms,
@@ -127,6 +144,7 @@ export class Tureen {
 			onWorkerRespawned: (listener) => pool.on('workerRespawned', listener),
 			logger,
 			...(cluster ? { cluster } : {}),
+			...(turnHealth ? { turn: turnHealth } : {}),
 		});
 		const connectionCounter = new ConnectionCounter(config.limits);
 		const { turn } = config;

@@ -10,6 +10,7 @@ import type { Tureen } from '../../src/server.ts';
 import { mintIceServer } from '../../src/services/turn/credentials.ts';
 import { probeTurn } from '../../src/services/turn/turnProbe.ts';
 import { startCoturn, type TestCoturn } from '../support/coturn.ts';
+import { pollUntil } from '../support/demoPage.ts';
 import { newNodeClient } from '../support/nodeClient.ts';
 import { startTestServer } from '../support/server.ts';
 import { NoTurnServerError } from '../../client/tureenClient.ts';
@@ -117,6 +118,40 @@ describe('Tureen hands TURN credentials in the join answer', () => {
 			ws.close();
 		}
 	});
+});
+
+test('health: at start the server allocates on each TURN URL; /ready details and /metrics say which answer', async () => {
+	const dead = 'turn:127.0.0.1:9?transport=tcp';
+	const { tureen, baseUrl } = await startTestServer({
+		MEDIASOUP_WORKER_COUNT: '1',
+		RTC_BASE_PORT: '47510',
+		WEBRTC_LISTEN_IP: MEDIA_IP,
+		TURN_URLS: [urls().udp, urls().tcp, urls().tls, dead].join(','),
+		TURN_SECRET: SECRET,
+	});
+	try {
+		type Ready = { status: string; turn: { status: string; servers: { url: string; state: string; error?: string }[] } };
+		const ready = await pollUntil(
+			async () => {
+				const response = await fetch(`${baseUrl}/ready`);
+				return { code: response.status, body: (await response.json()) as Ready };
+			},
+			(r) => r.body.turn.status !== 'checking',
+			{ what: 'the TURN check to end', timeoutMs: 15_000 },
+		);
+		assert.equal(ready.code, 200, 'a TURN server down does not make the node unready');
+		assert.equal(ready.body.status, 'ready');
+		assert.equal(ready.body.turn.status, 'partial');
+		const state = Object.fromEntries(ready.body.turn.servers.map((s) => [s.url, s.state]));
+		assert.deepEqual(state, { [urls().udp]: 'up', [urls().tcp]: 'up', [urls().tls]: 'down', [dead]: 'down' });
+		// The server checks TURN/TLS certificates as browsers do: the test's self-signed one is not trusted.
+		assert.match(ready.body.turn.servers.find((s) => s.url === urls().tls)!.error ?? '', /certificate/i);
+		const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+		assert.match(metrics, new RegExp(`tureen_turn_server_up\\{url="${urls().udp.replace(/[?.]/g, '\\$&')}"\\} 1`));
+		assert.match(metrics, new RegExp(`tureen_turn_server_up\\{url="${dead.replace(/[?.]/g, '\\$&')}"\\} 0`));
+	} finally {
+		await tureen.close();
+	}
 });
 
 test('a client forced to relay fails with NoTurnServerError when the server has no TURN', async () => {
