@@ -55,11 +55,22 @@ export function makeSelfSignedCert(dir: string, host: string): { cert: string; k
 	return { cert, key };
 }
 
-export async function startCoturn(options: { secret: string; allowedPeerIps: string[]; tls?: boolean; host?: string; relayPorts?: { min: number; max: number } }): Promise<TestCoturn> {
+export type StartCoturnOptions = {
+	secret: string;
+	allowedPeerIps: string[];
+	tls?: boolean;
+	host?: string;
+	relayPorts?: { min: number; max: number };
+	/** Default: free ones. */
+	port?: number;
+	tlsPort?: number;
+};
+
+export async function startCoturn(options: StartCoturnOptions): Promise<TestCoturn> {
 	const host = options.host ?? '127.0.0.1';
 	const stateDir = await mkdtemp(join(tmpdir(), 'tureen-coturn-'));
-	const port = await freePort();
-	const tlsPort = options.tls ? await freePort() : undefined;
+	const port = options.port ?? (await freePort());
+	const tlsPort = options.tls ? (options.tlsPort ?? (await freePort())) : undefined;
 	const tls = tlsPort !== undefined ? { port: tlsPort, ...makeSelfSignedCert(stateDir, host) } : undefined;
 	const config: CoturnOptions = {
 		listenIps: [host],
