@@ -97,6 +97,12 @@ export type TureenClientOptions = {
 	 * top layer unless the app asks otherwise.
 	 */
 	adaptiveQuality?: boolean;
+	/**
+	 * 'relay' sends media only through the TURN servers the join answer
+	 * names (the server's TURN_URLS); without any, creating a transport
+	 * fails with NoTurnServerError. Default 'all' (direct first, TURN as a fallback).
+	 */
+	iceTransportPolicy?: RTCIceTransportPolicy;
 };
 
 export type JoinOptions = { roomId: string; displayName: string; token?: string };

@@ -10,7 +10,7 @@ import type { PublishedProducer } from './clientTypes.ts';
 import { screenProduceOptions } from './screenShare.ts';
 import type { NotificationHandlers, Request } from './signallingSession.ts';
 import { produceOptions } from './simulcast.ts';
-import { createWebRtcTransport, type TransportWatch } from './webRtcTransport.ts';
+import { createWebRtcTransport, type IcePolicy, type TransportWatch } from './webRtcTransport.ts';
 
 /** A track the app published; `producer` is undefined while there is no send transport (mid-move) or producing failed. */
 type PublishedTrack = { source: MediaSource; paused: boolean; producer: msc.Producer | undefined };
@@ -21,6 +21,7 @@ export type PublishingDeps = {
 	device(): Device | undefined;
 	simulcast: boolean;
 	watch: TransportWatch;
+	ice: IcePolicy;
 	/** A new send transport: data channels ride it too. */
 	onTransport(transport: msc.Transport): void;
 };
@@ -128,7 +129,7 @@ export class Publishing {
 		const device = this.#deps.device();
 		if (!device) throw new Error('join first');
 		const { request } = this.#deps;
-		const { transport, info } = await createWebRtcTransport(device, 'send', request, this.#deps.watch);
+		const { transport, info } = await createWebRtcTransport(device, 'send', request, this.#deps.watch, this.#deps.ice);
 		transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
 			const source = MEDIA_SOURCES.find((s) => s === appData.source);
 			request('produce', { transportId: transport.id, kind, rtpParameters: rtpParameters as never, ...(source ? { source } : {}) }).then(

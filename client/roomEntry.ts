@@ -60,7 +60,8 @@ export type RoomEntryDeps = {
 };
 
 /** This peer in the room, as the last join answered (workerId follows roomMoved). */
-type Membership = { peerId: string; workerId: number; nodeId: string | undefined; alternates: string[] };
+/** `iceServers`: TURN servers and credentials of the last join answer (renewed by every entry). */
+type Membership = { peerId: string; workerId: number; nodeId: string | undefined; alternates: string[]; iceServers: RTCIceServer[] };
 
 export class RoomEntry {
 	readonly #deps: RoomEntryDeps;
@@ -75,6 +76,10 @@ export class RoomEntry {
 
 	constructor(deps: RoomEntryDeps) {
 		this.#deps = deps;
+	}
+
+	get iceServers(): RTCIceServer[] {
+		return this.#membership?.iceServers ?? [];
 	}
 
 	get device(): Device | undefined {
@@ -198,7 +203,7 @@ export class RoomEntry {
 			rtpCapabilities: device.rtpCapabilities as unknown as Record<string, unknown>,
 			...(token ? { token } : {}),
 		});
-		this.#membership = { peerId: joined.peerId, workerId: joined.workerId, nodeId: joined.node?.nodeId, alternates: joined.node?.alternates ?? [] };
+		this.#membership = { peerId: joined.peerId, workerId: joined.workerId, nodeId: joined.node?.nodeId, alternates: joined.node?.alternates ?? [], iceServers: joined.iceServers ?? [] };
 		this.#deps.media.expect(joined);
 		return { peerId: joined.peerId, roomId: joined.roomId, workerId: joined.workerId, peers: joined.peers };
 	}

@@ -10,12 +10,13 @@ import { AdaptiveQuality } from './adaptiveQuality.ts';
 import { asError, type EmitClientEvent, type RemoteTrack } from './clientTypes.ts';
 import type { NotificationHandlers, Request } from './signallingSession.ts';
 import { spatialLayersOf } from './simulcast.ts';
-import { createWebRtcTransport, type TransportWatch } from './webRtcTransport.ts';
+import { createWebRtcTransport, type IcePolicy, type TransportWatch } from './webRtcTransport.ts';
 
 export type SubscribingDeps = {
 	request: Request;
 	device(): Device | undefined;
 	watch: TransportWatch;
+	ice: IcePolicy;
 	emit: EmitClientEvent;
 	/** Resolves once no entry into the room is under way (a move re-creates the receive transport). */
 	settled(): Promise<void>;
@@ -66,7 +67,7 @@ export class Subscribing {
 	async openTransport(): Promise<void> {
 		const device = this.#deps.device();
 		if (!device) throw new Error('join first');
-		const { transport } = await createWebRtcTransport(device, 'recv', this.#deps.request, this.#deps.watch);
+		const { transport } = await createWebRtcTransport(device, 'recv', this.#deps.request, this.#deps.watch, this.#deps.ice);
 		this.#transport = transport;
 	}
 

@@ -29,6 +29,7 @@ import { Subscribing } from './subscribing.ts';
 import { restartIce, waitConnected, type TransportWatch } from './webRtcTransport.ts';
 
 export { SignallingError } from './signallingChannel.ts';
+export { NoTurnServerError } from './webRtcTransport.ts';
 export type { ConnectionState } from './connectionState.ts';
 export type { DataMessage, DataSender } from './dataChannels.ts';
 export type {
@@ -74,9 +75,11 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 				open: (waitForMedia) => this.#openMedia(waitForMedia),
 			},
 		});
+		const ice = { iceServers: () => this.#entry.iceServers, relay: options.iceTransportPolicy === 'relay' };
 		this.#publishing = new Publishing({
 			request,
 			device,
+			ice,
 			simulcast: options.simulcast ?? true,
 			watch,
 			onTransport: (transport) => this.#data.attachSendTransport(transport),
@@ -84,6 +87,7 @@ export class TureenClient extends Emitter<TureenClientEvents> {
 		this.#subscribing = new Subscribing({
 			request,
 			device,
+			ice,
 			watch,
 			emit,
 			settled: () => this.#entry.settled(),

@@ -14,14 +14,30 @@ export type TransportWatch = {
 	onFailed(transport: msc.Transport): void;
 };
 
+/** The TURN servers of the last join answer, and whether media must go through them (iceTransportPolicy 'relay'). */
+export type IcePolicy = { iceServers(): RTCIceServer[]; relay: boolean };
+
+/** The client was told to relay (iceTransportPolicy 'relay') but the server hands out no TURN server. */
+export class NoTurnServerError extends Error {
+	constructor() {
+		super("iceTransportPolicy 'relay' needs TURN servers, and the join answer named none (the server has no TURN_URLS)");
+		this.name = 'NoTurnServerError';
+	}
+}
+
 export async function createWebRtcTransport(
 	device: Device,
 	direction: 'send' | 'recv',
 	request: Request,
 	watch: TransportWatch,
+	ice: IcePolicy,
 ): Promise<{ transport: msc.Transport; info: TransportInfo }> {
+	const iceServers = ice.iceServers();
+	if (ice.relay && iceServers.length === 0) throw new NoTurnServerError();
 	const info = await request('createWebRtcTransport', { direction });
 	const params = {
+		iceServers,
+		...(ice.relay ? { iceTransportPolicy: 'relay' as const } : {}),
 		id: info.transportId,
 		iceParameters: info.iceParameters as msc.IceParameters,
 		iceCandidates: info.iceCandidates as msc.IceCandidate[],

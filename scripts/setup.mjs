@@ -10,7 +10,7 @@
 //     worker is built from the npm package's sources against Debian's
 //     libraries by tools/offline-worker and cached under ~/.cache/tureen;
 //  3. with --for-tests, installs the Debian packages the tests drive
-//     (Chromium, ffmpeg, redis-server); with --for-cluster, only redis-server
+//     (Chromium, ffmpeg, redis-server, coturn); with --for-cluster, only redis-server
 //     (what `npm run cluster` starts).
 // Dependency-free on purpose: it runs before node_modules exists.
 import { spawnSync } from 'node:child_process';
@@ -28,7 +28,8 @@ const stampFile = path.join(root, 'node_modules', '.tureen-setup.json');
 const workerTarget = path.join(root, 'node_modules/mediasoup/worker/out/Release/mediasoup-worker');
 const workerInfoFile = path.join(path.dirname(workerTarget), 'tureen-worker.json');
 const CLUSTER_PACKAGES = { 'redis-server': '/usr/bin/redis-server' };
-const TEST_PACKAGES = { chromium: '/usr/bin/chromium', ffmpeg: '/usr/bin/ffmpeg', ...CLUSTER_PACKAGES };
+// coturn: the TURN server the TURN tests (and `npm run turn`) start themselves, by PID; never as a service.
+const TEST_PACKAGES = { chromium: '/usr/bin/chromium', ffmpeg: '/usr/bin/ffmpeg', coturn: '/usr/bin/turnserver', ...CLUSTER_PACKAGES };
 
 function lockInfo() {
 	const text = fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8');
@@ -110,6 +111,16 @@ function ensurePackages(packages) {
 		.filter(([, bin]) => !fs.existsSync(bin))
 		.map(([pkg]) => pkg);
 	ensureDebianPackages(missing);
+	if (missing.includes('coturn')) keepCoturnServiceOff();
+}
+
+// Debian's coturn enables a system service; the tests and `npm run turn` start
+// their own turnserver by PID, so nothing system-wide may run or start at boot.
+function keepCoturnServiceOff() {
+	const env = { ...process.env, DPKG_MAINTSCRIPT_PACKAGE: 'coturn' };
+	spawnSync('deb-systemd-helper', ['disable', 'coturn.service'], { env, stdio: 'ignore' });
+	if (fs.existsSync('/run/systemd/system')) spawnSync('systemctl', ['stop', 'coturn.service'], { stdio: 'ignore' });
+	log('coturn installed; its system service is disabled and stopped (the tests start their own turnserver)');
 }
 
 async function main() {

@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { availableParallelism, hostname } from 'node:os';
 
+import { RTC_PORT_MODES, type RtcPortMode } from './protocol/stats.ts';
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -8,6 +10,8 @@ export type Config = {
 	workerCount: number;
 	rtcBasePort: number;
 	rtcPortsPerWorker: number;
+	/** range: ports per transport from each worker's range; single: one WebRtcServer per worker on RTC_BASE_PORT + workerId (UDP + TCP). */
+	rtcPortMode: RtcPortMode;
 	webrtcListenIp: string;
 	announcedIp: string | undefined;
 	httpHost: string;
@@ -40,7 +44,21 @@ export type Config = {
 	allowedOrigins: readonly string[] | undefined;
 	/** Present only with REDIS_URL: this process is one node of a cluster (docs/cluster.md). */
 	cluster?: ClusterConfig;
+	/** Present only with TURN_URLS: joins get short-lived TURN credentials for these servers (docs/turn.md). */
+	turn?: TurnConfig;
 };
+
+export type TurnConfig = {
+	/** turn:/turns: URLs (RFC 7065) handed to clients, e.g. turn:turn.example.com:3478?transport=udp, turns:turn.example.com:443?transport=tcp. */
+	urls: readonly string[];
+	/** coturn's static-auth-secret (use-auth-secret). */
+	secret: string;
+	/** Seconds a minted credential stays valid; coturn refuses every request after it, so it bounds a relayed call. */
+	ttlSeconds: number;
+};
+
+/** TURN_CREDENTIAL_TTL_S's default: a day (the TURN REST API draft's suggestion); coturn ends a relayed session whose credential expired. */
+export const DEFAULT_TURN_CREDENTIAL_TTL_SECONDS = 86_400;
 
 export type ClusterConfig = {
 	/** redis:// or rediss:// URL of the Redis that coordinates the nodes. */
@@ -188,6 +206,14 @@ function workerCount(env: Env): number {
 	return integer(env, 'MEDIASOUP_WORKER_COUNT', 4, 1, 256);
 }
 
+function rtcPortMode(env: Env): RtcPortMode {
+	const value = raw(env, 'RTC_PORT_MODE') ?? 'range';
+	if (!(RTC_PORT_MODES as readonly string[]).includes(value)) {
+		throw new ConfigError('RTC_PORT_MODE', value, `one of ${RTC_PORT_MODES.join(', ')}`);
+	}
+	return value as RtcPortMode;
+}
+
 function logLevel(env: Env): LogLevel {
 	const value = raw(env, 'LOG_LEVEL') ?? 'info';
 	if (!(LOG_LEVELS as readonly string[]).includes(value)) {
@@ -271,6 +297,40 @@ function cluster(env: Env, port: number): ClusterConfig | undefined {
 	};
 }
 
+// RFC 7065: turn:host[:port][?transport=udp|tcp]; turns: is TLS over TCP only (browsers have no DTLS to TURN).
+const TURN_URL = /^(turn):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\?transport=(udp|tcp))?$|^(turns):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\?transport=tcp)?$/;
+
+function turnUrls(env: Env): string[] | undefined {
+	const value = raw(env, 'TURN_URLS');
+	if (value === undefined) return undefined;
+	const list = value.split(',').map((u) => u.trim()).filter(Boolean);
+	const bad = list.find((u) => {
+		const match = TURN_URL.exec(u);
+		const port = match?.[3] ?? match?.[8];
+		return !match || (port !== undefined && (Number(port.slice(1)) < 1 || Number(port.slice(1)) > 65535));
+	});
+	if (list.length === 0 || bad !== undefined) {
+		throw new ConfigError(
+			'TURN_URLS',
+			value,
+			'a comma-separated list of TURN URLs like turn:turn.example.com:3478?transport=udp, turn:turn.example.com:3478?transport=tcp, turns:turn.example.com:443?transport=tcp',
+		);
+	}
+	return list;
+}
+
+function turn(env: Env): TurnConfig | undefined {
+	const urls = turnUrls(env);
+	const turnSecret = secret(env, 'TURN_SECRET');
+	const ttlSeconds = integer(env, 'TURN_CREDENTIAL_TTL_S', DEFAULT_TURN_CREDENTIAL_TTL_SECONDS, 60, 7 * 86_400);
+	if (urls === undefined) {
+		if (turnSecret !== undefined) throw new ConfigError('TURN_URLS', '', 'the TURN servers TURN_SECRET is for (TURN_SECRET is set without TURN_URLS)');
+		return undefined;
+	}
+	if (turnSecret === undefined) throw new ConfigError('TURN_SECRET', '', "coturn's static-auth-secret, at least 16 characters (required with TURN_URLS)");
+	return { urls, secret: turnSecret, ttlSeconds };
+}
+
 function limits(env: Env): Limits {
 	return {
 		transportsPerPeer: integer(env, 'MAX_TRANSPORTS_PER_PEER', 4, 1, 1000),
@@ -316,8 +376,16 @@ export function loadConfig(env: Env): Config {
 	const count = workerCount(env);
 	const rtcBasePort = integer(env, 'RTC_BASE_PORT', 10000, 1024, 65535);
 	const rtcPortsPerWorker = integer(env, 'RTC_PORTS_PER_WORKER', 1000, 2, 64511);
+	const portMode = rtcPortMode(env);
+	if (portMode === 'single' && rtcBasePort + count - 1 > 65535) {
+		throw new ConfigError(
+			'RTC_BASE_PORT',
+			String(rtcBasePort),
+			`a port that keeps ${count} workers' single ports (RTC_PORT_MODE=single: RTC_BASE_PORT + workerId) below 65536 (they would end at ${rtcBasePort + count - 1})`,
+		);
+	}
 	const lastPort = rtcBasePort + count * rtcPortsPerWorker - 1;
-	if (lastPort > 65535) {
+	if (portMode === 'range' && lastPort > 65535) {
 		throw new ConfigError(
 			'RTC_PORTS_PER_WORKER',
 			String(rtcPortsPerWorker),
@@ -326,10 +394,12 @@ export function loadConfig(env: Env): Config {
 	}
 	const port = integer(env, 'PORT', 3000, 0, 65535);
 	const clusterConfig = cluster(env, port);
+	const turnConfig = turn(env);
 	return {
 		workerCount: count,
 		rtcBasePort,
 		rtcPortsPerWorker,
+		rtcPortMode: portMode,
 		webrtcListenIp: ip(env, 'WEBRTC_LISTEN_IP', '127.0.0.1'),
 		announcedIp: hostOrIp(env, 'ANNOUNCED_IP'),
 		httpHost: ip(env, 'HTTP_HOST', '0.0.0.0'),
@@ -354,5 +424,6 @@ export function loadConfig(env: Env): Config {
 		allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
 		// Absent, not undefined, without REDIS_URL: a single node's Config is exactly what it was.
 		...(clusterConfig ? { cluster: clusterConfig } : {}),
+		...(turnConfig ? { turn: turnConfig } : {}),
 	};
 }

@@ -22,6 +22,9 @@ import { KeyFrameGate } from './services/participants/keyFrameGate.ts';
 import { registerObservability, type TureenMetrics } from './metrics/index.ts';
 import { initMediasoup, type WorkerPool } from './services/mediasoup.ts';
 import { RoomRegistry } from './services/room.ts';
+import { mintIceServer } from './services/turn/credentials.ts';
+import { TurnHealth } from './services/turn/turnHealth.ts';
+import { probeTurn } from './services/turn/turnProbe.ts';
 import type { Room } from './services/rooms/room.ts';
 import type { Participant } from './services/participants/participant.ts';
 import { firewallRules, portPlan } from './services/workers/portPlan.ts';
@@ -108,7 +111,22 @@ export class Tureen {
 		const app = await createHttpApp(logger);
 		guardAdminRoutes(app, config, logger);
 		const build: BuildInfo = { version: pkg.version, mediasoupVersion: mediasoup.version };
-		registerProbeRoutes(app, { workers: () => pool.workers, isDraining, ...(cluster ? { clusterReachable: () => cluster.redisUp && cluster.registered } : {}) });
+		const turnHealth = config.turn ? new TurnHealth(config.turn, probeTurn) : undefined;
+		registerProbeRoutes(app, {
+			workers: () => pool.workers,
+			isDraining,
+			...(cluster ? { clusterReachable: () => cluster.redisUp && cluster.registered } : {}),
+			...(turnHealth ? { turn: () => ({ summary: turnHealth.summary, servers: turnHealth.servers }) } : {}),
+		});
+		if (turnHealth) {
+			// At start, in the background: a slow TURN server does not hold the media server back.
+			void turnHealth.check().then((servers) => {
+				for (const s of servers) {
+					if (s.state === 'down') logger.warn({ url: s.url, error: s.error }, 'TURN server does not answer an allocate with minted credentials');
+					else logger.info({ url: s.url, ...(s.state === 'up' ? { rttMs: s.rttMs } : {}) }, 'TURN server answers');
+				}
+			});
+		}
 		registerAdminRoutes(app, {
 			pool,
 			rooms,
@@ -128,9 +146,11 @@ export class Tureen {
 			onWorkerRespawned: (listener) => pool.on('workerRespawned', listener),
 			logger,
 			...(cluster ? { cluster } : {}),
+			...(turnHealth ? { turn: turnHealth } : {}),
 		});
 		const connectionCounter = new ConnectionCounter(config.limits);
 		const budgets = floodBudgets(config.flood);
+		const { turn } = config;
 		const signalling = await registerSignalling(app, {
 			handlers: {
 				rooms,
@@ -140,6 +160,7 @@ export class Tureen {
 				keyFrames: new KeyFrameGate(config.flood.keyFrameRequestMinIntervalMs),
 				identityJoins: budgets.identityJoins,
 				...(cluster ? { node: () => ({ nodeId: cluster.nodeId, alternates: cluster.alternateUrls() }) } : {}),
+				...(turn ? { iceServersFor: (peerId: string) => [mintIceServer(turn, peerId, Date.now())] } : {}),
 			},
 			wsMaxMessageBytes: config.wsMaxMessageBytes,
 			limits: config.limits,

@@ -186,6 +186,8 @@ async function join(room: string, displayName: string): Promise<void> {
 		url: `${scheme}://${location.host}/ws`,
 		adaptiveQuality: params.get('adaptive') !== 'off',
 		simulcast: params.get('simulcast') !== 'off',
+		// ?relay=on sends media only through the server's TURN servers (TURN_URLS).
+		...(params.get('relay') === 'on' ? { iceTransportPolicy: 'relay' as const } : {}),
 	});
 	listen(client);
 

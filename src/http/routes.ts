@@ -4,6 +4,7 @@ import type { Placement } from '../cluster/coordinator.ts';
 import { TureenError } from '../errors.ts';
 import { roomPlacementSchema, type RoomPlacementAnswer } from '../protocol/cluster.ts';
 import type { RoomCloseReason } from '../protocol/messages.ts';
+import type { TurnServerStatus, TurnSummary } from '../services/turn/turnStatus.ts';
 import {
 	roomDescriptionSchema,
 	roomsSchema,
@@ -50,6 +51,8 @@ export type ProbeDeps = {
 	isDraining(): boolean;
 	/** On a cluster node: whether Redis is reachable. Unset on a single server. */
 	clusterReachable?: () => boolean;
+	/** With TURN_URLS: the last check of each TURN server. Informative: a TURN server down does not make this node unready. */
+	turn?: () => { summary: TurnSummary; servers: readonly TurnServerStatus[] };
 };
 
 function describeRoom(room: Room): RoomDescription {
@@ -198,6 +201,20 @@ export function registerProbeRoutes(app: FastifyInstance, deps: ProbeDeps): void
 			workers: { type: 'integer' },
 			liveWorkers: { type: 'integer' },
 			cluster: { type: 'string', enum: ['up', 'down'], description: 'cluster nodes only: whether Redis is reachable' },
+			turn: {
+				type: 'object',
+				description: 'with TURN_URLS only: whether each TURN server answered an allocate with minted credentials at start (informative; does not change the status)',
+				properties: {
+					status: { type: 'string', enum: ['up', 'partial', 'down', 'checking'] },
+					servers: {
+						type: 'array',
+						items: {
+							type: 'object',
+							properties: { url: { type: 'string' }, state: { type: 'string' }, rttMs: { type: 'number' }, error: { type: 'string' }, checkedAt: { type: 'integer' } },
+						},
+					},
+				},
+			},
 		},
 	};
 	app.get('/health', { schema: { response: { 200: probe } } }, async () => ({ status: 'ok' }));
@@ -209,6 +226,13 @@ export function registerProbeRoutes(app: FastifyInstance, deps: ProbeDeps): void
 		const ready = !draining && liveWorkers === workers.length && reachable !== false;
 		reply.code(ready ? 200 : 503);
 		const status = ready ? 'ready' : draining ? 'draining' : reachable === false ? 'cluster-unavailable' : 'degraded';
-		return { status, workers: workers.length, liveWorkers, ...(reachable === undefined ? {} : { cluster: reachable ? 'up' : 'down' }) };
+		const turn = deps.turn?.();
+		return {
+			status,
+			workers: workers.length,
+			liveWorkers,
+			...(reachable === undefined ? {} : { cluster: reachable ? 'up' : 'down' }),
+			...(turn ? { turn: { status: turn.summary, servers: turn.servers } } : {}),
+		};
 	});
 }

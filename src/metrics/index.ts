@@ -7,6 +7,7 @@ import { registerDashboardRoutes } from './dashboardAssets.ts';
 import { MediaCounter } from './mediaCounts.ts';
 import { createTureenRegistry, type MetricsSource } from './registry.ts';
 import type { SignallingOutcome } from './signalling.ts';
+import { registerTurnMetrics, type TurnMetricsSource } from './turn.ts';
 
 export type { MetricsSource } from './registry.ts';
 export type { SignallingOutcome } from './signalling.ts';
@@ -31,6 +32,8 @@ export type ObservabilityDeps = MetricsSource & {
 	logger: { error(fields: object, message: string): void };
 	/** On a cluster node: its view of the cluster. Unset on a single server. */
 	cluster?: ClusterMetricsSource;
+	/** With TURN_URLS: the TURN servers' last check. */
+	turn?: TurnMetricsSource;
 };
 
 /** Registers /metrics and /dashboard; returns the recorder the signalling layer calls. */
@@ -45,6 +48,7 @@ export function registerObservability(app: FastifyInstance, deps: ObservabilityD
 
 	const { registry, recordSignallingRequest } = createTureenRegistry(deps, media);
 	if (deps.cluster) registerClusterMetrics(registry, deps.cluster);
+	if (deps.turn) registerTurnMetrics(registry, deps.turn);
 
 	app.get(
 		'/metrics',

@@ -130,6 +130,8 @@ export type DataProducerInfo = { dataProducerId: string; peerId: string; label: 
 export type RoomState = { roomId: string; workerId: number; peers: PeerInfo[]; producers: ProducerInfo[]; dataProducers: DataProducerInfo[] };
 /** The cluster node a peer joined: its id, and the signalling URLs of the other live nodes at that moment. */
 export type NodeInfo = { nodeId: string; alternates: string[] };
+/** An RTCIceServer: TURN URLs and the TURN REST API credential minted for this peer (username `expiry:peerId`). */
+export type IceServerInfo = { urls: string[]; username: string; credential: string };
 export type TransportInfo = {
 	/** mediasoup-client's `id` when creating the transport on the Device. */
 	transportId: string;
@@ -143,8 +145,11 @@ export type TransportInfo = {
 /** What each method answers with on success. */
 export type ResponseData = {
 	getRouterRtpCapabilities: { rtpCapabilities: unknown; workerId: number };
-	/** `node` only from a cluster node (REDIS_URL set): which node hosts the room, and the others to reconnect through if it dies. */
-	join: RoomState & { peerId: string; node?: NodeInfo };
+	/**
+	 * `node` only from a cluster node (REDIS_URL set): which node hosts the room, and the others to reconnect through if it dies.
+	 * `iceServers` only when the server has TURN_URLS: short-lived TURN credentials for this peer (RTCIceServer shape); older clients ignore it.
+	 */
+	join: RoomState & { peerId: string; node?: NodeInfo; iceServers?: IceServerInfo[] };
 	createWebRtcTransport: TransportInfo;
 	connectWebRtcTransport: Record<string, never>;
 	restartIce: { iceParameters: unknown };

@@ -10,6 +10,16 @@ import { consumerLayerStateSchema } from './layers.ts';
 const count = z.int().nonnegative();
 
 /** One worker slot, as GET /workers, GET /stats and the drain endpoints show it. */
+/**
+ * range: each WebRTC transport binds its own UDP and TCP port from its
+ * worker's range (RTC_PORTS_PER_WORKER wide). single: each worker has one
+ * mediasoup WebRtcServer on one UDP and one TCP port, RTC_BASE_PORT + i, which
+ * all its transports share.
+ */
+export const rtcPortModeSchema = z.enum(['range', 'single']);
+export type RtcPortMode = z.infer<typeof rtcPortModeSchema>;
+export const RTC_PORT_MODES = rtcPortModeSchema.options;
+
 export const workerStatsSchema = z.object({
 	workerId: z.int(),
 	pid: z.int().nullable(),
@@ -23,8 +33,8 @@ export const workerStatsSchema = z.object({
 	cpuUsageAvg: z.number().describe('moving average of cpuUsage; used by placement'),
 	portRange: z.object({ min: z.int(), max: z.int() }),
 	ports: z
-		.object({ inUse: count, capacity: count, exhausted: z.boolean() })
-		.describe('RTC ports in use (each transport binds one UDP and one TCP port); exhausted: a transport was refused for want of a port'),
+		.object({ mode: rtcPortModeSchema, inUse: count, capacity: count, exhausted: z.boolean() })
+		.describe('RTC ports in use (range: each transport binds one UDP and one TCP port; single: the worker WebRtcServer, 1/1, never exhausted); exhausted: a transport was refused for want of a port'),
 	memory: z.object({ ru_maxrss: z.int().describe('KiB') }),
 	lastUsedAt: z.string().nullable().describe('when placement last put a new router here (ISO 8601); null before that'),
 	restarts: count,

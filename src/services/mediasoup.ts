@@ -27,6 +27,9 @@ export type WorkerPoolOptions = Pick<
 	| 'workerCount'
 	| 'rtcBasePort'
 	| 'rtcPortsPerWorker'
+	| 'rtcPortMode'
+	| 'webrtcListenIp'
+	| 'announcedIp'
 	| 'cpuSampleIntervalMs'
 	| 'cpuSimilarThreshold'
 	| 'workerTimeoutMs'
@@ -77,6 +80,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 				ManagedWorker.create({
 					workerId,
 					portRange: portRangeFor(workerId, options),
+					portMode: options.rtcPortMode,
+					listen: { ip: options.webrtcListenIp, announcedAddress: options.announcedIp },
 					cpuSampleIntervalMs: options.cpuSampleIntervalMs,
 					unresponsiveTimeoutMs: options.workerTimeoutMs,
 					logLevel: 'warn',
@@ -165,7 +170,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			cpuUsage: round(w.cpuUsage),
 			cpuUsageAvg: round(w.cpuUsageAverage),
 			portRange: w.portRange,
-			ports: { inUse: w.portsInUse, capacity: w.portCapacity, exhausted: w.portsExhausted },
+			ports: { mode: w.portMode, inUse: w.portsInUse, capacity: w.portCapacity, exhausted: w.portsExhausted },
 			memory: { ru_maxrss: w.maxRssKb },
 			lastUsedAt: w.lastUsedAt ? new Date(w.lastUsedAt).toISOString() : null,
 			restarts: w.restarts,

@@ -3,7 +3,7 @@
 import type { VerifiedJoin } from '../auth/joinToken.ts';
 import type { Config, FloodLimits, Limits } from '../config.ts';
 import type { KeyedBudget } from '../limits/keyedBudget.ts';
-import type { Method, NodeInfo, ParsedRequestData, ResponseData } from '../protocol/messages.ts';
+import type { IceServerInfo, Method, NodeInfo, ParsedRequestData, ResponseData } from '../protocol/messages.ts';
 import type { TransportHost } from '../services/participants/mediaCalls.ts';
 import type { KeyFrameGate } from '../services/participants/keyFrameGate.ts';
 import type { Participant, ParticipantRoom } from '../services/participants/participant.ts';
@@ -15,7 +15,7 @@ export type HandlerDeps = {
 	transportHost(workerId: number): TransportHost | undefined;
 	/** The join's identity from its token when JOIN_SECRET is set; undefined when open. Throws UNAUTHORIZED/FORBIDDEN. */
 	authorizeJoin(roomId: string, token: string | undefined): Promise<VerifiedJoin | undefined>;
-	settings: Pick<Config, 'maxPeersPerRoom' | 'webrtcListenIp' | 'announcedIp'> & {
+	settings: Pick<Config, 'maxPeersPerRoom'> & {
 		limits: Pick<Limits, 'transportsPerPeer' | 'producersPerPeer' | 'consumersPerPeer' | 'dataProducersPerPeer' | 'dataMessageBytes' | 'incomingBitratePerPeer' | 'outgoingBitratePerPeer'>;
 		/** MAX_PEER_OUTGOING_BITRATE: a peer's outgoing bitrate across its receive transports. */
 		flood: Pick<FloodLimits, 'peerOutgoingBitrate'>;
@@ -26,6 +26,8 @@ export type HandlerDeps = {
 	keyFrames?: Pick<KeyFrameGate, 'request'>;
 	/** Joins per token identity in a room (key: identityJoinKey); unset: not limited. */
 	identityJoins?: Pick<KeyedBudget, 'tryTake'>;
+	/** With TURN_URLS: TURN credentials minted now for the peer, handed over in its join answer. */
+	iceServersFor?: (peerId: string) => IceServerInfo[];
 };
 
 /** `ip`: the connection's remote address, for per-address limits. */

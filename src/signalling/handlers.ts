@@ -135,7 +135,12 @@ export const handlers: Handlers = {
 			seat.release();
 		}
 		peer.broadcast({ notification: 'peerJoined', data: { peerId: peer.peerId, displayName: peer.displayName } });
-		return { peerId: peer.peerId, ...roomState(room, peer), ...(deps.node ? { node: deps.node() } : {}) };
+		return {
+			peerId: peer.peerId,
+			...roomState(room, peer),
+			...(deps.node ? { node: deps.node() } : {}),
+			...(deps.iceServersFor ? { iceServers: deps.iceServersFor(peer.peerId) } : {}),
+		};
 	},
 
 	async getRoomState({ peer }) {
@@ -144,13 +149,11 @@ export const handlers: Handlers = {
 
 	async createWebRtcTransport({ deps, peer }, { direction }) {
 		peer.requireRoom();
-		const { limits, webrtcListenIp, announcedIp } = deps.settings;
+		const { limits } = deps.settings;
 		if (peer.transports.size >= limits.transportsPerPeer) {
 			throw limitReached('transportsPerPeer', limits.transportsPerPeer, 'this peer has its maximum of transports');
 		}
 		const settings = {
-			listenIp: webrtcListenIp,
-			announcedIp,
 			dataMessageBytes: limits.dataMessageBytes,
 			incomingBitrate: limits.incomingBitratePerPeer,
 			outgoingBitrate: limits.outgoingBitratePerPeer,

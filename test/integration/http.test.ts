@@ -336,7 +336,7 @@ describe('HTTP API on 4 workers', () => {
 			let transport: ms.WebRtcTransport | undefined;
 			try {
 				transport = await room.router.createWebRtcTransport({
-					listenInfos: managed.webRtcListenInfos('127.0.0.1', undefined),
+					...managed.webRtcTransportListen(),
 				});
 				assert.ok(transport.iceCandidates.length >= 1);
 				for (const candidate of transport.iceCandidates) {

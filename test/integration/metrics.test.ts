@@ -65,7 +65,7 @@ describe('GET /metrics', () => {
 		}
 		const room = tureen.rooms.getRoom(roomIds[0]!)!;
 		transport = await room.router.createWebRtcTransport({
-			listenInfos: tureen.pool.getWorker(room.workerId)!.webRtcListenInfos('127.0.0.1', undefined),
+			...tureen.pool.getWorker(room.workerId)!.webRtcTransportListen(),
 		});
 		tureen.metrics.recordSignallingRequest('join', 'ok');
 		tureen.metrics.recordSignallingRequest('bogus', 'error');
@@ -180,7 +180,7 @@ describe('GET /metrics', () => {
 
 		const { room } = await tureen.rooms.getOrCreateRoom('metrics-room-d');
 		assert.equal(room.workerId, 1, 'placement prefers the empty respawned worker');
-		await room.router.createWebRtcTransport({ listenInfos: slot.webRtcListenInfos('127.0.0.1', undefined) });
+		await room.router.createWebRtcTransport({ ...slot.webRtcTransportListen() });
 		({ samples } = await scrape());
 		assert.equal(value(samples, 'tureen_worker_routers', { worker_id: '1' }), 1);
 		assert.equal(value(samples, 'tureen_worker_transports', { worker_id: '1' }), 1);

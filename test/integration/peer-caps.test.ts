@@ -96,8 +96,8 @@ describe('port exhaustion is a known state: reported and avoided by placement, n
 		assert.deepEqual(codes.slice(0, 4), ['ok', 'ok', 'ok', 'ok']);
 		assert.deepEqual(codes.slice(4), ['NO_PORTS_AVAILABLE', 'NO_PORTS_AVAILABLE'], codes.join());
 
-		const { workers } = (await (await fetch(`${baseUrl}/workers`)).json()) as { workers: { workerId: number; ports: { inUse: number; capacity: number; exhausted: boolean } }[] };
-		assert.deepEqual(workers[workerId]!.ports, { inUse: 4, capacity: 4, exhausted: true });
+		const { workers } = (await (await fetch(`${baseUrl}/workers`)).json()) as { workers: { workerId: number; ports: { mode: string; inUse: number; capacity: number; exhausted: boolean } }[] };
+		assert.deepEqual(workers[workerId]!.ports, { mode: 'range', inUse: 4, capacity: 4, exhausted: true });
 		const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
 		assert.match(metrics, new RegExp(`tureen_worker_rtc_ports_exhausted\\{worker_id="${workerId}"\\} 1`));
 		assert.match(metrics, new RegExp(`tureen_worker_rtc_ports_in_use\\{worker_id="${workerId}"\\} 4`));
@@ -112,7 +112,7 @@ describe('port exhaustion is a known state: reported and avoided by placement, n
 		// A closed transport frees its ports and clears the state.
 		a.hangUp();
 		const after = tureen.pool.getWorkerStats()[workerId]!.ports;
-		assert.deepEqual(after, { inUse: 2, capacity: 4, exhausted: false });
+		assert.deepEqual(after, { mode: 'range', inUse: 2, capacity: 4, exhausted: false });
 		b.hangUp();
 		c.hangUp();
 	});

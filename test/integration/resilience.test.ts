@@ -77,7 +77,7 @@ describe('worker death', () => {
 		// A new transport on the respawned worker binds inside its old range.
 		const { room } = await tureen.rooms.getOrCreateRoom('after-respawn');
 		const transport = await room.router.createWebRtcTransport({
-			listenInfos: tureen.pool.getWorker(room.workerId)!.webRtcListenInfos('127.0.0.1', undefined),
+			...tureen.pool.getWorker(room.workerId)!.webRtcTransportListen(),
 		});
 		const port = transport.iceCandidates[0]!.port;
 		const range = tureen.pool.getWorker(room.workerId)!.portRange;

@@ -3,7 +3,7 @@
 // with the same code paths as the browser, publishing synthetic audio/video.
 import WebSocket from 'ws';
 
-import { TureenClient, type JoinResult } from '../../client/tureenClient.ts';
+import { TureenClient, type JoinResult, type TureenClientOptions } from '../../client/tureenClient.ts';
 import type { WebSocketLike } from '../../client/signallingChannel.ts';
 import {
 	createSyntheticAudioTrack,
@@ -35,7 +35,7 @@ export type NodePeerOptions = {
 	tamper?: (frame: string) => string;
 };
 
-export function newNodeClient(baseUrl: string, tamper?: (frame: string) => string): TureenClient {
+export function newNodeClient(baseUrl: string, tamper?: (frame: string) => string, options: Pick<TureenClientOptions, 'iceTransportPolicy'> = {}): TureenClient {
 	const webrtc = installNodeWebRtc();
 	return new TureenClient({
 		url: `${baseUrl.replace(/^http/, 'ws')}/ws`,
@@ -48,6 +48,7 @@ export function newNodeClient(baseUrl: string, tamper?: (frame: string) => strin
 			return socket;
 		},
 		createDevice: async () => webrtc.createDevice(),
+		...options,
 	});
 }
 

@@ -40,6 +40,7 @@ describe('loadConfig defaults', () => {
 			workerCount: 4,
 			rtcBasePort: 10000,
 			rtcPortsPerWorker: 1000,
+			rtcPortMode: 'range',
 			webrtcListenIp: '127.0.0.1',
 			announcedIp: undefined,
 			httpHost: '0.0.0.0',
@@ -103,6 +104,7 @@ describe('loadConfig valid values', () => {
 			MEDIASOUP_WORKER_COUNT: '8',
 			RTC_BASE_PORT: '20000',
 			RTC_PORTS_PER_WORKER: '500',
+			RTC_PORT_MODE: 'single',
 			WEBRTC_LISTEN_IP: '0.0.0.0',
 			ANNOUNCED_IP: 'media.example.com',
 			HTTP_HOST: '::1',
@@ -143,6 +145,7 @@ describe('loadConfig valid values', () => {
 			workerCount: 8,
 			rtcBasePort: 20000,
 			rtcPortsPerWorker: 500,
+			rtcPortMode: 'single',
 			webrtcListenIp: '0.0.0.0',
 			announcedIp: 'media.example.com',
 			httpHost: '::1',
@@ -228,6 +231,13 @@ describe('loadConfig valid values', () => {
 		assert.equal(config.rtcBasePort + config.workerCount * config.rtcPortsPerWorker - 1, 65535);
 	});
 
+	it('RTC_PORT_MODE=single needs only one port per worker: 4 workers from 65532 fit, whatever RTC_PORTS_PER_WORKER says', () => {
+		const config = loadConfig({ RTC_PORT_MODE: 'single', RTC_BASE_PORT: '65532', MEDIASOUP_WORKER_COUNT: '4', RTC_PORTS_PER_WORKER: '1000' });
+		assert.equal(config.rtcPortMode, 'single');
+		assert.equal(config.rtcBasePort, 65532);
+		assert.equal(loadConfig({ RTC_PORT_MODE: ' range ' }).rtcPortMode, 'range');
+	});
+
 	it('accepts every log level pino knows', () => {
 		for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) {
 			assert.equal(loadConfig({ LOG_LEVEL: level }).logLevel, level);
@@ -284,6 +294,17 @@ describe('loadConfig invalid values throw ConfigError naming the variable and va
 			'RTC_PORTS_PER_WORKER',
 			'1000',
 		);
+		assert.match(error.message, /65536/);
+	});
+
+	for (const value of ['Single', 'ranges', 'udp', '1']) {
+		it(`RTC_PORT_MODE=${JSON.stringify(value)}`, () => {
+			assertRejects({ RTC_PORT_MODE: value }, 'RTC_PORT_MODE', value);
+		});
+	}
+
+	it('RTC_PORT_MODE=single with single ports past 65535 (5 workers from 65532) is reported on RTC_BASE_PORT', () => {
+		const error = assertRejects({ RTC_PORT_MODE: 'single', RTC_BASE_PORT: '65532', MEDIASOUP_WORKER_COUNT: '5' }, 'RTC_BASE_PORT', '65532');
 		assert.match(error.message, /65536/);
 	});
 
@@ -440,6 +461,43 @@ describe('loadConfig cluster settings (REDIS_URL, NODE_ID, PUBLIC_URL, NODE_REGI
 		it(`${variable} of 64 characters is accepted`, () => {
 			const cluster = loadConfig({ ...CLUSTER, [variable]: `a${'b'.repeat(63)}` }).cluster;
 			assert.equal(variable === 'NODE_ID' ? cluster?.nodeId : cluster?.region, `a${'b'.repeat(63)}`);
+		});
+	}
+});
+
+describe('loadConfig TURN settings (TURN_URLS, TURN_SECRET, TURN_CREDENTIAL_TTL_S)', () => {
+	const SECRET = 'turn-secret-of-20ch';
+	const URLS = 'turn:turn.example.com:3478?transport=udp, turn:turn.example.com:3478?transport=tcp,turns:turn.example.com:443?transport=tcp';
+
+	it('absent without TURN_URLS (a Config without TURN is exactly what it was)', () => {
+		assert.equal('turn' in loadConfig({}), false);
+	});
+
+	it('parses the URL list, the secret and the TTL (default a day)', () => {
+		assert.deepEqual(loadConfig({ TURN_URLS: URLS, TURN_SECRET: SECRET }).turn, {
+			urls: ['turn:turn.example.com:3478?transport=udp', 'turn:turn.example.com:3478?transport=tcp', 'turns:turn.example.com:443?transport=tcp'],
+			secret: SECRET,
+			ttlSeconds: 86_400,
+		});
+		assert.equal(loadConfig({ TURN_URLS: 'turn:127.0.0.1', TURN_SECRET: SECRET, TURN_CREDENTIAL_TTL_S: '600' }).turn?.ttlSeconds, 600);
+		assert.deepEqual(loadConfig({ TURN_URLS: 'turns:[2001:db8::1]:5349', TURN_SECRET: SECRET }).turn?.urls, ['turns:[2001:db8::1]:5349']);
+	});
+
+	for (const value of ['http://turn.example.com', 'turn:', 'turns:turn.example.com:443?transport=udp', 'turn:host:70000', 'turn:host?transport=sctp', 'stun:host:3478', ',']) {
+		it(`TURN_URLS=${JSON.stringify(value)}`, () => {
+			assertRejects({ TURN_URLS: value, TURN_SECRET: SECRET }, 'TURN_URLS', value);
+		});
+	}
+
+	it('TURN_URLS without TURN_SECRET, a short secret, and a secret without URLs are refused', () => {
+		assertRejects({ TURN_URLS: 'turn:127.0.0.1:3478' }, 'TURN_SECRET', '');
+		assertRejects({ TURN_URLS: 'turn:127.0.0.1:3478', TURN_SECRET: 'short' }, 'TURN_SECRET', '<hidden>');
+		assertRejects({ TURN_SECRET: SECRET }, 'TURN_URLS', '');
+	});
+
+	for (const value of ['59', '604801', '1h', '-1']) {
+		it(`TURN_CREDENTIAL_TTL_S=${JSON.stringify(value)}`, () => {
+			assertRejects({ TURN_URLS: 'turn:127.0.0.1', TURN_SECRET: SECRET, TURN_CREDENTIAL_TTL_S: value }, 'TURN_CREDENTIAL_TTL_S', value);
 		});
 	}
 });

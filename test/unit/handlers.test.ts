@@ -29,7 +29,7 @@ function setup(overrides: Overrides = {}): Setup {
 		workerId: 0,
 		alive: true,
 		exhausted: 0,
-		webRtcListenInfos: () => [],
+		webRtcTransportListen: () => ({ listenInfos: [] }),
 		trackTransport: () => undefined,
 		notePortsExhausted() {
 			this.exhausted += 1;
@@ -41,8 +41,6 @@ function setup(overrides: Overrides = {}): Setup {
 		authorizeJoin: async () => undefined,
 		settings: {
 			maxPeersPerRoom: overrides.maxPeersPerRoom ?? 10,
-			webrtcListenIp: '127.0.0.1',
-			announcedIp: undefined,
 			limits: {
 				transportsPerPeer: overrides.transportsPerPeer ?? 4,
 				producersPerPeer: overrides.producersPerPeer ?? 4,

@@ -18,12 +18,12 @@ const LIMITS = { transportsPerPeer: 4, producersPerPeer: 4, consumersPerPeer: 4,
 
 function serverOnFakes(): { rooms: RoomRegistry<Participant>; deps: ConnectionDeps } {
 	const rooms = new RoomRegistry<Participant>({ pool: new FakePool(1), logger: createLogger('silent'), roomIdleTimeoutMs: 60_000, maxRooms: 10, roomsPerIpPerMinute: 10 });
-	const host = { workerId: 0, alive: true, webRtcListenInfos: () => [], trackTransport: () => undefined, notePortsExhausted: () => undefined };
+	const host = { workerId: 0, alive: true, webRtcTransportListen: () => ({ listenInfos: [] }), trackTransport: () => undefined, notePortsExhausted: () => undefined };
 	const handlerDeps: HandlerDeps = {
 		rooms,
 		transportHost: () => host,
 		authorizeJoin: async () => undefined,
-		settings: { maxPeersPerRoom: 10, webrtcListenIp: '127.0.0.1', announcedIp: undefined, limits: LIMITS, flood: { peerOutgoingBitrate: 100_000_000 } },
+		settings: { maxPeersPerRoom: 10, limits: LIMITS, flood: { peerOutgoingBitrate: 100_000_000 } },
 	};
 	const deps: ConnectionDeps = {
 		handlers: handlerDeps,

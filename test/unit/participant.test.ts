@@ -15,8 +15,8 @@ import { FakePool, FakeRouter, type FakeConsumer, type FakeProducer, type FakeTr
 type Heard = { peer: Participant; heard: NotificationMessage[]; ended: string[] };
 
 const CAPS = { codecs: [] } as ms.RtpCapabilities;
-const HOST: TransportHost = { workerId: 0, alive: true, webRtcListenInfos: () => [], trackTransport: () => undefined, notePortsExhausted: () => undefined };
-const SETTINGS = { listenIp: '127.0.0.1', announcedIp: undefined, dataMessageBytes: 16384, incomingBitrate: 10_000_000, outgoingBitrate: Infinity, peerOutgoingBitrate: 100_000_000 };
+const HOST: TransportHost = { workerId: 0, alive: true, webRtcTransportListen: () => ({ listenInfos: [] }), trackTransport: () => undefined, notePortsExhausted: () => undefined };
+const SETTINGS = { dataMessageBytes: 16384, incomingBitrate: 10_000_000, outgoingBitrate: Infinity, peerOutgoingBitrate: 100_000_000 };
 
 function newPeer(room?: Room<Participant>): Heard {
 	const heard: NotificationMessage[] = [];

@@ -69,3 +69,36 @@ describe('firewall', () => {
 		assert.match(rules[2]!, /^ufw allow 10000:13999\/tcp\b/);
 	});
 });
+
+describe('single-port mode (RTC_PORT_MODE=single)', () => {
+	const SINGLE = { workerCount: 16, rtcBasePort: 40000, rtcPortsPerWorker: 1000, rtcPortMode: 'single' as const };
+
+	it('gives worker i exactly the port base + i, whatever rtcPortsPerWorker says', () => {
+		assert.deepEqual(portRangeFor(0, SINGLE), { min: 40000, max: 40000 });
+		assert.deepEqual(portRangeFor(15, SINGLE), { min: 40015, max: 40015 });
+		assert.deepEqual(portPlan({ ...SINGLE, workerCount: 3 }), [
+			{ min: 40000, max: 40000 },
+			{ min: 40001, max: 40001 },
+			{ min: 40002, max: 40002 },
+		]);
+	});
+
+	it('a 16-worker machine opens 16 UDP + 16 TCP ports', () => {
+		assert.deepEqual(firewallRange(SINGLE), { min: 40000, max: 40015 });
+		const rules = firewallRules(SINGLE, 3000);
+		assert.equal(rules.length, 3);
+		assert.match(rules[0]!, /^ufw allow 3000\/tcp\b/);
+		assert.match(rules[1]!, /^ufw allow 40000:40015\/udp\b.*one port per worker \(16 workers\)/);
+		assert.match(rules[2]!, /^ufw allow 40000:40015\/tcp\b.*one port per worker/);
+	});
+
+	it('one worker: a single port, not a range', () => {
+		const rules = firewallRules({ ...SINGLE, workerCount: 1 }, 8080);
+		assert.match(rules[1]!, /^ufw allow 40000\/udp\b/);
+		assert.match(rules[2]!, /^ufw allow 40000\/tcp\b/);
+	});
+
+	it('range mode is what an absent mode means', () => {
+		assert.deepEqual(portPlan({ ...SINGLE, rtcPortMode: 'range', workerCount: 2 }), portPlan({ workerCount: 2, rtcBasePort: 40000, rtcPortsPerWorker: 1000 }));
+	});
+});

@@ -8,11 +8,10 @@ import type { MediaSource } from '../../protocol/messages.ts';
 import type { ManagedWorker } from '../workers/managedWorker.ts';
 
 /** The worker slot hosting the participant's router, as transports need it: its port range and port accounting. */
-export type TransportHost = Pick<ManagedWorker, 'workerId' | 'alive' | 'webRtcListenInfos' | 'trackTransport' | 'notePortsExhausted'>;
+export type TransportHost = Pick<ManagedWorker, 'workerId' | 'alive' | 'webRtcTransportListen' | 'trackTransport' | 'notePortsExhausted'>;
 
-/** Where a transport listens and how large a data message may be. */
-/** `incomingBitrate`/`outgoingBitrate`: MAX_INCOMING_BITRATE and MAX_OUTGOING_BITRATE per transport (Infinity: no cap); `peerOutgoingBitrate`: MAX_PEER_OUTGOING_BITRATE over its receive transports. */
-export type TransportSettings = { listenIp: string; announcedIp: string | undefined; dataMessageBytes: number; incomingBitrate: number; outgoingBitrate: number; peerOutgoingBitrate: number };
+/** How large a data message may be (where a transport listens is the host's); `incomingBitrate`/`outgoingBitrate`: MAX_INCOMING_BITRATE and MAX_OUTGOING_BITRATE per transport (Infinity: no cap); `peerOutgoingBitrate`: MAX_PEER_OUTGOING_BITRATE over its receive transports. */
+export type TransportSettings = { dataMessageBytes: number; incomingBitrate: number; outgoingBitrate: number; peerOutgoingBitrate: number };
 
 /** `source` is already checked against the kind; the client's appData travels with it. */
 export type ProduceRequest = { transportId: string; kind: 'audio' | 'video'; rtpParameters: ms.RtpParameters; source: MediaSource; appData?: Record<string, unknown> };
@@ -44,7 +43,7 @@ export async function createTransportOn(
 	let transport: ms.WebRtcTransport;
 	try {
 		transport = await router.createWebRtcTransport({
-			listenInfos: host.webRtcListenInfos(settings.listenIp, settings.announcedIp),
+			...host.webRtcTransportListen(),
 			enableUdp: true,
 			enableTcp: true,
 			preferUdp: true,

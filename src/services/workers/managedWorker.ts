@@ -4,6 +4,7 @@ import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 
 import { cpuFraction, MovingAverage, type CpuTimes } from './cpuUsage.ts';
+import type { RtcPortMode } from '../../protocol/stats.ts';
 import type { PortRange } from './portPlan.ts';
 
 export type ManagedWorkerEvents = {
@@ -13,9 +14,18 @@ export type ManagedWorkerEvents = {
 	sampleFailed: [error: Error];
 };
 
+/** Where the worker's WebRTC transports listen (WEBRTC_LISTEN_IP, ANNOUNCED_IP). */
+export type WebRtcListen = { ip: string; announcedAddress: string | undefined };
+
+/** How a WebRTC transport is told where to listen: its own ports of the range, or the worker's WebRtcServer. */
+export type WebRtcTransportListen = { listenInfos: ms.TransportListenInfo[] } | { webRtcServer: ms.WebRtcServer };
+
 export type ManagedWorkerOptions = {
 	workerId: number;
+	/** In single mode min === max: the WebRtcServer's UDP and TCP port. */
 	portRange: PortRange;
+	portMode: RtcPortMode;
+	listen: WebRtcListen;
 	cpuSampleIntervalMs: number;
 	/** A worker that does not answer getResourceUsage() within this counts as dead. */
 	unresponsiveTimeoutMs: number;
@@ -47,6 +57,8 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 	readonly #options: ManagedWorkerOptions;
 	readonly #cpuAverage = new MovingAverage(CPU_AVERAGE_SAMPLES);
 	#worker: ms.Worker | undefined;
+	/** Single mode: the worker's one UDP + one TCP listener, re-created on respawn. */
+	#webRtcServer: ms.WebRtcServer | undefined;
 	#lastTimes: CpuTimes | undefined;
 	#sampler: NodeJS.Timeout | undefined;
 	#sampling = false;
@@ -81,6 +93,19 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 			logLevel: this.#options.logLevel,
 			appData: { workerId: this.workerId },
 		});
+		if (this.#options.portMode === 'single') {
+			try {
+				this.#webRtcServer = await worker.createWebRtcServer({
+					listenInfos: this.#listenInfos({ port: this.portRange.min }),
+					appData: { workerId: this.workerId },
+				});
+			} catch (error) {
+				worker.close();
+				throw new Error(`worker ${this.workerId}: could not listen on RTC port ${this.portRange.min} (UDP and TCP): ${(error as Error).message}`, {
+					cause: error,
+				});
+			}
+		}
 		this.#worker = worker;
 		this.#startedAt = Date.now();
 		this.#lastTimes = undefined;
@@ -167,8 +192,17 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 		this.#portsExhausted = true;
 	}
 
-	/** Ports of the range in use (per protocol: each transport takes one UDP and one TCP port). */
+	get portMode(): RtcPortMode {
+		return this.#options.portMode;
+	}
+
+	/**
+	 * Ports of the range in use (per protocol: each transport takes one UDP
+	 * and one TCP port). Single mode: 1 while the WebRtcServer listens, however
+	 * many transports share it.
+	 */
 	get portsInUse(): number {
+		if (this.#options.portMode === 'single') return this.alive && this.#webRtcServer && !this.#webRtcServer.closed ? 1 : 0;
 		return this.#transports.size;
 	}
 
@@ -176,17 +210,29 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 		return this.portRange.max - this.portRange.min + 1;
 	}
 
+	/** Single mode never runs out: transports share the server's port. */
 	get portsExhausted(): boolean {
+		if (this.#options.portMode === 'single') return false;
 		return this.#portsExhausted || this.portsInUse >= this.portCapacity;
 	}
 
-	/** Fraction of the range in use, 1 while exhausted: what placement looks at. */
+	/** Fraction of the range in use, 1 while exhausted: what placement looks at. Single mode: 0, ports never fill up. */
 	get portUse(): number {
+		if (this.#options.portMode === 'single') return 0;
 		return this.portsExhausted ? 1 : this.portsInUse / this.portCapacity;
 	}
 
-	webRtcListenInfos(ip: string, announcedAddress: string | undefined): ms.TransportListenInfo[] {
-		const base = { ip, portRange: this.portRange, ...(announcedAddress ? { announcedAddress } : {}) };
+	/** What a new WebRTC transport on this worker listens with. Throws while single mode has no server (dead slot). */
+	webRtcTransportListen(): WebRtcTransportListen {
+		if (this.#options.portMode === 'range') return { listenInfos: this.#listenInfos({ portRange: this.portRange }) };
+		const server = this.#webRtcServer;
+		if (!server || server.closed) throw new Error(`worker ${this.workerId} has no WebRtcServer (its process is down)`);
+		return { webRtcServer: server };
+	}
+
+	#listenInfos(ports: { port: number } | { portRange: PortRange }): ms.TransportListenInfo[] {
+		const { ip, announcedAddress } = this.#options.listen;
+		const base = { ip, ...ports, ...(announcedAddress ? { announcedAddress } : {}) };
 		return [
 			{ protocol: 'udp', ...base },
 			{ protocol: 'tcp', ...base },
@@ -228,6 +274,7 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 	#markDead(worker: ms.Worker, reason: string): void {
 		if (this.#worker !== worker) return;
 		this.#worker = undefined;
+		this.#webRtcServer = undefined;
 		clearInterval(this.#sampler);
 		this.#cpu = 0;
 		this.emit('died', reason);
@@ -238,6 +285,7 @@ export class ManagedWorker extends EventEmitter<ManagedWorkerEvents> {
 		clearInterval(this.#sampler);
 		const worker = this.#worker;
 		this.#worker = undefined;
+		this.#webRtcServer = undefined;
 		worker?.close();
 	}
 }
