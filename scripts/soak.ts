@@ -49,6 +49,7 @@ import { createReadStream, existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
+import { seededRandom } from '../test/support/random.ts';
 import { freePort, ROOT, startNode, startRedis, waitFor, type NodePlan, type NodeProcess, type RedisProcess } from './localCluster.ts';
 import { newCounters, Participant, type ChurnCounters } from './soak/participant.ts';
 import {
@@ -130,18 +131,6 @@ function parseOptions(argv: readonly string[]): Options {
 	if (!(options.participants >= 1 && options.participants <= 40)) throw new Error('--participants must be 1..40');
 	if (!(options.rooms >= 1 && options.rooms <= 20)) throw new Error('--rooms must be 1..20');
 	return options;
-}
-
-/** mulberry32: small, seedable, good enough for picking rooms and times. */
-function seededRandom(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
 }
 
 async function sha256(path: string): Promise<string> {
